@@ -1,0 +1,1 @@
+//! Collectors of HostFacts: vSphere API, SSH esxcli, saved outputs, vm-support, fleets.

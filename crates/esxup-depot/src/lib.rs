@@ -1,0 +1,1 @@
+//! Depot, offline bundle and VIB readers; esxcli transaction simulation; image diff.

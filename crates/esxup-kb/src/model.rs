@@ -1,0 +1,113 @@
+//! Knowledge-base record types (the contract other crates code against).
+
+use esxup_version::{Branch, Date, Version};
+use serde::Serialize;
+
+/// The kind of a release, as VMware's build tables name it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleaseKind {
+    /// First release of a branch (6.7 GA, 7.0 GA).
+    Ga,
+    /// Update release (7.0 Update 3, and lettered re-spins like 7.0 U3g).
+    Update,
+    /// Patch release (6.7 P05, 8.0 U3e).
+    Patch,
+    /// Express Patch (6.7 EP 23).
+    ExpressPatch,
+    /// Security-only build ("s" image profiles, `-SG` bulletins, 7.0 U3s...).
+    SecurityOnly,
+}
+
+/// One ESXi build.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Release {
+    pub build: u32,
+    pub version: Version,
+    /// Update level: `None` for GA and its patches, `Some("3g")` for 7.0 U3g.
+    pub update: Option<String>,
+    /// Human name, e.g. `ESXi 6.7 Patch 5`, `ESXi 7.0 Update 3g`.
+    pub name: String,
+    pub kind: ReleaseKind,
+    /// Bulletin / patch id, e.g. `ESXi670-202103001`.
+    pub bulletin: Option<String>,
+    pub release_date: Date,
+    /// Image profile names (standard, no-tools, security-only "s" ...).
+    pub image_profiles: Vec<String>,
+    /// Shipped as an installable ISO (`None` when the sources do not say).
+    pub iso: Option<bool>,
+    /// Highest VM hardware version this build supports (derived from data/vm-hardware.toml).
+    pub max_vm_hardware: Option<u32>,
+    /// Where this record comes from (KB, release notes, data file).
+    pub sources: Vec<String>,
+    /// Source disagreements and remarks, kept verbatim.
+    pub notes: Vec<String>,
+}
+
+/// Support milestones of one branch.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Lifecycle {
+    pub branch: Branch,
+    pub ga: Option<Date>,
+    pub end_of_general_support: Option<Date>,
+    pub end_of_technical_guidance: Option<Date>,
+    pub notes: Vec<String>,
+    pub sources: Vec<String>,
+}
+
+/// Where a branch stands on a given day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LifecycleStatus {
+    GeneralSupport,
+    TechnicalGuidance,
+    EndOfLife,
+    Unknown,
+}
+
+/// A supported direct upgrade.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UpgradePath {
+    pub to: Branch,
+    /// Branches that may upgrade to `to` directly.
+    pub from: Vec<Branch>,
+    pub sources: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// One CVE of an advisory.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cve {
+    pub id: String,
+    pub cvss: Option<f32>,
+    pub summary: String,
+    /// Known to be exploited in the wild (CISA KEV, VMware's own statement).
+    pub known_exploited: bool,
+}
+
+/// First fixed build of an advisory on one branch.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fix {
+    pub branch: Branch,
+    /// `None`: the branch is affected and no fix was published for it.
+    pub build: Option<u32>,
+    /// Release or bulletin that carries the fix (`ESXi670-202102401-SG`).
+    pub release: Option<String>,
+    pub notes: Vec<String>,
+}
+
+/// A VMware security advisory.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Advisory {
+    pub id: String,
+    pub title: String,
+    pub published: Date,
+    pub cves: Vec<Cve>,
+    pub fixes: Vec<Fix>,
+    /// Workaround KB, e.g. `KB 76372`.
+    pub workaround_kb: Option<String>,
+    pub workaround: Option<String>,
+    /// Service whose disabling is the workaround (`slpd`), for the checks.
+    pub workaround_service: Option<String>,
+    pub sources: Vec<String>,
+}

@@ -1,0 +1,1 @@
+//! Upgrade runbook steps built from check findings.

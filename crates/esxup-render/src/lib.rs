@@ -1,0 +1,1 @@
+//! Table, Markdown, HTML and JSON renderers for reports and runbooks.

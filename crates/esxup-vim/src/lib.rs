@@ -1,0 +1,1 @@
+//! A small vSphere (vim25) SOAP client: session, PropertyCollector, tasks, TLS pinning.

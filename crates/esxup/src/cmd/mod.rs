@@ -1,0 +1,53 @@
+//! Command implementations: one module per command group, each owning its
+//! clap `Args` and a `run` returning the process exit code.
+
+pub mod build;
+pub mod check;
+pub mod collect;
+pub mod depot;
+pub mod plan;
+
+use crate::cli::{Cli, Command};
+
+/// Everything went fine (for `check`: the host is ready).
+pub const EXIT_OK: u8 = 0;
+/// The command worked and found something: a blocker, an exposure, a failed dry run.
+pub const EXIT_FINDINGS: u8 = 1;
+/// The command could not do its job: bad input, unknown build, unreachable host.
+pub const EXIT_ERROR: u8 = 2;
+
+/// An error with a `hint:` line for the user (see docs/STYLE.md).
+#[derive(Debug)]
+pub struct Hinted {
+    pub message: String,
+    pub hint: String,
+}
+
+impl std::fmt::Display for Hinted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Hinted {}
+
+/// Shorthand for an error carrying a hint.
+pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Hinted { message: message.into(), hint: hint.into() })
+}
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Build(a) => build::run_build(g, a),
+        Command::Releases(a) => build::run_releases(g, a),
+        Command::Advisories(a) => build::run_advisories(g, a),
+        Command::KbLint(a) => build::run_kb_lint(g, a),
+        Command::Collect(a) => collect::run_collect(g, a),
+        Command::Facts(c) => collect::run_facts(g, c),
+        Command::Depot(c) => depot::run_depot(g, c),
+        Command::Vib(c) => depot::run_vib(g, c),
+        Command::Check(a) => check::run_check(g, a),
+        Command::Plan(a) => plan::run_plan(g, a),
+    }
+}

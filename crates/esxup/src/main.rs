@@ -1,0 +1,32 @@
+//! The `esxup` binary: parse the command line, run one command, print errors
+//! as a chain and exit with a documented code.
+//!
+//! Exit codes (see README): 0 ok / ready, 1 findings (a blocker, an exposure,
+//! an unmet dependency), 2 error (bad input, unreachable host, unknown build).
+
+mod cli;
+mod cmd;
+
+use clap::Parser;
+use std::io::Write;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cmd::dispatch(cli) {
+        Ok(code) => code.into(),
+        Err(err) => {
+            // Flush what was already printed on stdout before the diagnostics.
+            let _ = std::io::stdout().flush();
+            let mut stderr = std::io::stderr().lock();
+            let _ = writeln!(stderr, "error: {err}");
+            for cause in err.chain().skip(1) {
+                let _ = writeln!(stderr, "  caused by: {cause}");
+            }
+            if let Some(hint) = err.downcast_ref::<cmd::Hinted>() {
+                let _ = writeln!(stderr, "hint: {}", hint.hint);
+            }
+            ExitCode::from(cmd::EXIT_ERROR)
+        }
+    }
+}
