@@ -1,1 +1,3 @@
-//! Collectors of HostFacts: vSphere API, SSH esxcli, saved outputs, vm-support, fleets.
+//! Collectors of [`esxup_facts::HostFacts`]: the vSphere API (`vim`), SSH
+//! `esxcli` (`ssh`), saved command outputs (`files`), `vm-support` bundles
+//! (`vmsupport`) and whole fleets (`fleet`).

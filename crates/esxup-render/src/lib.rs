@@ -1,1 +1,5 @@
-//! Table, Markdown, HTML and JSON renderers for reports and runbooks.
+//! Renderers: terminal tables, Markdown, self-contained HTML and JSON for
+//! check reports and runbooks. Pure: they return strings.
+
+pub mod check;
+pub mod plan;

@@ -4,6 +4,7 @@
 pub mod build;
 pub mod check;
 pub mod collect;
+pub mod collect_vim;
 pub mod depot;
 pub mod plan;
 

@@ -1,0 +1,1 @@
+//! Rendering of `esxup check` reports (table, Markdown, JSON). OWNER: checks helper (issue 5).

@@ -1,0 +1,1 @@
+//! Rendering of runbooks (Markdown, HTML, JSON). OWNER: plan helper (issue 6).
