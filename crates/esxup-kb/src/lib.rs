@@ -8,5 +8,6 @@
 //! OWNER: the knowledge-base helper (issue 2).
 
 pub mod model;
+pub mod tables;
 
 pub use model::*;

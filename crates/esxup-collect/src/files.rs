@@ -1,0 +1,1 @@
+//! Collector: files (OWNER: facts/SSH helper, issue 3).

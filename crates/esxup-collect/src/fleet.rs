@@ -1,0 +1,1 @@
+//! Collector: fleet (OWNER: vSphere helper, issue 3).

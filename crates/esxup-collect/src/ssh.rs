@@ -1,0 +1,1 @@
+//! Collector: ssh (OWNER: facts/SSH helper, issue 3).

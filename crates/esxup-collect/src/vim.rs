@@ -1,0 +1,1 @@
+//! Collector: vim (OWNER: vSphere helper, issue 3).

@@ -1,0 +1,1 @@
+//! Collector: vmsupport (OWNER: facts/SSH helper, issue 3).
