@@ -4,15 +4,24 @@
 # Installs what the tests need on a fresh Debian machine, builds the test
 # peers, then runs the whole test suite. The tests start their own peers
 # (the govmomi vSphere simulator, a loopback OpenSSH server, headless
-# Chromium) from what this script installs and builds, so a test never
-# depends on a service left running by hand.
+# Chromium, a local HTTP depot server) from what this script installs and
+# builds, so no test depends on a service left running by hand.
+#
+#   scripts/test.sh               install, build peers, run every test
+#   scripts/test.sh --setup-only  install and build peers, run nothing
+#   scripts/test.sh -- ARGS       extra arguments go to the test runner
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages: the simulator (Go + govmomi), sshd, Chromium for the HTML
-# report tests, libssh2 for the SSH collector, Python for the peers in benches.
+setup_only=0
+if [ "${1:-}" = "--setup-only" ]; then setup_only=1; shift; fi
+[ "${1:-}" = "--" ] && shift
+
+# Debian packages: Go + govmomi for the vSphere simulator, OpenSSH for the
+# SSH collector tests, Chromium for the HTML runbook test, libssh2/OpenSSL
+# headers for the ssh2 crate, python3 for the depot generator and peers.
 pkgs=(golang-go golang-github-vmware-govmomi-dev openssh-server openssh-client
-      chromium libssh2-1-dev libssl-dev pkg-config zlib1g-dev)
+      chromium libssh2-1-dev libssl-dev pkg-config zlib1g-dev python3 ca-certificates)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -24,15 +33,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Test peers built from source in the repo.
+# Test peers built from sources in the repo (each build.sh is incremental).
 for b in testbed/*/build.sh; do
-  [ -e "$b" ] && bash "$b"
+  [ -e "$b" ] || continue
+  echo "test.sh: building $(dirname "$b")" >&2
+  bash "$b"
 done
 
+[ "$setup_only" = 1 ] && exit 0
+
 export ESXUP_TESTBED=1
+# Fixed "today" so lifecycle and age texts in snapshots do not drift.
+export ESXUP_TODAY="${ESXUP_TODAY:-2026-11-26}"
 if cargo nextest --version >/dev/null 2>&1; then
+  cargo test --workspace --doc -q
   cargo nextest run --workspace --no-fail-fast "$@"
-  cargo test --workspace --doc
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
