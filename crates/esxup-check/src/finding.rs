@@ -40,3 +40,65 @@ pub struct Finding {
     /// KB / VMSA / doc references.
     pub sources: Vec<String>,
 }
+
+// --- Builders (additive, used by the rules) ---------------------------------
+
+impl Finding {
+    /// A finding with id, severity and message key (`check.<rule>`).
+    pub fn new(id: &str, severity: Severity, key: &str) -> Finding {
+        Finding {
+            id: id.to_string(),
+            severity,
+            key: key.to_string(),
+            args: BTreeMap::new(),
+            evidence: Vec::new(),
+            sources: Vec::new(),
+        }
+    }
+
+    /// Adds a message placeholder value.
+    pub fn arg(mut self, name: &str, value: impl ToString) -> Finding {
+        self.args.insert(name.to_string(), value.to_string());
+        self
+    }
+
+    /// Adds a fact the finding rests on.
+    pub fn evidence(mut self, fact: &str, value: impl ToString) -> Finding {
+        self.evidence.push(Evidence { fact: fact.to_string(), value: value.to_string() });
+        self
+    }
+
+    /// Adds a reference (KB, VMSA, documentation URL).
+    pub fn source(mut self, s: &str) -> Finding {
+        self.sources.push(s.to_string());
+        self
+    }
+
+    /// Adds several references.
+    pub fn sources<I: IntoIterator<Item = S>, S: AsRef<str>>(mut self, it: I) -> Finding {
+        self.sources.extend(it.into_iter().map(|s| s.as_ref().to_string()));
+        self
+    }
+
+    /// Message keys of the three texts.
+    pub fn title_key(&self) -> String {
+        format!("{}.title", self.key)
+    }
+    pub fn detail_key(&self) -> String {
+        format!("{}.detail", self.key)
+    }
+    pub fn remedy_key(&self) -> String {
+        format!("{}.remedy", self.key)
+    }
+}
+
+impl Severity {
+    /// `blocker`, `warning`, `info` (also the message key under `common.`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Blocker => "blocker",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}

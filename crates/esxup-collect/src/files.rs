@@ -1,1 +1,67 @@
-//! Collector: files (OWNER: facts/SSH helper, issue 3).
+//! Collector of saved outputs: a folder holding one file per command of
+//! [`crate::commands::COMMANDS`], named `<id>.txt` (see
+//! `docs/collect-commands.md` for the names and the one-line snippet that
+//! saves them on the host). A missing file leaves its facts unknown and adds
+//! a note saying which file to save.
+
+use crate::commands::{Output, Source};
+use crate::error::CollectError;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// Largest saved output read (a full `vib list` in XML is well under 1 MiB).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A folder of saved outputs.
+pub struct DirSource {
+    dir: PathBuf,
+}
+
+impl DirSource {
+    /// Opens `dir`; fails if it is not a readable folder.
+    pub fn open(dir: &Path) -> Result<DirSource, CollectError> {
+        let meta =
+            std::fs::metadata(dir).map_err(|source| CollectError::Dir { path: dir.to_path_buf(), source })?;
+        if !meta.is_dir() {
+            return Err(CollectError::Dir {
+                path: dir.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a directory"),
+            });
+        }
+        Ok(DirSource { dir: dir.to_path_buf() })
+    }
+}
+
+impl Source for DirSource {
+    fn label(&self) -> String {
+        format!("dir:{}", self.dir.display())
+    }
+
+    fn fetch(
+        &mut self,
+        command: &str,
+        file_name: &str,
+        _vm_support: &[&str],
+    ) -> Result<Output, CollectError> {
+        let path = self.dir.join(file_name);
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Output::Missing(format!(
+                    "file {file_name} is missing: save it on the host with `{command} > {file_name}`"
+                )))
+            }
+            Err(source) => return Err(CollectError::Dir { path, source }),
+        };
+        let mut buf = Vec::new();
+        file.take(MAX_FILE_BYTES + 1)
+            .read_to_end(&mut buf)
+            .map_err(|source| CollectError::Dir { path: path.clone(), source })?;
+        if buf.len() as u64 > MAX_FILE_BYTES {
+            return Ok(Output::Missing(format!(
+                "file {file_name} is larger than {MAX_FILE_BYTES} bytes; not read"
+            )));
+        }
+        Ok(Output::Bytes(buf))
+    }
+}

@@ -1,1 +1,36 @@
 //! Depot, offline bundle and VIB readers; esxcli transaction simulation; image diff.
+//!
+//! - [`Depot::open`]: an offline bundle zip, an extracted depot folder or an
+//!   online depot URL, read into VIBs, bulletins, components and profiles.
+//! - [`VibFile`]: a `.vib` (`ar` container, descriptor, payload checksums).
+//! - [`HostImage`]: a host's installed VIBs (facts, `esxcli software vib
+//!   list`, or a profile).
+//! - [`simulate`]: `esxcli software profile update/install --dry-run`,
+//!   explained; [`backwards_vibs`]: VIBs an image would take back in time.
+//! - [`driver_readiness`]: devices without a native driver in the target.
+//! - [`diff_profiles`]: Compare-EsxImageProfile and more.
+
+mod depot;
+mod diff;
+mod error;
+mod host;
+mod model;
+mod readiness;
+mod simulate;
+mod store;
+mod vibfile;
+pub mod xml;
+
+pub use depot::Depot;
+pub use diff::{diff_profiles, ProfileDiff, VersionChange};
+pub use error::DepotError;
+pub use esxup_version::vib::{Constraint, Relation, VibVersion};
+pub use host::{HostImage, HostVib};
+pub use model::*;
+pub use readiness::{driver_readiness, pciid_matches, DeviceReadiness, DeviceRole, Readiness};
+pub use simulate::{backwards_vibs, simulate, Decision, Mode, Problem, ProblemKind, Transaction, TxOptions};
+pub use store::{FetchOutcome, OpenOptions};
+pub use vibfile::{ar_members, verify_against_metadata, ArMember, PayloadCheck, VibCheck, VibCheckStatus, VibFile};
+
+/// A set of VIBs installed on a host (alias used by the checks).
+pub type VibSet = HostImage;

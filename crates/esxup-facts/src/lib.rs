@@ -6,8 +6,85 @@
 //! `None` as "not collected", never as "false" or "zero".
 //!
 //! The model is versioned ([`SCHEMA_VERSION`]); its JSON Schema is generated
-//! into `schema/host-facts.schema.json` and a test keeps it current.
+//! into `schema/host-facts.schema.json` and a test keeps it current
+//! (regenerate with `UPDATE_SCHEMA=1 cargo test -p esxup-facts --test schema`).
 
 pub mod model;
+pub mod parse;
+pub mod summary;
 
 pub use model::*;
+
+use std::path::{Path, PathBuf};
+
+/// Why a facts file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum FactsError {
+    #[error("read facts file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("read facts file {path}: not JSON: {source}")]
+    Json { path: PathBuf, source: serde_json::Error },
+    #[error("read facts file {path}: no `schema_version` field: is this an esxup facts file?")]
+    NoVersion { path: PathBuf },
+    #[error(
+        "read facts file {path}: schema_version {found} is newer than this esxup understands ({SCHEMA_VERSION}); \
+         upgrade esxup"
+    )]
+    Newer { path: PathBuf, found: u64 },
+    #[error(
+        "read facts file {path}: schema_version {found} is not supported (this esxup reads {SCHEMA_VERSION})"
+    )]
+    Unsupported { path: PathBuf, found: u64 },
+    #[error("read facts file {path}: does not match schema version {SCHEMA_VERSION}: {source}")]
+    Shape { path: PathBuf, source: serde_json::Error },
+}
+
+impl HostFacts {
+    /// Empty facts (everything unknown) of the current schema version.
+    pub fn new() -> HostFacts {
+        HostFacts { schema_version: SCHEMA_VERSION, ..HostFacts::default() }
+    }
+
+    /// Loads facts from JSON text; `origin` names the file in errors.
+    ///
+    /// The `schema_version` is checked first, so that a file of another
+    /// version gets a clear message rather than a field-by-field complaint.
+    /// Version 1 is the first published layout: there is nothing older to
+    /// migrate yet; a future version 2 loader migrates 1 here.
+    pub fn from_json_str(text: &str, origin: &Path) -> Result<HostFacts, FactsError> {
+        let path = origin.to_path_buf();
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|source| FactsError::Json { path: path.clone(), source })?;
+        let found = match value.get("schema_version").and_then(serde_json::Value::as_u64) {
+            Some(v) => v,
+            None => return Err(FactsError::NoVersion { path }),
+        };
+        match found.cmp(&u64::from(SCHEMA_VERSION)) {
+            std::cmp::Ordering::Greater => return Err(FactsError::Newer { path, found }),
+            std::cmp::Ordering::Less => return Err(FactsError::Unsupported { path, found }),
+            std::cmp::Ordering::Equal => {}
+        }
+        serde_json::from_value(value).map_err(|source| FactsError::Shape { path, source })
+    }
+
+    /// Reads and checks a facts file written by `esxup collect -o`.
+    pub fn from_json_file(path: &Path) -> Result<HostFacts, FactsError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| FactsError::Read { path: path.to_path_buf(), source })?;
+        HostFacts::from_json_str(&text, path)
+    }
+
+    /// Pretty JSON, as `esxup collect -o` writes it.
+    pub fn to_json_pretty(&self) -> String {
+        // Serialising plain data with string keys cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+/// The JSON Schema of [`HostFacts`], as checked in at `schema/host-facts.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(HostFacts);
+    let mut s = serde_json::to_string_pretty(&schema).unwrap_or_default();
+    s.push('\n');
+    s
+}

@@ -98,7 +98,7 @@ pub enum CpuVendor {
     Other,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Cpu {
     pub vendor: Option<CpuVendor>,
@@ -196,7 +196,7 @@ pub enum FirmwareType {
     Bios,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Firmware {
     pub kind: Option<FirmwareType>,
@@ -211,6 +211,11 @@ pub struct Firmware {
     pub bios_version: Option<String>,
     pub system_vendor: Option<String>,
     pub system_model: Option<String>,
+    /// `secureBoot.py -c`: Secure Boot could be enabled (all VIB signatures
+    /// verify, no CommunitySupported VIB). Added after schema version 1 was
+    /// first published; optional, so older files still load.
+    #[serde(default)]
+    pub secure_boot_can_be_enabled: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -222,7 +227,7 @@ pub struct Module {
     pub vmklinux: Option<bool>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceState {
     pub running: Option<bool>,
@@ -232,7 +237,7 @@ pub struct ServiceState {
     pub firewall_enabled: Option<bool>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AltBootbank {
     /// Build in `/altbootbank/boot.cfg` (what Shift+R brings back).

@@ -20,7 +20,8 @@ pub enum ReleaseKind {
 }
 
 /// One ESXi build.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(try_from = "crate::raw::RawRelease")]
 pub struct Release {
     pub build: u32,
     pub version: Version,
@@ -45,7 +46,8 @@ pub struct Release {
 }
 
 /// Support milestones of one branch.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(try_from = "crate::raw::RawLifecycle")]
 pub struct Lifecycle {
     pub branch: Branch,
     pub ga: Option<Date>,
@@ -66,7 +68,8 @@ pub enum LifecycleStatus {
 }
 
 /// A supported direct upgrade.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(try_from = "crate::raw::RawUpgradePath")]
 pub struct UpgradePath {
     pub to: Branch,
     /// Branches that may upgrade to `to` directly.
@@ -76,7 +79,8 @@ pub struct UpgradePath {
 }
 
 /// One CVE of an advisory.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(try_from = "crate::raw::RawCve")]
 pub struct Cve {
     pub id: String,
     pub cvss: Option<f32>,
@@ -86,7 +90,8 @@ pub struct Cve {
 }
 
 /// First fixed build of an advisory on one branch.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(try_from = "crate::raw::RawFix")]
 pub struct Fix {
     pub branch: Branch,
     /// `None`: the branch is affected and no fix was published for it.
@@ -97,7 +102,8 @@ pub struct Fix {
 }
 
 /// A VMware security advisory.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(try_from = "crate::raw::RawAdvisory")]
 pub struct Advisory {
     pub id: String,
     pub title: String,
@@ -110,4 +116,45 @@ pub struct Advisory {
     /// Service whose disabling is the workaround (`slpd`), for the checks.
     pub workaround_service: Option<String>,
     pub sources: Vec<String>,
+}
+
+/// A dated remark about ESXi availability (free-ESXi withdrawal and return),
+/// from the `[[note]]` tables of `data/lifecycle.toml`.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(try_from = "crate::raw::RawNote")]
+pub struct LifecycleNote {
+    pub date: Date,
+    pub text: String,
+    pub sources: Vec<String>,
+}
+
+/// A VM hardware version and the first release that supports it
+/// (`data/vm-hardware.toml`).
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+#[serde(try_from = "crate::raw::RawVmHardware")]
+pub struct VmHardware {
+    /// The `N` of `vmx-N`.
+    pub version: u32,
+    /// Release name as the source writes it (`ESXi 7.0 Update 2`).
+    pub first_release: String,
+    /// Branch and build of that first release.
+    pub since: HardwareSince,
+    pub sources: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Where a VM hardware version first appears.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HardwareSince {
+    pub branch: Branch,
+    pub build: u32,
+}
+
+impl HardwareSince {
+    /// Whether a build on `branch` includes this hardware version: every build
+    /// of a newer branch, and builds from `build` on within the same branch.
+    pub fn covers(&self, branch: Branch, build: u32) -> bool {
+        branch > self.branch || (branch == self.branch && build >= self.build)
+    }
 }

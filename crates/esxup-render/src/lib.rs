@@ -3,3 +3,4 @@
 
 pub mod check;
 pub mod plan;
+pub mod plan_html;

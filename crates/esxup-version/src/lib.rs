@@ -17,5 +17,5 @@ mod version;
 pub mod vib;
 
 pub use date::{Date, DateError};
-pub use query::{parse_query, ParsedQuery, QueryError};
+pub use query::{parse_query, patch_ref_in, update_agrees, ParsedQuery, PatchRef, QueryError};
 pub use version::{Branch, MoveKind, Version, VersionError};

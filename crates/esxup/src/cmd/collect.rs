@@ -2,27 +2,240 @@
 //!
 //! OWNER: the facts/SSH helper (issue 3, items 1, 4, 5, 7). The vSphere API and
 //! fleet sources live in `collect_vim.rs` (vSphere helper) and are flattened in here.
+//!
+//! Sources: `--ssh USER@HOST[:PORT]` (runs the read-only command list of
+//! docs/collect-commands.md), `--from-dir DIR` (the same outputs saved by an
+//! admin), `--vm-support FILE.tgz` (a vm-support bundle), or the vSphere API
+//! (`--host`, `--inventory`). `-o FILE` writes the facts as pretty JSON;
+//! without it a summary (or JSON with `--format json`) goes to stdout.
+//!
+//! Exit codes: 0 collected (missing outputs are only notes), 2 an error, or an
+//! output that could not be read (the facts are still written, that fact unknown).
 
+use super::collect_vim::{self, VimOutcome};
+use super::{hinted, EXIT_ERROR, EXIT_OK};
 use crate::cli::Global;
+use esxup_collect::files::DirSource;
+use esxup_collect::ssh::{self, HostKeyPolicy, SshOptions, SshSource, Target};
+use esxup_collect::vmsupport::BundleSource;
+use esxup_collect::{CollectError, Collection};
+use esxup_facts::HostFacts;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Output format of a summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum FactsFormat {
+    /// Readable summary.
+    #[default]
+    Text,
+    /// The facts as pretty JSON.
+    Json,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct CollectArgs {
     #[command(flatten)]
     pub vim: super::collect_vim::VimArgs,
+    /// Read the outputs an admin saved into DIR (file names: docs/collect-commands.md).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["vm_support", "ssh"])]
+    pub from_dir: Option<PathBuf>,
+    /// Read the command outputs of a vm-support bundle (.tgz).
+    #[arg(long, value_name = "FILE", conflicts_with = "ssh")]
+    pub vm_support: Option<PathBuf>,
+    /// Run the read-only command list on the host over SSH.
+    #[arg(long, value_name = "USER@HOST[:PORT]")]
+    pub ssh: Option<String>,
+    /// known_hosts file to check the SSH host key against [default: ~/.ssh/known_hosts].
+    #[arg(long, value_name = "FILE", requires = "ssh")]
+    pub known_hosts: Option<PathBuf>,
+    /// Accept exactly this SSH host key (`SHA256:...`, as `ssh-keygen -lf` prints it).
+    #[arg(long, value_name = "SHA256:...", requires = "ssh", conflicts_with = "known_hosts")]
+    pub ssh_fingerprint: Option<String>,
+    /// SSH private key file [default: the ssh-agent, then a password].
+    #[arg(long, value_name = "FILE", requires = "ssh")]
+    pub identity: Option<PathBuf>,
+    /// Write the facts to FILE (pretty JSON).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Format of what goes to stdout when no -o is given.
+    #[arg(long, value_enum, default_value_t = FactsFormat::Text)]
+    pub format: FactsFormat,
 }
 
 #[derive(Debug, clap::Subcommand)]
 pub enum FactsCommand {
     /// Print a readable summary of a facts file.
-    Show { file: std::path::PathBuf },
+    Show {
+        file: PathBuf,
+        /// `text` (summary) or `json`.
+        #[arg(long, value_enum, default_value_t = FactsFormat::Text)]
+        format: FactsFormat,
+    },
 }
 
 pub fn run_collect(_g: &Global, a: CollectArgs) -> anyhow::Result<u8> {
-    if let Some(r) = super::collect_vim::collect_vim(&a.vim) {
-        let _facts = r?;
+    if let Some(r) = collect_vim::collect_vim(&a.vim) {
+        return match r? {
+            VimOutcome::Done(code) => Ok(code),
+            VimOutcome::Facts(list) => emit_many(&a, list),
+        };
     }
-    anyhow::bail!("not implemented yet")
+    let collection = if let Some(dir) = &a.from_dir {
+        let mut src = DirSource::open(dir)
+            .map_err(|e| hinted(e.to_string(), "give the folder the outputs were saved in"))?;
+        esxup_collect::collect(&mut src)?
+    } else if let Some(file) = &a.vm_support {
+        let mut src = BundleSource::open(file).map_err(|e| {
+            hinted(e.to_string(), "give the .tgz that `vm-support` wrote (Host Client: Monitor > Logs > Generate support bundle)")
+        })?;
+        for w in &src.warnings {
+            eprintln!("warning: {w}");
+        }
+        esxup_collect::collect(&mut src)?
+    } else if let Some(t) = &a.ssh {
+        collect_ssh(&a, t)?
+    } else {
+        return Err(hinted(
+            "no source to collect from",
+            "give --ssh USER@HOST, --from-dir DIR, --vm-support FILE.tgz, --host URL or --inventory FILE",
+        ));
+    };
+    emit(&a, collection)
 }
-pub fn run_facts(_g: &Global, _c: FactsCommand) -> anyhow::Result<u8> {
-    anyhow::bail!("not implemented yet")
+
+fn collect_ssh(a: &CollectArgs, t: &str) -> anyhow::Result<Collection> {
+    let target: Target = t.parse().map_err(|e: String| {
+        hinted(format!("--ssh {t}: {e}"), "write it as root@esx01 or root@esx01:2222")
+    })?;
+    let host_key = match (&a.ssh_fingerprint, &a.known_hosts) {
+        (Some(fp), _) => HostKeyPolicy::Fingerprint(fp.clone()),
+        (None, Some(f)) => HostKeyPolicy::KnownHosts(f.clone()),
+        (None, None) => HostKeyPolicy::KnownHosts(
+            ssh::default_known_hosts().ok_or_else(|| hinted("HOME is not set", "give --known-hosts FILE"))?,
+        ),
+    };
+    let mut password = std::env::var("ESXUP_SSH_PASSWORD").ok().filter(|p| !p.is_empty());
+    if let Some(pf) = &a.vim.password_file {
+        password = Some(ssh::read_password_file(pf)?);
+    }
+    if password.is_none()
+        && a.identity.is_none()
+        && std::env::var_os("SSH_AUTH_SOCK").is_none()
+        && std::io::stdin().is_terminal()
+    {
+        password = ssh::prompt_password(&target);
+    }
+    let opts = SshOptions {
+        target: target.clone(),
+        host_key,
+        identity: a.identity.clone(),
+        use_agent: a.identity.is_none(),
+        password,
+        timeout: Duration::from_secs(a.vim.timeout.max(1)),
+    };
+    let mut src = SshSource::connect(&opts).map_err(|e| ssh_hint(e, &target))?;
+    esxup_collect::collect(&mut src).map_err(|e| ssh_hint(e, &target))
+}
+
+fn ssh_hint(e: CollectError, t: &Target) -> anyhow::Error {
+    match &e {
+        CollectError::UnknownHostKey { fingerprint, .. } => hinted(
+            e.to_string(),
+            format!(
+                "check the fingerprint on the host (`ssh-keygen -lf /etc/ssh/ssh_host_rsa_key.pub` etc.), then pin it \
+                 with --ssh-fingerprint {fingerprint}, or add the key to known_hosts (--known-hosts FILE)"
+            ),
+        ),
+        CollectError::HostKeyMismatch { .. } => hinted(
+            e.to_string(),
+            "if the host was reinstalled, remove its old line from known_hosts (`ssh-keygen -R HOST`) and check the new key",
+        ),
+        CollectError::Auth { .. } => hinted(
+            e.to_string(),
+            format!(
+                "give --identity FILE, load the key in ssh-agent, or set ESXUP_SSH_PASSWORD / --password-file for {}",
+                t.user
+            ),
+        ),
+        CollectError::Timeout { .. } => hinted(e.to_string(), "raise --timeout SECONDS if the host is slow"),
+        _ => anyhow::Error::new(e),
+    }
+}
+
+fn write_facts(path: &Path, facts: &HostFacts) -> anyhow::Result<()> {
+    let mut text = facts.to_json_pretty();
+    text.push('\n');
+    std::fs::write(path, text).map_err(|e| anyhow::anyhow!("write facts {}: {e}", path.display()))
+}
+
+fn emit(a: &CollectArgs, c: Collection) -> anyhow::Result<u8> {
+    let host = c.facts.hostname.clone().or(c.facts.source.clone()).unwrap_or_else(|| "host".into());
+    match &a.output {
+        Some(path) => {
+            write_facts(path, &c.facts)?;
+            eprintln!("wrote the facts of {host} to {}", path.display());
+        }
+        None => print_facts(&c.facts, a.format),
+    }
+    if c.missing > 0 {
+        eprintln!(
+            "note: {} outputs were not collected; the facts they give stay unknown (see collection notes)",
+            c.missing
+        );
+    }
+    if c.problems.is_empty() {
+        return Ok(EXIT_OK);
+    }
+    for p in &c.problems {
+        eprintln!("error: {p}");
+    }
+    eprintln!(
+        "hint: the facts of these outputs stay unknown; save the full output again (or run with --ssh)"
+    );
+    Ok(EXIT_ERROR)
+}
+
+fn emit_many(a: &CollectArgs, list: Vec<HostFacts>) -> anyhow::Result<u8> {
+    match (&a.output, list.as_slice()) {
+        (Some(path), [one]) => {
+            write_facts(path, one)?;
+            eprintln!(
+                "wrote the facts of {} to {}",
+                one.hostname.as_deref().unwrap_or("host"),
+                path.display()
+            );
+        }
+        (Some(_), _) => {
+            return Err(hinted(
+                format!("-o takes the facts of one host, but {} were collected", list.len()),
+                "use --out-dir DIR to write one file per host",
+            ))
+        }
+        (None, _) => {
+            for f in &list {
+                print_facts(f, a.format);
+            }
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn print_facts(f: &HostFacts, format: FactsFormat) {
+    match format {
+        FactsFormat::Text => print!("{}", esxup_facts::summary::render(f)),
+        FactsFormat::Json => println!("{}", f.to_json_pretty()),
+    }
+}
+
+pub fn run_facts(_g: &Global, c: FactsCommand) -> anyhow::Result<u8> {
+    match c {
+        FactsCommand::Show { file, format } => {
+            let facts = HostFacts::from_json_file(&file)
+                .map_err(|e| hinted(e.to_string(), "give a file written by `esxup collect -o FILE`"))?;
+            print_facts(&facts, format);
+            Ok(EXIT_OK)
+        }
+    }
 }

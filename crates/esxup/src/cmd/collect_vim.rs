@@ -2,12 +2,266 @@
 //!
 //! OWNER: the vSphere helper (issue 3, items 2, 3, 6). `cmd/collect.rs`
 //! flattens [`VimArgs`] into `CollectArgs` and calls [`collect_vim`].
+//!
+//! Credentials: the user from `--user`, the URL (`user@host`) or
+//! `GOVC_USERNAME`; the password from `--password-file`, the URL,
+//! `ESXUP_PASSWORD`, `GOVC_PASSWORD` or a prompt — never needed in argv.
+//! Certificates: verified against the system roots (and `--ca-file` /
+//! `GOVC_TLS_CA_CERTS`), or pinned with `--thumbprint` / a
+//! `GOVC_TLS_KNOWN_HOSTS` line, or not checked with `--insecure` /
+//! `GOVC_INSECURE=1` (with a warning).
+//!
+//! Exit codes of fleet runs (`--inventory`, or `--out-dir`): 0 every target
+//! collected, 1 some targets failed while others were collected, 2 nothing
+//! collected or a bad inventory.
+
+use super::hinted;
+use esxup_collect::fleet::{self, inventory};
+use esxup_facts::HostFacts;
+use esxup_vim::{parse_url, ConnectOptions, Thumbprint, TlsMode, TlsOptions};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
-pub struct VimArgs {}
+pub struct VimArgs {
+    /// Collect over the vSphere API from this ESXi host or vCenter
+    /// (`host`, `host:port`, `https://host`); bare `--host` reads GOVC_URL.
+    #[arg(long = "host", value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub host: Option<String>,
+    /// API user name [default: from the URL or GOVC_USERNAME].
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Pin the server certificate by its SHA-256 thumbprint (`AA:BB:...`).
+    #[arg(long, value_name = "SHA256", conflicts_with = "insecure")]
+    pub thumbprint: Option<String>,
+    /// Do not check the server certificate at all (prints a warning).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Also trust the CA certificates in this PEM file (e.g. the vCenter VMCA root).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Read the password from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Connect/read timeout per request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+    /// Collect every vCenter and host listed in this TOML inventory (needs --out-dir).
+    #[arg(long, value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// How many targets of an inventory to collect at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub concurrency: usize,
+    /// Write one facts file per host into DIR (fleet mode).
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// What the API/fleet collection produced.
+#[derive(Debug)]
+pub enum VimOutcome {
+    /// Facts to write or print the usual way (`-o`, `--format`).
+    Facts(Vec<HostFacts>),
+    /// Files were written to `--out-dir` and a summary printed: exit with this code.
+    Done(u8),
+}
 
 /// Runs the API or fleet collection when the arguments ask for it; `None`
 /// when they name another source.
-pub fn collect_vim(_a: &VimArgs) -> Option<anyhow::Result<Vec<esxup_facts::HostFacts>>> {
-    None
+pub fn collect_vim(a: &VimArgs) -> Option<anyhow::Result<VimOutcome>> {
+    if let Some(inv) = &a.inventory {
+        return Some(run_inventory(a, inv));
+    }
+    let host = a.host.as_ref()?;
+    Some(run_single(a, host))
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn env_true(name: &str) -> bool {
+    env(name).is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+}
+
+fn read_password_file(p: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("read password file {}: {e}", p.display()))?;
+    let line = text.lines().next().unwrap_or("").to_string();
+    if line.is_empty() {
+        anyhow::bail!("read password file {}: the first line is empty", p.display());
+    }
+    Ok(line)
+}
+
+/// Looks the host up in a govc known_hosts file (`host thumbprint` lines).
+fn known_host(file: &Path, host: &str, host_port: &str) -> anyhow::Result<Option<Thumbprint>> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => anyhow::bail!("read GOVC_TLS_KNOWN_HOSTS {}: {e}", file.display()),
+    };
+    for (i, line) in text.lines().enumerate() {
+        let mut parts = line.split_whitespace();
+        let (Some(h), Some(t)) = (parts.next(), parts.next()) else { continue };
+        if h.starts_with('#') || (h != host && h != host_port) {
+            continue;
+        }
+        return Thumbprint::parse(t)
+            .map(Some)
+            .ok_or_else(|| anyhow::anyhow!("read GOVC_TLS_KNOWN_HOSTS {} line {}: bad thumbprint {t:?}", file.display(), i + 1));
+    }
+    Ok(None)
+}
+
+fn warn_sha1(t: &Thumbprint, url: &str) {
+    if t.is_sha1() {
+        eprintln!("warning: pinning {url} by a SHA-1 thumbprint; prefer its SHA-256 thumbprint");
+    }
+}
+
+fn run_single(a: &VimArgs, host: &str) -> anyhow::Result<VimOutcome> {
+    let raw = if host.is_empty() {
+        env("GOVC_URL").ok_or_else(|| hinted("--host without a URL and GOVC_URL is not set", "give --host https://HOST"))?
+    } else {
+        host.to_string()
+    };
+    let u = parse_url(&raw)?;
+    let user = a
+        .user
+        .clone()
+        .or(u.user.clone())
+        .or_else(|| env("GOVC_USERNAME"))
+        .ok_or_else(|| hinted(format!("no user name for {}", u.url), "give --user USER or set GOVC_USERNAME"))?;
+    let password = match &a.password_file {
+        Some(p) => read_password_file(p)?,
+        None => match u.password.clone().or_else(|| env("ESXUP_PASSWORD")).or_else(|| env("GOVC_PASSWORD")) {
+            Some(p) => p,
+            None if std::io::stdin().is_terminal() => esxup_collect::vim::prompt_password(&format!("Password for {user} at {}: ", u.host))
+                .map_err(|e| anyhow::anyhow!("read password from the terminal: {e}"))?,
+            None => {
+                return Err(hinted(
+                    format!("no password for {user} at {}", u.url),
+                    "set ESXUP_PASSWORD (or GOVC_PASSWORD), give --password-file FILE, or run on a terminal to be asked",
+                ))
+            }
+        },
+    };
+    let mode = if a.insecure || (a.thumbprint.is_none() && env_true("GOVC_INSECURE")) {
+        eprintln!("warning: --insecure: the certificate of {} is NOT checked; anyone on the path can read the password", u.url);
+        TlsMode::Insecure
+    } else if let Some(t) = &a.thumbprint {
+        let t = Thumbprint::parse(t).ok_or_else(|| {
+            hinted(format!("--thumbprint {t:?} is not a SHA-256 thumbprint"), "give 32 hex bytes, e.g. AA:BB:...:FF")
+        })?;
+        warn_sha1(&t, &u.url);
+        TlsMode::Pin(t)
+    } else if let Some(file) = env("GOVC_TLS_KNOWN_HOSTS") {
+        match known_host(Path::new(&file), &u.host, &u.host_port)? {
+            Some(t) => {
+                warn_sha1(&t, &u.url);
+                TlsMode::Pin(t)
+            }
+            None => TlsMode::Verify,
+        }
+    } else {
+        TlsMode::Verify
+    };
+    let ca_file = a.ca_file.clone().or_else(|| env("GOVC_TLS_CA_CERTS").map(PathBuf::from));
+    let opts = ConnectOptions {
+        url: u.url.clone(),
+        user,
+        password,
+        tls: TlsOptions { mode, ca_file },
+        timeout: Duration::from_secs(a.timeout.max(1)),
+    };
+    if let Some(dir) = &a.out_dir {
+        let job = fleet::Job { label: u.host.clone(), opts: Ok(opts) };
+        return finish_fleet(vec![job], 1, dir);
+    }
+    let facts = esxup_collect::vim::collect(&opts).map_err(explain)?;
+    Ok(VimOutcome::Facts(facts))
+}
+
+/// Adds the hint an admin needs to the client's errors.
+fn explain(e: esxup_vim::Error) -> anyhow::Error {
+    use esxup_vim::Error as E;
+    match &e {
+        E::UntrustedCertificate { thumbprint, pinned, .. } => {
+            let hint = if *pinned {
+                format!("the certificate changed or this is another server; if you trust it now, pin it: --thumbprint {thumbprint}")
+            } else {
+                format!("if you trust this server, pin its certificate: --thumbprint {thumbprint} (or give its CA with --ca-file)")
+            };
+            hinted(e.to_string(), hint)
+        }
+        E::InvalidLogin { .. } => hinted(e.to_string(), "check --user and the password (ESXUP_PASSWORD, --password-file)"),
+        E::Transport { .. } => hinted(e.to_string(), "check the host name, the port and that the host is up; --timeout SECONDS"),
+        _ => anyhow::Error::new(e),
+    }
+}
+
+fn run_inventory(a: &VimArgs, inv: &Path) -> anyhow::Result<VimOutcome> {
+    let Some(dir) = &a.out_dir else {
+        return Err(hinted("--inventory writes one facts file per host", "give --out-dir DIR"));
+    };
+    let targets = inventory::load(inv)?;
+    let jobs = targets
+        .into_iter()
+        .map(|t| {
+            let opts = (|| -> Result<ConnectOptions, String> {
+                let user = t
+                    .user
+                    .clone()
+                    .or_else(|| a.user.clone())
+                    .ok_or_else(|| "no user: set `user` in the inventory".to_string())?;
+                let password = match (&t.password_file, &t.password_env) {
+                    (Some(p), _) => read_password_file(p).map_err(|e| e.to_string())?,
+                    (None, Some(var)) => env(var).ok_or_else(|| format!("no password: environment variable {var} is not set"))?,
+                    (None, None) => env("ESXUP_PASSWORD")
+                        .ok_or_else(|| "no password: set password_env in the inventory or ESXUP_PASSWORD".to_string())?,
+                };
+                let mode = match (&t.thumbprint, t.insecure) {
+                    (Some(tp), _) => TlsMode::Pin(tp.clone()),
+                    (None, true) => TlsMode::Insecure,
+                    (None, false) => TlsMode::Verify,
+                };
+                if mode == TlsMode::Insecure {
+                    eprintln!("warning: {}: insecure = true: the certificate of {} is NOT checked", t.label, t.url);
+                }
+                Ok(ConnectOptions {
+                    url: t.url.clone(),
+                    user,
+                    password,
+                    tls: TlsOptions { mode, ca_file: t.ca_file.clone().or_else(|| a.ca_file.clone()) },
+                    timeout: t.timeout.unwrap_or(Duration::from_secs(a.timeout.max(1))),
+                })
+            })();
+            fleet::Job { label: t.label.clone(), opts }
+        })
+        .collect();
+    finish_fleet(jobs, a.concurrency, dir)
+}
+
+fn finish_fleet(jobs: Vec<fleet::Job>, concurrency: usize, dir: &Path) -> anyhow::Result<VimOutcome> {
+    let reports = fleet::run(jobs, concurrency, dir, true)?;
+    for r in &reports {
+        if let Ok(w) = &r.result {
+            for h in w {
+                println!("{}", h.path.display());
+            }
+        }
+    }
+    eprint!("{}", fleet::summary_table(&reports));
+    let code = fleet::exit_code(&reports);
+    if code != 0 {
+        for r in &reports {
+            if let Err(e) = &r.result {
+                if e.contains("SHA-256 thumbprint is") {
+                    eprintln!("hint: {}: pin a certificate you trust with `thumbprint = \"...\"` in the inventory", r.label);
+                }
+            }
+        }
+    }
+    Ok(VimOutcome::Done(code))
 }

@@ -1,0 +1,524 @@
+//! The engine: resolve the target, run every rule, and assemble the report
+//! (verdict, method, exposures, recommendation).
+
+use crate::finding::{Finding, Severity};
+use crate::image::TargetImage;
+use crate::kbview::{self, KbView};
+use crate::report::*;
+use crate::rules;
+use crate::target::{ChosenBy, Target, TargetError, TargetSpec};
+use esxup_facts::{HostFacts, SCHEMA_VERSION};
+use esxup_kb::tables::{Tables, TablesError};
+use esxup_kb::Release;
+use esxup_version::{Branch, Date, Version};
+
+/// Why a check could not run at all (as opposed to findings about the host).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("check facts: schema version {found} is not supported (this esxup reads version {expected}); re-collect the facts with this esxup (`esxup collect`)")]
+    SchemaVersion { found: u32, expected: u32 },
+    #[error("check target: {0}")]
+    Target(#[from] TargetError),
+    #[error("check target auto: no release in the knowledge base can be recommended for this host ({0})")]
+    NoAutoTarget(String),
+    #[error("check tables: {0}")]
+    Tables(#[from] TablesError),
+}
+
+/// Everything a rule may look at.
+pub struct Ctx<'a> {
+    pub kb: &'a dyn KbView,
+    pub tables: &'a Tables,
+    pub facts: &'a HostFacts,
+    /// Installed build and version from the facts.
+    pub current_build: Option<u32>,
+    pub current_version: Option<Version>,
+    /// KB record of the installed build.
+    pub current: Option<&'a Release>,
+    pub target: &'a Release,
+    pub image: Option<&'a TargetImage>,
+    pub today: Date,
+}
+
+impl Ctx<'_> {
+    pub fn target_branch(&self) -> Branch {
+        self.target.version.branch()
+    }
+    pub fn current_branch(&self) -> Option<Branch> {
+        self.current_version.map(|v| v.branch()).or_else(|| self.current.map(|r| r.version.branch()))
+    }
+    /// The move crosses into 7.0+ from 6.x.
+    pub fn crosses_into_70(&self) -> bool {
+        self.target_branch() >= Branch::new(7, 0) && self.current_branch().map_or(true, |b| b < Branch::new(7, 0))
+    }
+    /// A `key=value` (or bare `key`) kernel boot option is set to true.
+    pub fn boot_option(&self, name: &str) -> Option<bool> {
+        let opts = self.facts.boot_options.as_ref()?;
+        Some(opts.iter().any(|o| {
+            let (k, v) = o.split_once('=').unwrap_or((o.as_str(), "true"));
+            k.trim().eq_ignore_ascii_case(name) && matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+        }))
+    }
+}
+
+/// Checks a host against a target with the embedded CPU/device tables.
+pub fn check(
+    kb: &dyn KbView,
+    facts: &HostFacts,
+    target: &TargetSpec,
+    image: Option<&TargetImage>,
+    today: Date,
+) -> Result<CheckReport, CheckError> {
+    check_with(kb, Tables::embedded()?, facts, target, image, today)
+}
+
+/// [`check`] with explicit tables (`--kb DIR`).
+pub fn check_with(
+    kb: &dyn KbView,
+    tables: &Tables,
+    facts: &HostFacts,
+    spec: &TargetSpec,
+    image: Option<&TargetImage>,
+    today: Date,
+) -> Result<CheckReport, CheckError> {
+    if facts.schema_version != SCHEMA_VERSION {
+        return Err(CheckError::SchemaVersion { found: facts.schema_version, expected: SCHEMA_VERSION });
+    }
+    let current_build = facts.product.as_ref().map(|p| p.build);
+    let current_version = facts.product.as_ref().map(|p| p.version);
+    let current = current_build.and_then(|b| kbview::release_by_build(kb, b));
+
+    let (target, auto) = match Target::resolve(kb, spec)? {
+        Some(t) => (t, None),
+        None => {
+            let a = choose_auto(kb, tables, facts, current_build, current_version, current, today)?;
+            let t = Target { spec: spec.clone(), chosen_by: ChosenBy::Auto, release: a.best.clone() };
+            (t, Some(a))
+        }
+    };
+    // Depot images only apply to the release they were built for; rules use it as given.
+    let cx = Ctx { kb, tables, facts, current_build, current_version, current, target: &target.release, image, today };
+    let findings = run_rules(&cx);
+    let counts = Counts::of(&findings);
+    let verdict = if counts.blockers > 0 {
+        Verdict::Blocked
+    } else if counts.warnings > 0 {
+        Verdict::ReadyWithWarnings
+    } else {
+        Verdict::Ready
+    };
+    let method = method(&cx);
+    let exposures = exposure_reports(&cx);
+    let recommendation = match auto {
+        Some(a) => Some(a.into_recommendation()),
+        None if verdict == Verdict::Blocked => Some(recommend_when_blocked(&cx, &findings)),
+        None => hop_only(&cx),
+    };
+    let host = HostSummary {
+        name: facts.hostname.clone(),
+        source: facts.source.clone(),
+        build: current_build,
+        version: current_version,
+        release: current.map(ReleaseRef::from),
+        lifecycle: current_branch_of(current_version, current).map(|b| branch_lifecycle(kb, b, today)),
+    };
+    let move_kind = current_version.zip(current_build).map(|(v, b)| v.classify(b, target.release.version, target.release.build));
+    let target_summary = TargetSummary {
+        spec: target.spec.clone(),
+        chosen_by: target.chosen_by,
+        release: ReleaseRef::from(&target.release),
+        move_kind,
+        lifecycle: Some(branch_lifecycle(kb, target.release.version.branch(), today)),
+    };
+    Ok(CheckReport {
+        schema_version: REPORT_SCHEMA_VERSION,
+        today,
+        host,
+        target: target_summary,
+        verdict,
+        counts,
+        findings,
+        method,
+        recommendation,
+        exposures,
+    })
+}
+
+fn current_branch_of(v: Option<Version>, r: Option<&Release>) -> Option<Branch> {
+    v.map(|v| v.branch()).or_else(|| r.map(|r| r.version.branch()))
+}
+
+/// Runs every rule family and orders the findings: blockers, warnings, info;
+/// within a severity, in rule order.
+pub fn run_rules(cx: &Ctx) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (_, family) in rules::FAMILIES {
+        for (_, rule) in family.iter() {
+            rule(cx, &mut out);
+        }
+    }
+    out.sort_by_key(|f| f.severity);
+    out
+}
+
+fn branch_lifecycle(kb: &dyn KbView, b: Branch, today: Date) -> BranchLifecycle {
+    let l = kb.branch_lifecycle(b);
+    BranchLifecycle {
+        branch: b,
+        status: kbview::lifecycle_status(kb, b, today),
+        end_of_general_support: l.and_then(|l| l.end_of_general_support),
+        end_of_technical_guidance: l.and_then(|l| l.end_of_technical_guidance),
+    }
+}
+
+fn method(cx: &Ctx) -> Method {
+    let fw = cx.facts.firmware.as_ref();
+    let sb = fw.and_then(|f| f.secure_boot);
+    let mut reasons = Vec::new();
+    let upgrade = cx.current_branch().map_or(true, |b| b < cx.target_branch());
+    match sb {
+        Some(true) => {
+            reasons.push(Message::new("check.method.secure_boot_iso"));
+            return Method { kind: MethodKind::Iso, required: true, reasons };
+        }
+        None => reasons.push(Message::new("check.method.secure_boot_unknown")),
+        Some(false) => {}
+    }
+    if upgrade {
+        reasons.push(Message::new("check.method.upgrade_iso_or_esxcli"));
+        Method { kind: MethodKind::Iso, required: false, reasons }
+    } else {
+        reasons.push(Message::new("check.method.update_esxcli"));
+        Method { kind: MethodKind::Esxcli, required: false, reasons }
+    }
+}
+
+fn exposure_reports(cx: &Ctx) -> Vec<ExposureReport> {
+    let (Some(branch), Some(build)) = (cx.current_branch(), cx.current_build) else {
+        return Vec::new();
+    };
+    kbview::exposures(cx.kb, branch, build)
+        .into_iter()
+        .map(|e| {
+            let a = e.advisory;
+            let workaround_in_place = match a.workaround_service.as_deref() {
+                Some("slpd") => rules::advisories::slpd_disabled(cx.facts),
+                _ => None,
+            };
+            ExposureReport {
+                advisory: a.id.clone(),
+                title: a.title.clone(),
+                published: a.published,
+                cves: a.cves.iter().map(|c| c.id.clone()).collect(),
+                known_exploited: a.cves.iter().any(|c| c.known_exploited),
+                max_cvss: a.cves.iter().filter_map(|c| c.cvss).reduce(f32::max),
+                fix_build: e.fix_build,
+                fix_release: e.fix_release,
+                fixed_by_target: kbview::fixes(cx.target, a),
+                workaround_kb: a.workaround_kb.clone(),
+                workaround_service: a.workaround_service.clone(),
+                workaround_in_place,
+            }
+        })
+        .collect()
+}
+
+/// Findings that are about the hardware/host (not the chosen release): used
+/// by auto to decide whether a branch can run here at all.
+fn hardware_blockers(findings: &[Finding]) -> Vec<String> {
+    const NOT_HARDWARE: &[&str] = &["UPGRADE_PATH", "BACK_IN_TIME", "UPDATE_PENDING", "MAINTENANCE_MODE"];
+    let mut v: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Blocker && !NOT_HARDWARE.contains(&f.id.as_str()))
+        .map(|f| f.id.clone())
+        .collect();
+    v.dedup();
+    v
+}
+
+fn blocker_ids(findings: &[Finding]) -> Vec<String> {
+    let mut v: Vec<String> = findings.iter().filter(|f| f.severity == Severity::Blocker).map(|f| f.id.clone()).collect();
+    v.dedup();
+    v
+}
+
+/// Known-exploited advisories the installed build is exposed to.
+fn known_exploited<'k>(kb: &'k dyn KbView, branch: Option<Branch>, build: Option<u32>) -> Vec<&'k esxup_kb::Advisory> {
+    match (branch, build) {
+        (Some(b), Some(n)) => kbview::exposures(kb, b, n)
+            .into_iter()
+            .map(|e| e.advisory)
+            .filter(|a| a.cves.iter().any(|c| c.known_exploited))
+            .collect(),
+        _ => kb.all_advisories().into_iter().filter(|a| a.cves.iter().any(|c| c.known_exploited)).collect(),
+    }
+}
+
+struct AutoChoice {
+    best: Release,
+    why: Vec<Message>,
+    alternatives: Vec<Alternative>,
+    hops: Vec<ReleaseRef>,
+}
+
+impl AutoChoice {
+    fn into_recommendation(self) -> Recommendation {
+        Recommendation {
+            best: Some(ReleaseRef::from(&self.best)),
+            why: self.why,
+            alternatives: self.alternatives,
+            hops: self.hops,
+            rollback: None,
+        }
+    }
+}
+
+/// Whether the KB notes say the release was withdrawn (7.0 U3, U3a, U3b).
+/// The KB has no field for it yet: a note mentioning "withdrawn" that is not
+/// the re-release remark of the replacement (7.0 U3c) marks it.
+pub fn withdrawn(r: &Release) -> bool {
+    r.notes.iter().any(|n| {
+        let l = n.to_ascii_lowercase();
+        l.contains("withdrawn") && !l.contains("re-release")
+    })
+}
+
+/// Newest release of a branch (highest version, then date, then build) that
+/// was out by `today`, is not back in time for the host, not withdrawn, and
+/// fixes every known-exploited advisory that has a fix there.
+fn best_of_branch<'k>(
+    kb: &'k dyn KbView,
+    branch: Branch,
+    current_date: Option<Date>,
+    today: Date,
+    exploited: &[&esxup_kb::Advisory],
+) -> Option<&'k Release> {
+    let mut rels = kbview::branch_releases(kb, branch);
+    rels.sort_by_key(|r| (r.version, r.release_date, r.build));
+    rels.into_iter()
+        .rev()
+        .filter(|r| r.release_date <= today && !withdrawn(r))
+        .filter(|r| current_date.map_or(true, |d| r.release_date >= d))
+        .find(|r| exploited.iter().all(|a| kbview::fixes(r, a) != Some(false)))
+}
+
+fn choose_auto(
+    kb: &dyn KbView,
+    tables: &Tables,
+    facts: &HostFacts,
+    current_build: Option<u32>,
+    current_version: Option<Version>,
+    current: Option<&Release>,
+    today: Date,
+) -> Result<AutoChoice, CheckError> {
+    let cur_branch = current_branch_of(current_version, current);
+    let cur_date = current.map(|r| r.release_date);
+    let exploited = known_exploited(kb, cur_branch, current_build);
+    let mut branches = kbview::branches(kb);
+    branches.retain(|b| cur_branch.map_or(true, |c| *b >= c));
+    branches.reverse();
+    let mut chosen: Option<(Release, Vec<Message>)> = None;
+    let mut hop_fallback: Option<Release> = None;
+    let mut alternatives = Vec::new();
+    for b in branches {
+        let Some(r) = best_of_branch(kb, b, cur_date, today, &exploited) else {
+            continue;
+        };
+        if Some(r.build) == current_build {
+            // Already on the best build of this branch: staying is an option, not an upgrade.
+            if chosen.is_none() {
+                alternatives.push(Alternative {
+                    release: ReleaseRef::from(r),
+                    blockers: Vec::new(),
+                    reasons: vec![Message::new("check.auto.already_there")],
+                });
+            }
+            continue;
+        }
+        let cx = Ctx { kb, tables, facts, current_build, current_version, current, target: r, image: None, today };
+        let findings = run_rules(&cx);
+        let hw = hardware_blockers(&findings);
+        let needs_hop = findings.iter().any(|f| f.id == "UPGRADE_PATH" && f.severity == Severity::Blocker);
+        let status = kbview::lifecycle_status(kb, b, today);
+        if needs_hop && hw.is_empty() {
+            // Reachable later through an intermediate branch: a runner-up, and
+            // the fallback when no branch is reachable directly.
+            let route = findings.iter().find(|f| f.id == "UPGRADE_PATH").and_then(|f| f.args.get("route").cloned());
+            let reason = match route {
+                Some(r) => Message::new("check.auto.runner_up_hop").arg("branch", b).arg("route", r),
+                None => Message::new("check.auto.runner_up_blocked").arg("branch", b).arg("blockers", "UPGRADE_PATH"),
+            };
+            if hop_fallback.is_none() {
+                hop_fallback = Some(r.clone());
+            }
+            alternatives.push(Alternative { release: ReleaseRef::from(r), blockers: blocker_ids(&findings), reasons: vec![reason] });
+            continue;
+        }
+        if chosen.is_none() && hw.is_empty() {
+            let mut why = vec![Message::new("check.auto.why_branch").arg("branch", b).arg("name", &r.name).arg("build", r.build)];
+            why.push(Message::new("check.auto.why_newest").arg("date", r.release_date));
+            if let Some(d) = cur_date {
+                why.push(Message::new("check.auto.why_not_back_in_time").arg("date", r.release_date).arg("current_date", d));
+            }
+            if !exploited.is_empty() {
+                why.push(Message::new("check.auto.why_fixes").arg(
+                    "advisories",
+                    exploited.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", "),
+                ));
+            }
+            why.push(Message::new("check.auto.why_lifecycle").arg("branch", b).arg("status", lifecycle_word(status)));
+            chosen = Some((r.clone(), why));
+        } else {
+            let reasons = if hw.is_empty() {
+                vec![Message::new("check.auto.runner_up_older_branch").arg("branch", b)]
+            } else {
+                vec![Message::new("check.auto.runner_up_blocked").arg("branch", b).arg("blockers", hw.join(", "))]
+            };
+            alternatives.push(Alternative { release: ReleaseRef::from(r), blockers: blocker_ids(&findings), reasons });
+        }
+    }
+    if chosen.is_none() {
+        if let Some(r) = hop_fallback {
+            let why = vec![
+                Message::new("check.auto.why_branch").arg("branch", r.version.branch()).arg("name", &r.name).arg("build", r.build),
+                Message::new("check.auto.why_hop_only"),
+            ];
+            chosen = Some((r, why));
+        }
+    }
+    let (best, why) = chosen.ok_or_else(|| {
+        CheckError::NoAutoTarget(if alternatives.is_empty() {
+            "the knowledge base has no newer release".to_string()
+        } else {
+            "every newer branch has a hardware blocker; run with an explicit --target to see them".to_string()
+        })
+    })?;
+    let hops = match cur_branch {
+        Some(c) => hop_releases(kb, c, best.version.branch(), cur_date, today),
+        None => Vec::new(),
+    };
+    Ok(AutoChoice { best, why, alternatives, hops })
+}
+
+fn lifecycle_word(s: esxup_kb::LifecycleStatus) -> &'static str {
+    match s {
+        esxup_kb::LifecycleStatus::GeneralSupport => "@check.ui.general-support",
+        esxup_kb::LifecycleStatus::TechnicalGuidance => "@check.ui.technical-guidance",
+        esxup_kb::LifecycleStatus::EndOfLife => "@check.ui.end-of-life",
+        esxup_kb::LifecycleStatus::Unknown => "@check.ui.unknown",
+    }
+}
+
+/// The newest usable release of each intermediate branch.
+fn hop_releases(kb: &dyn KbView, from: Branch, to: Branch, cur_date: Option<Date>, today: Date) -> Vec<ReleaseRef> {
+    kbview::hops(kb, from, to)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|b| best_of_branch(kb, b, cur_date, today, &[]).or_else(|| kbview::latest(kb, b)))
+        .map(ReleaseRef::from)
+        .collect()
+}
+
+fn hop_only(cx: &Ctx) -> Option<Recommendation> {
+    let c = cx.current_branch()?;
+    let hops = hop_releases(cx.kb, c, cx.target_branch(), cx.current.map(|r| r.release_date), cx.today);
+    if hops.is_empty() {
+        return None;
+    }
+    Some(Recommendation { best: None, why: Vec::new(), alternatives: Vec::new(), hops, rollback: None })
+}
+
+fn recommend_when_blocked(cx: &Ctx, findings: &[Finding]) -> Recommendation {
+    let kb = cx.kb;
+    let cur_date = cx.current.map(|r| r.release_date);
+    let exploited = known_exploited(kb, cx.current_branch(), cx.current_build);
+    let mut alternatives: Vec<Alternative> = Vec::new();
+    let mut why = Vec::new();
+    let back_in_time = findings.iter().any(|f| f.id == "BACK_IN_TIME");
+    let tb = cx.target_branch();
+    // 1. The same branch: the first release that is not back in time, and the newest.
+    let mut same: Vec<&Release> = Vec::new();
+    if let Some(best) = best_of_branch(kb, tb, cur_date, cx.today, &exploited) {
+        same.push(best);
+    }
+    if let Some(d) = cur_date {
+        let first = kbview::branch_releases(kb, tb)
+            .into_iter()
+            .find(|r| r.release_date >= d && r.release_date <= cx.today && !withdrawn(r));
+        if let Some(first) = first.filter(|f| !same.iter().any(|r| r.build == f.build)) {
+            same.push(first);
+        }
+    }
+    // 2. Other branches, newest first.
+    let mut others: Vec<&Release> = kbview::branches(kb)
+        .into_iter()
+        .rev()
+        .filter(|b| *b != tb && cx.current_branch().map_or(true, |c| *b >= c))
+        .filter_map(|b| best_of_branch(kb, b, cur_date, cx.today, &exploited))
+        .filter(|r| Some(r.build) != cx.current_build)
+        .collect();
+    let mut candidates = same;
+    candidates.append(&mut others);
+    let mut best: Option<ReleaseRef> = None;
+    for r in candidates {
+        if r.build == cx.target.build {
+            continue;
+        }
+        let sub = Ctx { target: r, image: None, ..*cx };
+        let f = run_rules(&sub);
+        let blockers = blocker_ids(&f);
+        let mut reasons = Vec::new();
+        if let Some(d) = cur_date {
+            if r.release_date >= d {
+                reasons.push(Message::new("check.recommend.not_back_in_time").arg("date", r.release_date).arg("current_date", d));
+            }
+        }
+        if r.version.branch() == tb {
+            reasons.push(Message::new("check.recommend.same_branch").arg("branch", tb));
+        }
+        if blockers.is_empty() && best.is_none() {
+            best = Some(ReleaseRef::from(r));
+            why.push(Message::new("check.recommend.works").arg("name", &r.name).arg("build", r.build));
+        }
+        alternatives.push(Alternative { release: ReleaseRef::from(r), blockers, reasons });
+        if alternatives.len() >= 4 {
+            break;
+        }
+    }
+    let rollback = if back_in_time { rollback_route(cx) } else { None };
+    let hops = match cx.current_branch() {
+        Some(c) => hop_releases(kb, c, tb, cur_date, cx.today),
+        None => Vec::new(),
+    };
+    Recommendation { best, why, alternatives, hops, rollback }
+}
+
+/// Shift+R to the altbootbank build, then the original target (KB 1033604).
+fn rollback_route(cx: &Ctx) -> Option<Rollback> {
+    let alt = cx.facts.altbootbank.as_ref()?;
+    let build = alt.build?;
+    if Some(build) == cx.current_build {
+        return None;
+    }
+    let rel = kbview::release_by_build(cx.kb, build);
+    let safe = rel.map(|r| r.release_date <= cx.target.release_date);
+    let mut steps = vec![
+        Message::new("check.rollback.step_backup"),
+        Message::new("check.rollback.step_shift_r").arg("build", build).arg(
+            "date",
+            rel.map(|r| r.release_date.to_string()).unwrap_or_else(|| "?".into()),
+        ),
+        Message::new("check.rollback.step_verify").arg("build", build),
+        Message::new("check.rollback.step_upgrade").arg("name", &cx.target.name).arg("build", cx.target.build),
+    ];
+    if safe != Some(true) {
+        steps.push(Message::new("check.rollback.not_safe"));
+    }
+    Some(Rollback {
+        build,
+        release: rel.map(ReleaseRef::from),
+        back_in_time_safe: safe,
+        then: ReleaseRef::from(cx.target),
+        steps,
+    })
+}

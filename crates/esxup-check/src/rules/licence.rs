@@ -1,0 +1,47 @@
+//! Licence: a key for the target's major version is needed after an upgrade;
+//! free ESXi notes.
+
+use super::{unknown, Rule};
+use crate::engine::Ctx;
+use crate::finding::{Finding, Severity};
+
+pub const RULES: &[(&str, Rule)] = &[("license", license)];
+
+const SRC: &str = "shared/research/README.md: free ESXi (vSphere Hypervisor) was withdrawn in 2024 with the move to subscriptions and came back for 8.0 U3e in April 2025";
+
+/// LICENSE_KEY.
+pub fn license(cx: &Ctx, out: &mut Vec<Finding>) {
+    let target_major = cx.target.version.major;
+    let upgrade_major = cx.current_version.map_or(true, |v| v.major < target_major);
+    let Some(l) = cx.facts.license.as_ref() else {
+        if upgrade_major {
+            out.push(unknown("LICENSE_KEY", Severity::Info, "license", "vim-cmd vimsvc/license --show"));
+        }
+        return;
+    };
+    let edition = l.edition.clone().unwrap_or_else(|| "?".into());
+    if let Some(m) = l.product_major {
+        if m < target_major {
+            out.push(
+                Finding::new("LICENSE_KEY", Severity::Warning, "check.license_major")
+                    .arg("edition", &edition)
+                    .arg("key_major", m)
+                    .arg("target_major", target_major)
+                    .evidence("license.product_major", m)
+                    .source("VMware licensing: a vSphere key of the target major version is needed after an upgrade (60-day evaluation otherwise)"),
+            );
+        }
+    } else if upgrade_major {
+        out.push(unknown("LICENSE_KEY", Severity::Info, "license.product_major", "vim-cmd vimsvc/license --show"));
+    }
+    let free = edition.to_ascii_lowercase().contains("hypervisor") || edition.to_ascii_lowercase().contains("free");
+    if free && upgrade_major {
+        out.push(
+            Finding::new("LICENSE_FREE", Severity::Info, "check.license_free")
+                .arg("edition", &edition)
+                .arg("target_major", target_major)
+                .evidence("license.edition", &edition)
+                .source(SRC),
+        );
+    }
+}

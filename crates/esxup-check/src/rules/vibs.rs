@@ -1,0 +1,145 @@
+//! VIBs: HOST_ACCEPTANCE, MISSING_DEPENDENCY_VIBS (vmklinux VIBs on a move
+//! into 7.0), CONFLICTING_VIBS / DOWNGRADE_VIBS against a `--depot` image,
+//! third-party VIBs to re-check.
+
+use super::{unknown, Rule};
+use crate::engine::Ctx;
+use crate::finding::{Finding, Severity};
+use crate::rules::dates::backwards_vibs;
+use esxup_facts::AcceptanceLevel;
+
+pub const RULES: &[(&str, Rule)] = &[
+    ("vibs_known", vibs_known),
+    ("host_acceptance", host_acceptance),
+    ("missing_dependency", missing_dependency),
+    ("downgrade_vibs", downgrade_vibs),
+    ("third_party", third_party),
+];
+
+const SRC_VMKAPI: &str = "shared/research/README.md: 6.x vmklinux driver VIBs depend on vmkapi_2_2_0_0 / com.vmware.driverAPI-9.2.x, which 7.0 does not provide";
+
+fn is_vmware(vendor: &str) -> bool {
+    matches!(vendor, "VMW" | "VMware" | "vmw")
+}
+
+/// The VIB list itself must be known for the rules below.
+pub fn vibs_known(cx: &Ctx, out: &mut Vec<Finding>) {
+    if cx.facts.vibs.is_none() {
+        out.push(unknown("CONFLICTING_VIBS", Severity::Warning, "vibs", "esxcli software vib list"));
+    }
+}
+
+/// HOST_ACCEPTANCE: the host level must not be above the lowest level of the
+/// VIBs that will be on it (target image + kept VIBs).
+pub fn host_acceptance(cx: &Ctx, out: &mut Vec<Finding>) {
+    let Some(level) = cx.facts.acceptance_level else {
+        out.push(unknown("HOST_ACCEPTANCE", Severity::Info, "acceptance_level", "esxcli software acceptance get"));
+        return;
+    };
+    let mut lowest: Option<(AcceptanceLevel, String)> = None;
+    let mut consider = |l: Option<AcceptanceLevel>, what: String| {
+        if let Some(l) = l {
+            if lowest.as_ref().map_or(true, |(x, _)| l < *x) {
+                lowest = Some((l, what));
+            }
+        }
+    };
+    if let Some(img) = cx.image {
+        for v in &img.vibs {
+            consider(v.acceptance_level, format!("{} {}", v.name, v.version));
+        }
+        consider(img.acceptance_level, img.profile.clone());
+    }
+    for v in cx.facts.vibs.iter().flatten() {
+        consider(v.acceptance_level, format!("{} {}", v.name, v.version));
+    }
+    if let Some((l, what)) = lowest.filter(|(l, _)| *l < level) {
+        out.push(
+            Finding::new("HOST_ACCEPTANCE", Severity::Blocker, "check.host_acceptance")
+                .arg("host_level", format!("{level:?}"))
+                .arg("vib_level", format!("{l:?}"))
+                .arg("vib", what)
+                .evidence("acceptance_level", format!("{level:?}"))
+                .source("ESXi installer precheck HOST_ACCEPTANCE (shared/research/README.md)"),
+        );
+    }
+}
+
+/// Whether an installed VIB is a 6.x vmklinux driver that 7.0 cannot load.
+fn vmklinux_vib(cx: &Ctx, name: &str, vendor: &str) -> bool {
+    if is_vmware(vendor) {
+        return false; // VMware's own vmklinux VIBs are replaced by the 7.0 image.
+    }
+    cx.tables.devices.iter().any(|r| r.vmklinux && r.vibs.iter().any(|v| v == name))
+        || name.starts_with("net55-")
+        || name.starts_with("net51-")
+        || name.starts_with("scsi-")
+        || name.starts_with("sata-")
+}
+
+/// MISSING_DEPENDENCY_VIBS: third-party vmklinux VIBs block a move into 7.0.
+pub fn missing_dependency(cx: &Ctx, out: &mut Vec<Finding>) {
+    if !cx.crosses_into_70() {
+        return;
+    }
+    let Some(vibs) = cx.facts.vibs.as_ref() else { return };
+    for v in vibs.iter().filter(|v| vmklinux_vib(cx, &v.name, &v.vendor)) {
+        if cx.image.is_some_and(|i| i.vib(&v.name).is_some()) {
+            continue; // the image replaces it
+        }
+        out.push(
+            Finding::new("MISSING_DEPENDENCY_VIBS", Severity::Blocker, "check.missing_dependency_vib")
+                .arg("vib", format!("{}_{} {}", v.vendor, v.name, v.version))
+                .arg("name", &v.name)
+                .evidence(&format!("vibs.{}", v.name), &v.version)
+                .source(SRC_VMKAPI),
+        );
+    }
+}
+
+/// DOWNGRADE_VIBS: with a depot image, host VIBs the image has at a lower
+/// version (skipped by `profile update`, or a dependency error). Reported in
+/// BACK_IN_TIME instead when the whole target is back in time.
+pub fn downgrade_vibs(cx: &Ctx, out: &mut Vec<Finding>) {
+    let back = backwards_vibs(cx);
+    if back.is_empty() {
+        return;
+    }
+    let bit = cx.current.is_some_and(|c| cx.target.release_date < c.release_date);
+    if bit {
+        return;
+    }
+    let mut f = Finding::new("DOWNGRADE_VIBS", Severity::Warning, "check.downgrade_vibs")
+        .arg("count", back.len())
+        .arg("vibs", back.iter().map(|(n, h, t)| format!("{n} {h} > {t}")).collect::<Vec<_>>().join("; "))
+        .source("shared/research/README.md: profile update skips VIBs that would be downgrades, or fails on the dependencies they break");
+    for (n, h, t) in &back {
+        f = f.evidence(&format!("vibs.{n}"), format!("{h} (image {t})"));
+    }
+    out.push(f);
+}
+
+/// THIRD_PARTY_VIBS: non-VMware VIBs that must exist for the target branch.
+pub fn third_party(cx: &Ctx, out: &mut Vec<Finding>) {
+    let upgrade = cx.current_branch().map_or(false, |b| b < cx.target_branch());
+    if !upgrade {
+        return;
+    }
+    let Some(vibs) = cx.facts.vibs.as_ref() else { return };
+    let others: Vec<_> = vibs
+        .iter()
+        .filter(|v| !is_vmware(&v.vendor) && !vmklinux_vib(cx, &v.name, &v.vendor))
+        .filter(|v| !cx.image.is_some_and(|i| i.vib(&v.name).is_some()))
+        .collect();
+    if others.is_empty() {
+        return;
+    }
+    out.push(
+        Finding::new("THIRD_PARTY_VIBS", Severity::Info, "check.third_party_vibs")
+            .arg("count", others.len())
+            .arg("vibs", others.iter().map(|v| format!("{}_{}", v.vendor, v.name)).collect::<Vec<_>>().join(", "))
+            .arg("branch", cx.target_branch())
+            .evidence("vibs", format!("{} non-VMware", others.len()))
+            .source("shared/research/README.md: profile update keeps host VIBs the target image does not replace"),
+    );
+}

@@ -1,0 +1,105 @@
+//! Target specifications: what `--target` accepts and how it is resolved.
+
+use crate::kbview::{self, KbView, ResolveError};
+use esxup_kb::Release;
+use esxup_version::Branch;
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// What the admin asked for with `--target`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum TargetSpec {
+    /// `auto`: esxup picks the best target for this host.
+    Auto,
+    /// `latest-7.0`: the newest build of a branch.
+    Latest { branch: Branch },
+    /// Anything `esxup build` accepts: a build, `7.0U2a`, a profile name...
+    Release { query: String },
+}
+
+/// Why a `--target` value was refused before looking it up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetSpecError {
+    #[error("empty target: expected a build, a version such as 7.0U3g, latest-7.0, latest-8.0 or auto")]
+    Empty,
+    #[error("invalid target {0:?}: latest-<branch> needs a branch such as 7.0")]
+    LatestBranch(String),
+}
+
+impl FromStr for TargetSpec {
+    type Err = TargetSpecError;
+    fn from_str(s: &str) -> Result<TargetSpec, TargetSpecError> {
+        let t = s.trim();
+        if t.is_empty() {
+            return Err(TargetSpecError::Empty);
+        }
+        let lower = t.to_ascii_lowercase();
+        if lower == "auto" || lower == "best" {
+            return Ok(TargetSpec::Auto);
+        }
+        if let Some(b) = lower.strip_prefix("latest-").or_else(|| lower.strip_prefix("latest:")) {
+            let branch: Branch = b.parse().map_err(|_| TargetSpecError::LatestBranch(t.to_string()))?;
+            return Ok(TargetSpec::Latest { branch });
+        }
+        Ok(TargetSpec::Release { query: t.to_string() })
+    }
+}
+
+impl fmt::Display for TargetSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TargetSpec::Auto => f.write_str("auto"),
+            TargetSpec::Latest { branch } => write!(f, "latest-{branch}"),
+            TargetSpec::Release { query } => f.write_str(query),
+        }
+    }
+}
+
+/// How the target release was chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChosenBy {
+    /// The admin named the release.
+    Named,
+    /// The newest release of a branch (`latest-x.y`).
+    LatestOfBranch,
+    /// `--target auto` picked it (see the report's recommendation).
+    Auto,
+}
+
+/// A resolved target.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Target {
+    pub spec: TargetSpec,
+    pub chosen_by: ChosenBy,
+    pub release: Release,
+}
+
+/// Why a target could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetError {
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    #[error("no release of branch {0} in the knowledge base")]
+    EmptyBranch(Branch),
+}
+
+impl Target {
+    /// Resolves a named or latest-of-branch spec. `Auto` needs the host and is
+    /// resolved by [`crate::check`]; here it is an error-free `None`.
+    pub fn resolve(kb: &dyn KbView, spec: &TargetSpec) -> Result<Option<Target>, TargetError> {
+        match spec {
+            TargetSpec::Auto => Ok(None),
+            TargetSpec::Latest { branch } => {
+                let r = kbview::latest(kb, *branch).ok_or(TargetError::EmptyBranch(*branch))?;
+                Ok(Some(Target { spec: spec.clone(), chosen_by: ChosenBy::LatestOfBranch, release: r.clone() }))
+            }
+            TargetSpec::Release { query } => {
+                let r = kb.resolve_release(query)?;
+                Ok(Some(Target { spec: spec.clone(), chosen_by: ChosenBy::Named, release: r.clone() }))
+            }
+        }
+    }
+}

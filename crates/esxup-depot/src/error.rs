@@ -1,0 +1,43 @@
+//! Errors of the depot and VIB readers. Every message names the operation and
+//! the file or URL it concerns.
+
+/// What went wrong reading a depot, an offline bundle or a VIB.
+#[derive(Debug, thiserror::Error)]
+pub enum DepotError {
+    #[error("read {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("read zip {path}: {message}")]
+    Zip { path: String, message: String },
+    #[error("parse {path}: {message}")]
+    Xml { path: String, message: String },
+    #[error("read {path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("read {path}: {message} (refused: bounded expansion)")]
+    TooLarge { path: String, message: String },
+    #[error("read {path}: unsafe path {member:?} (would escape the depot)")]
+    UnsafePath { path: String, member: String },
+    #[error("read {index}: it names {missing}, which is not in the depot")]
+    Missing { index: String, missing: String },
+    #[error("fetch {url}: {message}")]
+    Http { url: String, message: String },
+    #[error("verify {path}: {kind} checksum mismatch: expected {expected}, got {actual}")]
+    Checksum { path: String, kind: String, expected: String, actual: String },
+    #[error("read {path}: not an ar archive ({message})")]
+    Ar { path: String, message: String },
+}
+
+impl DepotError {
+    pub(crate) fn invalid(path: impl Into<String>, message: impl Into<String>) -> DepotError {
+        DepotError::Invalid { path: path.into(), message: message.into() }
+    }
+    pub(crate) fn xml(path: impl Into<String>, message: impl Into<String>) -> DepotError {
+        DepotError::Xml { path: path.into(), message: message.into() }
+    }
+    pub(crate) fn io(path: impl Into<String>, source: std::io::Error) -> DepotError {
+        DepotError::Io { path: path.into(), source }
+    }
+}

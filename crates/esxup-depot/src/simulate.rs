@@ -1,0 +1,542 @@
+//! Transaction simulation: what `esxcli software profile update` (or
+//! `profile install`) would do to a host, decided VIB by VIB with the reason,
+//! and the problems esxcli would report, in esxcli's wording.
+//!
+//! Rules (research README):
+//! - every VIB implicitly provides `name = version` and replaces
+//!   `name << version`;
+//! - `profile update` upgrades installed VIBs, adds new ones, never removes;
+//!   target VIBs older than the installed ones are skipped (unless
+//!   `--allow-downgrades`), and the kept newer VIBs must still resolve;
+//! - `profile install` replaces the image; VIBs not in the profile are
+//!   removed only with `--ok-to-remove`;
+//! - the result must resolve: dependencies, conflicts, obsoletes, acceptance
+//!   level, hardware platform.
+
+use crate::depot::Depot;
+use crate::host::{HostImage, HostVib};
+use crate::model::{acceptance_short, ImageProfile, Vib, VibId};
+use esxup_facts::AcceptanceLevel;
+use esxup_version::vib::{Constraint, VibVersion};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// `profile update` or `profile install`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Mode {
+    #[default]
+    Update,
+    Install,
+}
+
+/// esxcli options that change the transaction.
+#[derive(Clone, Debug, Default)]
+pub struct TxOptions {
+    pub mode: Mode,
+    pub allow_downgrades: bool,
+    pub ok_to_remove: bool,
+}
+
+/// One VIB and why it lands where it does.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Decision {
+    pub vib: String,
+    pub reason: String,
+    /// The other VIB the decision is about (replaced, newer, obsoleting...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related: Option<String>,
+}
+
+/// Kinds of transaction problems.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum ProblemKind {
+    DependencyError,
+    Conflict,
+    Obsoleted,
+    AcceptanceError,
+    HardwarePlatform,
+    /// `profile install` would remove VIBs and `--ok-to-remove` was not given.
+    RemovalNotAllowed,
+    /// The profile names a VIB the depot metadata lacks.
+    MissingVib,
+}
+
+impl ProblemKind {
+    /// The tag esxcli-style output shows in brackets.
+    pub fn tag(self) -> &'static str {
+        match self {
+            ProblemKind::DependencyError => "DependencyError",
+            ProblemKind::Conflict => "Conflict",
+            ProblemKind::Obsoleted => "Obsoleted",
+            ProblemKind::AcceptanceError => "AcceptanceError",
+            ProblemKind::HardwarePlatform => "HardwarePlatform",
+            ProblemKind::RemovalNotAllowed => "RemovalNotAllowed",
+            ProblemKind::MissingVib => "MissingVib",
+        }
+    }
+
+    /// Whether esxcli would refuse the transaction.
+    pub fn fails(self) -> bool {
+        !matches!(self, ProblemKind::Obsoleted)
+    }
+}
+
+/// A problem with the resulting image.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    pub message: String,
+    pub vibs: Vec<String>,
+    /// The constraint involved, if any (`vmkapi_2_2_0_0`, `esx-base >= 7.0.2`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<String>,
+}
+
+/// The simulated outcome of applying an image profile.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Transaction {
+    pub profile: String,
+    pub mode: Mode,
+    pub allow_downgrades: bool,
+    pub ok_to_remove: bool,
+    pub installed: Vec<Decision>,
+    pub removed: Vec<Decision>,
+    pub skipped: Vec<Decision>,
+    pub kept: Vec<Decision>,
+    pub problems: Vec<Problem>,
+    pub reboot_required: bool,
+    pub reboot_reasons: Vec<String>,
+    pub maintenance_mode_required: bool,
+    pub maintenance_mode_reasons: Vec<String>,
+    /// The acceptance level VIBs were checked against, and where it came from.
+    pub acceptance_level: Option<AcceptanceLevel>,
+    pub notes: Vec<String>,
+}
+
+impl Transaction {
+    /// Whether esxcli would carry it out.
+    pub fn succeeds(&self) -> bool {
+        !self.problems.iter().any(|p| p.kind.fails())
+    }
+}
+
+/// One VIB of the resulting image.
+struct Entry<'a> {
+    id: String,
+    name: String,
+    version: VibVersion,
+    meta: Option<&'a Vib>,
+    acceptance: Option<AcceptanceLevel>,
+}
+
+impl<'a> Entry<'a> {
+    fn from_host(h: &HostVib, depot: &'a Depot) -> Entry<'a> {
+        let meta = depot.find_installed(&h.id, &h.vendor, &h.name, &h.version);
+        Entry {
+            id: meta.map(|m| m.id.clone()).unwrap_or_else(|| h.id.clone()),
+            name: h.name.clone(),
+            version: h.version.clone(),
+            acceptance: h.acceptance.or(meta.and_then(|m| m.acceptance)),
+            meta,
+        }
+    }
+    fn from_vib(v: &'a Vib) -> Entry<'a> {
+        Entry { id: v.id.clone(), name: v.name.clone(), version: v.version.clone(), meta: Some(v), acceptance: v.acceptance }
+    }
+}
+
+/// Whether `c` is satisfied by a VIB (its implicit `name = version`
+/// provide, or an explicit provide).
+fn provides(e: &Entry, c: &Constraint) -> bool {
+    if e.name == c.name && c.version_matches(Some(&e.version)) {
+        return true;
+    }
+    e.meta.is_some_and(|m| m.provides.iter().any(|p| p.name == c.name && c.version_matches(p.version.as_ref())))
+}
+
+/// Whether `a` replaces (obsoletes) `b` through an explicit `replaces`.
+fn explicitly_replaces(a: &Entry, b: &Entry) -> Option<String> {
+    let m = a.meta?;
+    m.replaces.iter().find(|c| provides(b, c)).map(|c| c.to_string())
+}
+
+/// Simulates applying `profile` from `depot` to `host`.
+pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &TxOptions) -> Transaction {
+    let mut tx = Transaction {
+        profile: profile.name.clone(),
+        mode: opts.mode,
+        allow_downgrades: opts.allow_downgrades,
+        ok_to_remove: opts.ok_to_remove,
+        installed: Vec::new(),
+        removed: Vec::new(),
+        skipped: Vec::new(),
+        kept: Vec::new(),
+        problems: Vec::new(),
+        reboot_required: false,
+        reboot_reasons: Vec::new(),
+        maintenance_mode_required: false,
+        maintenance_mode_reasons: Vec::new(),
+        acceptance_level: None,
+        notes: Vec::new(),
+    };
+
+    let mut targets: Vec<&Vib> = Vec::with_capacity(profile.vib_ids.len());
+    for id in &profile.vib_ids {
+        match depot.vib(id) {
+            Some(v) => targets.push(v),
+            None => tx.problems.push(Problem {
+                kind: ProblemKind::MissingVib,
+                message: format!("VIB {id} is named by image profile {} but is not in the depot.", profile.name),
+                vibs: vec![id.clone()],
+                constraint: None,
+            }),
+        }
+    }
+
+    let hosts: Vec<Entry> = host.vibs.iter().map(|h| Entry::from_host(h, depot)).collect();
+    let host_by_name: HashMap<&str, usize> = hosts.iter().enumerate().map(|(i, h)| (h.name.as_str(), i)).collect();
+    let mut host_removed: Vec<Option<Decision>> = vec![None; hosts.len()];
+    let mut host_newer: Vec<Option<String>> = vec![None; hosts.len()];
+    let mut install: Vec<Entry> = Vec::new();
+
+    for t in &targets {
+        let te = Entry::from_vib(t);
+        if let Some(&hi) = host_by_name.get(t.name.as_str()) {
+            let h = &hosts[hi];
+            match t.version.cmp(&h.version) {
+                std::cmp::Ordering::Equal => {
+                    tx.skipped.push(Decision {
+                        vib: t.id.clone(),
+                        reason: format!("already installed ({})", h.id),
+                        related: Some(h.id.clone()),
+                    });
+                    continue;
+                }
+                std::cmp::Ordering::Greater => {
+                    host_removed[hi] = Some(Decision {
+                        vib: h.id.clone(),
+                        reason: format!("replaced by newer {} ({} >> {})", t.id, t.version, h.version),
+                        related: Some(t.id.clone()),
+                    });
+                    tx.installed.push(Decision {
+                        vib: t.id.clone(),
+                        reason: format!("upgrades {} ({} >> {})", h.id, t.version, h.version),
+                        related: Some(h.id.clone()),
+                    });
+                }
+                std::cmp::Ordering::Less => {
+                    if opts.allow_downgrades || opts.mode == Mode::Install {
+                        let why = if opts.allow_downgrades {
+                            "--allow-downgrades"
+                        } else {
+                            "profile install replaces the image"
+                        };
+                        host_removed[hi] = Some(Decision {
+                            vib: h.id.clone(),
+                            reason: format!("downgraded to {} ({} << {}; {why})", t.id, t.version, h.version),
+                            related: Some(t.id.clone()),
+                        });
+                        tx.installed.push(Decision {
+                            vib: t.id.clone(),
+                            reason: format!("downgrades {} ({} << {}; {why})", h.id, t.version, h.version),
+                            related: Some(h.id.clone()),
+                        });
+                    } else {
+                        tx.skipped.push(Decision {
+                            vib: t.id.clone(),
+                            reason: format!(
+                                "installed {} is newer ({} >> {}): a downgrade, skipped without --allow-downgrades",
+                                h.id, h.version, t.version
+                            ),
+                            related: Some(h.id.clone()),
+                        });
+                        host_newer[hi] = Some(t.id.clone());
+                        continue;
+                    }
+                }
+            }
+        } else {
+            // A host VIB that explicitly replaces the target obsoletes it.
+            if opts.mode == Mode::Update {
+                if let Some((h, c)) =
+                    hosts.iter().enumerate().filter(|(i, _)| host_removed[*i].is_none()).find_map(|(_, h)| {
+                        explicitly_replaces(h, &te).map(|c| (h, c))
+                    })
+                {
+                    tx.skipped.push(Decision {
+                        vib: t.id.clone(),
+                        reason: format!("obsoleted by installed {} (replaces {c})", h.id),
+                        related: Some(h.id.clone()),
+                    });
+                    continue;
+                }
+            }
+            tx.installed.push(Decision {
+                vib: t.id.clone(),
+                reason: "new in the image profile".into(),
+                related: None,
+            });
+        }
+        install.push(te);
+    }
+
+    // Explicit replaces of the installed VIBs obsolete further host VIBs.
+    for (hi, h) in hosts.iter().enumerate() {
+        if host_removed[hi].is_some() {
+            continue;
+        }
+        if let Some((t, c)) = install.iter().find_map(|t| explicitly_replaces(t, h).map(|c| (t, c))) {
+            host_removed[hi] = Some(Decision {
+                vib: h.id.clone(),
+                reason: format!("obsoleted by {} (replaces {c})", t.id),
+                related: Some(t.id.clone()),
+            });
+        }
+    }
+
+    // Host VIBs left: kept (update) or removed (install).
+    let mut final_image: Vec<&Entry> = Vec::new();
+    let mut blocked_removals = Vec::new();
+    for (hi, h) in hosts.iter().enumerate() {
+        if let Some(d) = host_removed[hi].take() {
+            tx.removed.push(d);
+            continue;
+        }
+        if let Some(t) = &host_newer[hi] {
+            tx.kept.push(Decision {
+                vib: h.id.clone(),
+                reason: format!("newer than the profile's {t}"),
+                related: Some(t.clone()),
+            });
+            final_image.push(h);
+            continue;
+        }
+        if host_by_name.get(h.name.as_str()) == Some(&hi)
+            && targets.iter().any(|t| t.name == h.name && t.version == h.version)
+        {
+            tx.kept.push(Decision {
+                vib: h.id.clone(),
+                reason: "same version in the image profile".into(),
+                related: None,
+            });
+            final_image.push(h);
+            continue;
+        }
+        match opts.mode {
+            Mode::Update => {
+                tx.kept.push(Decision {
+                    vib: h.id.clone(),
+                    reason: "not in the image profile; profile update never removes VIBs".into(),
+                    related: None,
+                });
+                final_image.push(h);
+            }
+            Mode::Install if opts.ok_to_remove => tx.removed.push(Decision {
+                vib: h.id.clone(),
+                reason: "not in the image profile; removed by profile install (--ok-to-remove)".into(),
+                related: None,
+            }),
+            Mode::Install => {
+                tx.kept.push(Decision {
+                    vib: h.id.clone(),
+                    reason: "not in the image profile: profile install would remove it, which needs --ok-to-remove"
+                        .into(),
+                    related: None,
+                });
+                blocked_removals.push(h.id.clone());
+                final_image.push(h);
+            }
+        }
+    }
+    if !blocked_removals.is_empty() {
+        tx.problems.push(Problem {
+            kind: ProblemKind::RemovalNotAllowed,
+            message: format!(
+                "Applying image profile {} would remove VIBs ({}). Use profile update to keep them, or --ok-to-remove to allow the removal.",
+                profile.name,
+                blocked_removals.join(", ")
+            ),
+            vibs: blocked_removals,
+            constraint: None,
+        });
+    }
+    final_image.extend(install.iter());
+
+    validate(&final_image, &install, host, profile, &mut tx);
+
+    // Reboot and maintenance mode, from what changes.
+    for e in &install {
+        if let Some(m) = e.meta {
+            if m.needs_reboot() {
+                tx.reboot_reasons.push(format!("{} is not live-installable", e.id));
+            }
+            if m.maintenance_mode == Some(true) {
+                tx.maintenance_mode_reasons.push(format!("{} requires maintenance mode", e.id));
+            }
+        }
+    }
+    for d in &tx.removed {
+        let Some(h) = hosts.iter().find(|h| h.id == d.vib) else { continue };
+        match h.meta {
+            Some(m) if m.live_remove_allowed == Some(true) => {}
+            Some(_) => tx.reboot_reasons.push(format!("{} is not live-removable", h.id)),
+            None => tx.reboot_reasons.push(format!("{} is not in the depot; its removal is assumed to need a reboot", h.id)),
+        }
+    }
+    tx.reboot_required = !tx.reboot_reasons.is_empty();
+    tx.maintenance_mode_required = !tx.maintenance_mode_reasons.is_empty();
+    tx
+}
+
+fn validate(image: &[&Entry], install: &[Entry], host: &HostImage, profile: &ImageProfile, tx: &mut Transaction) {
+    // Name -> entries providing it (implicit and explicit provides).
+    let mut providers: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, e) in image.iter().enumerate() {
+        providers.entry(e.name.as_str()).or_default().push(i);
+        if let Some(m) = e.meta {
+            for p in &m.provides {
+                providers.entry(p.name.as_str()).or_default().push(i);
+            }
+        }
+    }
+    let unknown: Vec<&str> = image.iter().filter(|e| e.meta.is_none()).map(|e| e.id.as_str()).collect();
+    if !unknown.is_empty() {
+        tx.notes.push(format!(
+            "{} kept VIB(s) are not in the depot, so their dependencies and conflicts were not checked: {}",
+            unknown.len(),
+            unknown.join(", ")
+        ));
+    }
+    for (i, e) in image.iter().enumerate() {
+        let Some(m) = e.meta else { continue };
+        for c in &m.depends {
+            let ok = providers
+                .get(c.name.as_str())
+                .is_some_and(|ps| ps.iter().any(|&j| provides(image[j], c)));
+            if !ok {
+                tx.problems.push(Problem {
+                    kind: ProblemKind::DependencyError,
+                    message: format!(
+                        "VIB {} requires {c}, but the requirement cannot be satisfied within the ImageProfile.",
+                        e.id
+                    ),
+                    vibs: vec![e.id.clone()],
+                    constraint: Some(c.to_string()),
+                });
+            }
+        }
+        for c in &m.conflicts {
+            if let Some(ps) = providers.get(c.name.as_str()) {
+                for &j in ps {
+                    if j != i && provides(image[j], c) {
+                        let (a, b) = if e.id < image[j].id { (&e.id, &image[j].id) } else { (&image[j].id, &e.id) };
+                        let msg = format!("VIBs ({a}, {b}) are conflicting with each other.");
+                        if !tx.problems.iter().any(|p| p.message == msg) {
+                            tx.problems.push(Problem {
+                                kind: ProblemKind::Conflict,
+                                message: msg,
+                                vibs: vec![a.clone(), b.clone()],
+                                constraint: Some(c.to_string()),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        for c in &m.replaces {
+            if let Some(ps) = providers.get(c.name.as_str()) {
+                for &j in ps {
+                    if j != i && provides(image[j], c) {
+                        tx.problems.push(Problem {
+                            kind: ProblemKind::Obsoleted,
+                            message: format!("VIB {} is obsoleted by {}", image[j].id, e.id),
+                            vibs: vec![image[j].id.clone(), e.id.clone()],
+                            constraint: Some(c.to_string()),
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    // Acceptance: the host's level if known, else the profile's.
+    let level = host.acceptance.or(profile.acceptance);
+    tx.acceptance_level = level;
+    match level {
+        None => tx.notes.push("host acceptance level unknown: acceptance not checked".into()),
+        Some(l) => {
+            for e in install {
+                if let Some(a) = e.acceptance {
+                    if a < l {
+                        tx.problems.push(Problem {
+                            kind: ProblemKind::AcceptanceError,
+                            message: format!(
+                                "VIB {}'s acceptance level is {}, which is not compliant with the ImageProfile acceptance level {}",
+                                e.id,
+                                acceptance_short(a),
+                                acceptance_short(l)
+                            ),
+                            vibs: vec![e.id.clone()],
+                            constraint: None,
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    // Hardware platform requirements.
+    for e in install {
+        let Some(m) = e.meta else { continue };
+        if m.hw_platforms.is_empty() {
+            continue;
+        }
+        let Some(vendor) = &host.hw_vendor else {
+            tx.notes.push(format!("{} requires a hardware platform; the host's vendor is unknown", e.id));
+            continue;
+        };
+        let ok = m.hw_platforms.iter().any(|p| {
+            p.vendor.eq_ignore_ascii_case(vendor)
+                && p.model.as_ref().map_or(true, |pm| host.hw_model.as_ref().is_some_and(|hm| hm.eq_ignore_ascii_case(pm)))
+        });
+        if !ok {
+            let wants: Vec<String> = m
+                .hw_platforms
+                .iter()
+                .map(|p| match &p.model {
+                    Some(md) => format!("{} {}", p.vendor, md),
+                    None => p.vendor.clone(),
+                })
+                .collect();
+            tx.problems.push(Problem {
+                kind: ProblemKind::HardwarePlatform,
+                message: format!(
+                    "VIB {} requires hardware platform {}, but the host is {} {}",
+                    e.id,
+                    wants.join(" or "),
+                    vendor,
+                    host.hw_model.as_deref().unwrap_or("(model unknown)")
+                ),
+                vibs: vec![e.id.clone()],
+                constraint: None,
+            });
+        }
+    }
+}
+
+/// Installed VIBs that the profile would take back in time: same name, the
+/// profile's version sorts lower (esximage order). The seed's vmkusb case.
+pub fn backwards_vibs(host: &HostImage, profile: &ImageProfile) -> Vec<(VibId, VibId)> {
+    let by_name: HashMap<&str, &HostVib> = host.vibs.iter().map(|h| (h.name.as_str(), h)).collect();
+    let mut out = Vec::new();
+    for id in &profile.vib_ids {
+        let Some(t) = VibId::parse(id) else { continue };
+        if let Some(h) = by_name.get(t.name.as_str()) {
+            if h.version > t.version {
+                out.push((h.vib_id(), t));
+            }
+        }
+    }
+    out
+}

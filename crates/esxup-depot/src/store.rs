@@ -1,0 +1,394 @@
+//! Where depot files come from: an extracted folder, a zip (offline bundle,
+//! possibly a zip inside a zip), or an HTTP(S) depot with an on-disk cache
+//! refreshed by conditional requests (ETag / Last-Modified).
+//!
+//! Every read is bounded (zip bombs), every relative path is normalised and
+//! refused if it escapes the depot root (zip-slip), and nothing is written
+//! anywhere but the cache directory.
+
+use crate::error::DepotError;
+use sha2::{Digest, Sha256};
+use std::io::{Read, Seek};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Limits and locations for opening a depot.
+#[derive(Clone, Debug)]
+pub struct OpenOptions {
+    /// HTTP cache directory; default `$ESXUP_CACHE_DIR`, else
+    /// `$XDG_CACHE_HOME/esxup/depot`, else `~/.cache/esxup/depot`.
+    pub cache_dir: Option<PathBuf>,
+    /// Largest single file (zip member, download) we expand.
+    pub max_file_bytes: u64,
+    /// Largest total we expand for one depot.
+    pub max_total_bytes: u64,
+    /// Largest compression ratio accepted for members over 1 MiB.
+    pub max_ratio: u64,
+    /// HTTP timeout.
+    pub timeout: Duration,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            cache_dir: None,
+            max_file_bytes: 1 << 30,
+            max_total_bytes: 8 << 30,
+            max_ratio: 200,
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl OpenOptions {
+    pub(crate) fn cache_dir(&self) -> PathBuf {
+        if let Some(d) = &self.cache_dir {
+            return d.clone();
+        }
+        if let Some(d) = std::env::var_os("ESXUP_CACHE_DIR") {
+            return PathBuf::from(d);
+        }
+        if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+            return PathBuf::from(d).join("esxup").join("depot");
+        }
+        match std::env::var_os("HOME") {
+            Some(h) => PathBuf::from(h).join(".cache").join("esxup").join("depot"),
+            None => std::env::temp_dir().join("esxup-depot-cache"),
+        }
+    }
+}
+
+/// Counts expanded bytes against the limits.
+pub(crate) struct Budget {
+    pub total: AtomicU64,
+    pub opts: OpenOptions,
+}
+
+impl Budget {
+    pub fn new(opts: OpenOptions) -> Budget {
+        Budget { total: AtomicU64::new(0), opts }
+    }
+
+    fn charge(&self, label: &str, n: u64) -> Result<(), DepotError> {
+        let t = self.total.fetch_add(n, Ordering::Relaxed) + n;
+        if t > self.opts.max_total_bytes {
+            return Err(DepotError::TooLarge {
+                path: label.to_string(),
+                message: format!("the depot expands to more than {} bytes", self.opts.max_total_bytes),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Normalises `rel` against directory `base` (both `/`-separated, relative
+/// to the depot root). `..` that would leave the root is refused.
+pub fn join_rel(label: &str, base: &str, rel: &str) -> Result<String, DepotError> {
+    let unsafe_path = || DepotError::UnsafePath { path: label.to_string(), member: rel.to_string() };
+    if rel.starts_with('/') || rel.starts_with('\\') || rel.contains('\\') || rel.contains('\0') {
+        return Err(unsafe_path());
+    }
+    if rel.len() > 1 && rel.as_bytes()[1] == b':' {
+        return Err(unsafe_path());
+    }
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty() && *p != ".").collect();
+    for p in rel.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return Err(unsafe_path());
+                }
+            }
+            p => parts.push(p),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+/// Directory part of a relative path (`a/b/c.xml` -> `a/b`).
+pub fn dir_of(p: &str) -> &str {
+    match p.rfind('/') {
+        Some(i) => &p[..i],
+        None => "",
+    }
+}
+
+/// A zip archive over any seekable reader.
+pub(crate) trait ReadSeek: Read + Seek + Send {}
+impl<T: Read + Seek + Send> ReadSeek for T {}
+
+pub(crate) struct ZipStore {
+    pub label: String,
+    pub zip: zip::ZipArchive<Box<dyn ReadSeek>>,
+}
+
+impl ZipStore {
+    /// Opens a zip and refuses it if any member path is unsafe.
+    pub fn open(label: &str, reader: Box<dyn ReadSeek>) -> Result<ZipStore, DepotError> {
+        let zip = zip::ZipArchive::new(reader).map_err(|e| DepotError::Zip {
+            path: label.to_string(),
+            message: format!("not a readable zip (corrupt or truncated?): {e}"),
+        })?;
+        for name in zip.file_names() {
+            join_rel(label, "", name)?;
+        }
+        Ok(ZipStore { label: label.to_string(), zip })
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        self.zip.file_names().map(str::to_string).collect()
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.zip.index_for_name(name).is_some()
+    }
+
+    /// Reads one member, bounded by the budget.
+    pub fn read(&mut self, name: &str, budget: &Budget) -> Result<Vec<u8>, DepotError> {
+        let label = format!("{}!{}", self.label, name);
+        let idx = self.zip.index_for_name(name).ok_or_else(|| DepotError::Missing {
+            index: self.label.clone(),
+            missing: name.to_string(),
+        })?;
+        read_zip_index(&mut self.zip, idx, &label, budget)
+    }
+}
+
+pub(crate) fn read_zip_index<R: Read + Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    idx: usize,
+    label: &str,
+    budget: &Budget,
+) -> Result<Vec<u8>, DepotError> {
+    let file = zip.by_index(idx).map_err(|e| DepotError::Zip {
+        path: label.to_string(),
+        message: format!("cannot open member: {e}"),
+    })?;
+    let opts = &budget.opts;
+    let declared = file.size();
+    let packed = file.compressed_size().max(1);
+    if declared > opts.max_file_bytes {
+        return Err(DepotError::TooLarge {
+            path: label.to_string(),
+            message: format!("declares {declared} bytes, more than the {} allowed", opts.max_file_bytes),
+        });
+    }
+    if declared > (1 << 20) && declared / packed > opts.max_ratio {
+        return Err(DepotError::TooLarge {
+            path: label.to_string(),
+            message: format!(
+                "compression ratio {}:1 is more than {}:1 (zip bomb?)",
+                declared / packed,
+                opts.max_ratio
+            ),
+        });
+    }
+    let mut out = Vec::with_capacity(declared.min(64 << 20) as usize);
+    let mut limited = file.take(opts.max_file_bytes + 1);
+    limited.read_to_end(&mut out).map_err(|e| DepotError::Zip {
+        path: label.to_string(),
+        message: format!("corrupt or truncated member: {e}"),
+    })?;
+    if out.len() as u64 > opts.max_file_bytes {
+        return Err(DepotError::TooLarge {
+            path: label.to_string(),
+            message: format!("expands past the {} bytes allowed", opts.max_file_bytes),
+        });
+    }
+    if out.len() as u64 != declared {
+        return Err(DepotError::Zip {
+            path: label.to_string(),
+            message: format!("member expands to {} bytes but declares {declared}", out.len()),
+        });
+    }
+    budget.charge(label, out.len() as u64)?;
+    Ok(out)
+}
+
+/// Reads a file of an extracted depot folder, bounded.
+pub(crate) fn read_dir_file(root: &Path, rel: &str, budget: &Budget) -> Result<Vec<u8>, DepotError> {
+    let label = root.join(rel).display().to_string();
+    let safe = join_rel(&root.display().to_string(), "", rel)?;
+    let path = root.join(safe);
+    let f = std::fs::File::open(&path).map_err(|e| DepotError::io(&label, e))?;
+    let mut out = Vec::new();
+    f.take(budget.opts.max_file_bytes + 1).read_to_end(&mut out).map_err(|e| DepotError::io(&label, e))?;
+    if out.len() as u64 > budget.opts.max_file_bytes {
+        return Err(DepotError::TooLarge {
+            path: label,
+            message: format!("larger than the {} bytes allowed", budget.opts.max_file_bytes),
+        });
+    }
+    budget.charge(&label, out.len() as u64)?;
+    Ok(out)
+}
+
+/// Joins a relative reference to a base URL (directory of the referring file).
+pub fn join_url(base_file_url: &str, rel: &str) -> Result<String, DepotError> {
+    if rel.starts_with("http://") || rel.starts_with("https://") {
+        return Ok(rel.to_string());
+    }
+    let (origin, path) = split_origin(base_file_url)
+        .ok_or_else(|| DepotError::Http { url: base_file_url.to_string(), message: "not an http(s) URL".into() })?;
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    let joined = join_rel(base_file_url, dir_of(path.trim_start_matches('/')), rel)?;
+    Ok(format!("{origin}/{joined}"))
+}
+
+fn split_origin(url: &str) -> Option<(&str, &str)> {
+    let scheme_end = url.find("://")? + 3;
+    match url[scheme_end..].find('/') {
+        Some(i) => Some((&url[..scheme_end + i], &url[scheme_end + i..])),
+        None => Some((url, "/")),
+    }
+}
+
+/// Metadata stored next to a cached body.
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct CacheMeta {
+    url: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+}
+
+/// How a cached fetch was answered (for tests and `--verbose`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// 200: downloaded and cached.
+    Downloaded,
+    /// 304: the cached copy is current.
+    NotModified,
+}
+
+/// An HTTP client with an on-disk cache.
+pub(crate) struct HttpCache {
+    dir: PathBuf,
+    agent: ureq::Agent,
+    pub log: std::sync::Mutex<Vec<(String, FetchOutcome)>>,
+}
+
+impl HttpCache {
+    pub fn new(opts: &OpenOptions) -> HttpCache {
+        HttpCache {
+            dir: opts.cache_dir(),
+            agent: ureq::AgentBuilder::new().timeout(opts.timeout).build(),
+            log: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    fn paths(&self, url: &str) -> (PathBuf, PathBuf) {
+        let key = hex::encode(&Sha256::digest(url.as_bytes())[..16]);
+        (self.dir.join(format!("{key}.body")), self.dir.join(format!("{key}.json")))
+    }
+
+    /// GETs `url`, sending If-None-Match / If-Modified-Since when a cached
+    /// copy exists, and returns the body (bounded).
+    pub fn get(&self, url: &str, budget: &Budget) -> Result<Vec<u8>, DepotError> {
+        let http_err = |m: String| DepotError::Http { url: url.to_string(), message: m };
+        let (body_path, meta_path) = self.paths(url);
+        let cached_meta: Option<CacheMeta> = std::fs::read(&meta_path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .filter(|m: &CacheMeta| m.url == url && body_path.exists());
+        let mut req = self.agent.get(url);
+        if let Some(m) = &cached_meta {
+            if let Some(e) = &m.etag {
+                req = req.set("If-None-Match", e);
+            }
+            if let Some(l) = &m.last_modified {
+                req = req.set("If-Modified-Since", l);
+            }
+        }
+        let resp = match req.call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(code, r)) => {
+                return Err(http_err(format!("server answered {code} {}", r.status_text())))
+            }
+            Err(ureq::Error::Transport(t)) => return Err(http_err(format!("unreachable: {t}"))),
+        };
+        let max = budget.opts.max_file_bytes;
+        if resp.status() == 304 {
+            let body = std::fs::read(&body_path).map_err(|e| DepotError::io(body_path.display().to_string(), e))?;
+            budget.charge(url, body.len() as u64)?;
+            self.note(url, FetchOutcome::NotModified);
+            return Ok(body);
+        }
+        if resp.status() != 200 {
+            return Err(http_err(format!("unexpected status {}", resp.status())));
+        }
+        if let Some(len) = resp.header("Content-Length").and_then(|l| l.parse::<u64>().ok()) {
+            if len > max {
+                return Err(DepotError::TooLarge {
+                    path: url.to_string(),
+                    message: format!("Content-Length {len} is more than the {max} bytes allowed"),
+                });
+            }
+        }
+        let meta = CacheMeta {
+            url: url.to_string(),
+            etag: resp.header("ETag").map(str::to_string),
+            last_modified: resp.header("Last-Modified").map(str::to_string),
+        };
+        let mut body = Vec::new();
+        resp.into_reader()
+            .take(max + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| http_err(format!("reading the body failed: {e}")))?;
+        if body.len() as u64 > max {
+            return Err(DepotError::TooLarge {
+                path: url.to_string(),
+                message: format!("body is more than the {max} bytes allowed"),
+            });
+        }
+        budget.charge(url, body.len() as u64)?;
+        self.store(&body_path, &meta_path, &body, &meta)?;
+        self.note(url, FetchOutcome::Downloaded);
+        Ok(body)
+    }
+
+    fn note(&self, url: &str, o: FetchOutcome) {
+        if let Ok(mut l) = self.log.lock() {
+            l.push((url.to_string(), o));
+        }
+    }
+
+    fn store(&self, body_path: &Path, meta_path: &Path, body: &[u8], meta: &CacheMeta) -> Result<(), DepotError> {
+        let io = |p: &Path, e| DepotError::io(format!("write cache {}", p.display()), e);
+        std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
+        let tmp = body_path.with_extension("tmp");
+        std::fs::write(&tmp, body).map_err(|e| io(&tmp, e))?;
+        std::fs::rename(&tmp, body_path).map_err(|e| io(body_path, e))?;
+        let json = serde_json::to_vec(meta).unwrap_or_default();
+        std::fs::write(meta_path, json).map_err(|e| io(meta_path, e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn join_rel_normalises_and_refuses_escapes() {
+        assert_eq!(join_rel("x", "", "metadata.zip").unwrap(), "metadata.zip");
+        assert_eq!(join_rel("x", "a/b", "../c.zip").unwrap(), "a/c.zip");
+        assert_eq!(join_rel("x", "a", "./b/./c").unwrap(), "a/b/c");
+        for bad in ["../../etc/passwd", "/etc/passwd", "a\\..\\b", "C:/x", "a/../../b"] {
+            let e = join_rel("index.xml", "", bad).unwrap_err();
+            assert!(matches!(e, DepotError::UnsafePath { .. }), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn join_url_resolves_relative_refs() {
+        assert_eq!(
+            join_url("http://h:1/depot/index.xml", "vendor-index.xml").unwrap(),
+            "http://h:1/depot/vendor-index.xml"
+        );
+        assert_eq!(join_url("http://h/a/b/v.xml", "../m.zip").unwrap(), "http://h/a/m.zip");
+        assert_eq!(join_url("http://h/a/v.xml", "https://x/y.zip").unwrap(), "https://x/y.zip");
+        assert!(join_url("http://h/v.xml", "../../x").is_err());
+    }
+}

@@ -1,0 +1,141 @@
+//! `esxup check` end to end: the real binary, the embedded knowledge base,
+//! the built-in examples and the scenario fixtures. Output is pinned with
+//! insta snapshots; `ESXUP_TODAY` fixes the report day.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn esxup(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_esxup"))
+        .args(args)
+        .env("ESXUP_TODAY", "2026-01-15")
+        .env("LC_ALL", "C.UTF-8")
+        .env_remove("ESXUP_KB")
+        .output()
+        .expect("run esxup")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn scenarios() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../esxup-check/tests/scenarios")
+}
+
+#[test]
+fn seed_table_reports_back_in_time_rollback_and_iso() {
+    let o = esxup(&["check", "--example", "seed", "--target", "7.0U2a"]);
+    assert_eq!(o.status.code(), Some(1), "blocked -> exit 1; stderr: {}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("BACK_IN_TIME"));
+    assert!(out.contains("2021-11-23") && out.contains("2021-04-29"));
+    assert!(out.contains("Shift+R") && out.contains("17700523") && out.contains("2021-03-18"));
+    assert!(out.contains("ISO installer (required)"));
+    insta::assert_snapshot!("seed_table_en", out);
+}
+
+#[test]
+fn seed_json_is_the_documented_structure() {
+    let o = esxup(&["check", "--example", "seed", "--target", "7.0U2a", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON on stdout");
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["verdict"], "blocked");
+    assert_eq!(v["target"]["release"]["build"], 17867351);
+    assert_eq!(v["method"]["kind"], "iso");
+    assert_eq!(v["method"]["required"], true);
+    assert_eq!(v["recommendation"]["rollback"]["build"], 17700523);
+    assert_eq!(v["findings"][0]["id"], "BACK_IN_TIME");
+    assert!(v["recommendation"]["best"]["build"].as_u64().unwrap() >= 19193900);
+    insta::assert_json_snapshot!("seed_json", v);
+}
+
+#[test]
+fn seed_auto_in_japanese_markdown() {
+    let o = esxup(&["check", "--example", "seed", "--target", "auto", "--format", "md", "--lang", "ja"]);
+    assert_eq!(o.status.code(), Some(0), "auto target has no blocker; stderr: {}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("最適なターゲット"));
+    assert!(out.contains("バックインタイムではありません"));
+    insta::assert_snapshot!("seed_auto_md_ja", out);
+}
+
+#[test]
+fn seed_with_the_u2a_vib_list_names_vmkusb() {
+    let list = scenarios().join("seed-with-depot-vmkusb/vibs.txt");
+    let o = esxup(&["check", "--example", "seed", "--target", "7.0U2a", "--depot", list.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stdout(&o).contains("vmkusb 0.1-4vmw.670.3.159.18828794 > 0.1-1vmw.702.0.0.17867351"), "{}", stdout(&o));
+}
+
+#[test]
+fn ready_host_exits_zero() {
+    let o = esxup(&["check", "--example", "clean-70u3", "--target", "latest-8.0"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
+
+#[test]
+fn other_schema_version_is_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("old.json");
+    let text = std::fs::read_to_string(scenarios().join("seed-67p06-to-70u2a/facts.json")).unwrap();
+    std::fs::write(&p, text.replacen("\"schema_version\": 1", "\"schema_version\": 2", 1)).unwrap();
+    let o = esxup(&["check", "--facts", p.to_str().unwrap(), "--target", "7.0U3c"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("schema version 2 is not supported"), "{e}");
+    assert!(e.contains("hint:"), "{e}");
+}
+
+#[test]
+fn not_a_facts_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("x.json");
+    std::fs::write(&p, "{\"hello\": 1}").unwrap();
+    let o = esxup(&["check", "--facts", p.to_str().unwrap(), "--target", "7.0U3c"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no schema_version"), "{}", stderr(&o));
+    let missing = esxup(&["check", "--facts", "/nonexistent/facts.json", "--target", "7.0U3c"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(stderr(&missing).contains("/nonexistent/facts.json"));
+}
+
+#[test]
+fn unknown_target_is_an_error() {
+    let o = esxup(&["check", "--example", "seed", "--target", "99999999"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("target \"99999999\""), "{}", stderr(&o));
+    let o = esxup(&["check", "--example", "nope", "--target", "7.0U3c"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("seed"), "the hint lists the examples: {}", stderr(&o));
+}
+
+#[test]
+fn fleet_prints_one_line_per_host_and_totals() {
+    let dir = tempfile::tempdir().unwrap();
+    for s in ["seed-67p06-to-70u2a", "clean-70u3i-to-80u3", "sandy-bridge-67-to-70", "hop-60-to-70"] {
+        std::fs::copy(scenarios().join(s).join("facts.json"), dir.path().join(format!("{s}.json"))).unwrap();
+    }
+    let o = esxup(&["check", "--facts-dir", dir.path().to_str().unwrap(), "--target", "7.0U3c"]);
+    assert_eq!(o.status.code(), Some(1), "some host blocked -> 1; {}", stderr(&o));
+    let out = stdout(&o);
+    assert_eq!(out.lines().count(), 5, "{out}");
+    insta::assert_snapshot!("fleet_70u3c", out);
+    // A broken file makes the run an error (exit 2) but the others still print.
+    std::fs::write(dir.path().join("zz-broken.json"), "not json").unwrap();
+    let o = esxup(&["check", "--facts-dir", dir.path().to_str().unwrap(), "--target", "7.0U3c"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stdout(&o).contains("zz-broken") && stdout(&o).contains("ERROR"));
+}
+
+#[test]
+fn lists_examples() {
+    let o = esxup(&["check", "--example", "list", "--target", "auto"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(stdout(&o).lines().any(|l| l == "seed"));
+}

@@ -1,0 +1,21 @@
+#!/bin/sh
+# testbed/sshd/fake-esxi.sh — the "ESXi host" behind the loopback OpenSSH
+# server of the SSH collector tests (crates/esxup/tests/cli_collect.rs).
+#
+# sshd runs it as ForceCommand: `sh fake-esxi.sh OUTPUTS_DIR`. It answers the
+# command the client asked for ($SSH_ORIGINAL_COMMAND) with the saved output
+# that OUTPUTS_DIR/commands.map names for it (lines: FILE<TAB>COMMAND).
+# Unknown commands fail like a missing binary (status 127, nothing on stdout).
+# If OUTPUTS_DIR/SLEEP holds a command line, that command hangs instead
+# (for the timeout test), as a host that stops answering would.
+dir="$1"
+cmd="$SSH_ORIGINAL_COMMAND"
+if [ -f "$dir/SLEEP" ] && [ "$cmd" = "$(cat "$dir/SLEEP")" ]; then
+  exec sleep 30
+fi
+file=$(awk -F '\t' -v c="$cmd" '$2 == c { print $1; exit }' "$dir/commands.map")
+if [ -n "$file" ] && [ -f "$dir/$file" ]; then
+  exec cat "$dir/$file"
+fi
+echo "sh: $cmd: not found" >&2
+exit 127
