@@ -28,6 +28,8 @@ cargo build --release -q -p esxup
 ESXUP="$CARGO_TARGET_DIR/release/esxup"
 export ESXUP_TODAY=2026-11-26
 
+# The interpreter itself, not a version-manager shim (pyenv's costs ~300 ms).
+PY=$(python3 -c 'import sys; print(sys.executable)')
 "$ESXUP" releases --format json >"$WORK/releases.json"
 printf '   Product: VMware ESXi\n   Version: 6.7.0\n   Build: Releasebuild-17700523\n   Update: 3\n   Patch: 0\n' >"$WORK/esxcli.txt"
 cat >"$WORK/toml_lookup.py" <<'EOF'
@@ -45,15 +47,15 @@ for r in json.load(open(sys.argv[1])):
         print(r["build"], r["name"], r.get("bulletin"), r["release_date"])
 EOF
 
-echo "bench: $(nproc) CPU(s), $(wc -l <"$WORK/releases.json") JSON lines of catalog, $(ls data/releases/*.toml data/advisories/*.toml 2>/dev/null | wc -l) data files" >&2
+echo "bench: $($PY --version), $(nproc) CPU(s), $(wc -l <"$WORK/releases.json") JSON lines of catalog, $(ls data/releases/*.toml data/advisories/*.toml 2>/dev/null | wc -l) data files" >&2
 "$ESXUP" build 17700523 | head -4 >&2
 
 hyperfine -N --warmup 20 --runs "$RUNS" --export-markdown "$WORK/bench.md" \
   -n esxup-build "$ESXUP build 17700523" \
   -n esxup-json "$ESXUP build 17700523 --format json" \
   -n esxup-releases "$ESXUP releases --format json" \
-  -n python-toml "python3 $WORK/toml_lookup.py data" \
-  -n python-json "python3 $WORK/json_lookup.py $WORK/releases.json"
+  -n python-toml "$PY $WORK/toml_lookup.py data" \
+  -n python-json "$PY $WORK/json_lookup.py $WORK/releases.json"
 # A paste on stdin needs a shell for the redirection: both through sh, so
 # hyperfine's shell-spawn correction applies to both alike.
 hyperfine --warmup 20 --runs "$RUNS" --export-markdown "$WORK/bench-stdin.md" \

@@ -107,9 +107,9 @@ def h(s, n=64):
 
 def pci_tags(name):
     if name in REAL_TAGS:
-        return REAL_TAGS[name]
+        return ["PCIID " + t for t in REAL_TAGS[name]]
     # Synthetic device ids under vendor fffe (not a real PCI vendor).
-    return ["fffe%s" % h("dev:" + name, 4)]
+    return ["PCIID fffe%s" % h("dev:" + name, 4)]
 
 
 class Vib:
@@ -300,7 +300,8 @@ def main(argv):
     pool7 = sorted({split_id(i)[:3] for p in KEY_PROFILES[3:7] for i in key_ids[p[0]]
                     if split_id(i)[0] in ("VMW", "VMware")}, key=lambda t: t[2])
     branches = [(m, u) for m in ("5.5", "6.0", "6.5", "6.7", "7.0", "8.0") for u in range(4)]
-    per = [releases // len(branches) + (1 if i < releases % len(branches) else 0) for i in range(len(branches))]
+    nb = len(branches)
+    per = [releases * (i + 1) // nb - releases * i // nb for i in range(nb)]
     gidx = 0
     day = 0
     for (major, upd), n in zip(branches, per):

@@ -3,8 +3,10 @@
 
 Retrieves the same properties esxup's collector asks for (HostSystem,
 VirtualMachine and Datastore through one ContainerView and paged
-RetrievePropertiesEx), builds one small record per host and writes them as
-JSON, so both sides do comparable work: fetch, decode, summarise, write.
+RetrievePropertiesEx) and the licence assignments, builds one small record
+per host and writes them as JSON, so both sides do comparable work: fetch,
+decode, summarise, write. Written the plain way a pyVmomi script would be
+(sequential calls).
 
 usage: pyvmomi_collect.py URL USER THUMBPRINT OUT.json   (password in ESXUP_PASSWORD)
 """
@@ -77,8 +79,22 @@ def main():
                 vms_by_host.setdefault(host._moId if host else None, []).append({
                     "name": props.get("name"), "hardware_version": props.get("config.version"),
                     "tools_status": props.get("guest.toolsVersionStatus2"), "snapshots": count})
+        # Licences, with the same calls esxup makes: one bulk query, then one
+        # per host the bulk answer did not name (vcsim names none).
+        lm = content.licenseManager
+        if content.about.apiType == "VirtualCenter":
+            lam = lm.licenseAssignmentManager
+            lic = {a.entityId: a.assignedLicense.name for a in lam.QueryAssignedLicenses()}
+            for moid in hosts:
+                if moid not in lic:
+                    got = lam.QueryAssignedLicenses(entityId=moid)
+                    lic[moid] = got[0].assignedLicense.name if got else None
+        else:
+            name = lm.licenses[0].name if lm.licenses else None
+            lic = {moid: name for moid in hosts}
         for moid, h in hosts.items():
             h["vms"] = vms_by_host.get(moid, [])
+            h["license"] = lic.get(moid)
         with open(out, "w") as f:
             json.dump(list(hosts.values()), f, indent=2)
         print(f"pyvmomi: {len(hosts)} hosts, {sum(len(h['vms']) for h in hosts.values())} VMs", file=sys.stderr)

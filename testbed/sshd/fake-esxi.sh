@@ -8,10 +8,17 @@
 # Unknown commands fail like a missing binary (status 127, nothing on stdout).
 # If OUTPUTS_DIR/SLEEP holds a command line, that command hangs instead
 # (for the timeout test), as a host that stops answering would.
+# See DROP below for a connection that dies mid-collection.
 dir="$1"
 cmd="$SSH_ORIGINAL_COMMAND"
 if [ -f "$dir/SLEEP" ] && [ "$cmd" = "$(cat "$dir/SLEEP")" ]; then
   exec sleep 30
+fi
+# If OUTPUTS_DIR/DROP holds a command line, the connection dies there: the
+# sshd process serving this session is killed, as when a host crashes.
+if [ -f "$dir/DROP" ] && [ "$cmd" = "$(cat "$dir/DROP")" ]; then
+  kill -9 "$PPID"
+  exit 1
 fi
 file=$(awk -F '\t' -v c="$cmd" '$2 == c { print $1; exit }' "$dir/commands.map")
 if [ -n "$file" ] && [ -f "$dir/$file" ]; then

@@ -25,6 +25,23 @@ pub trait KbView: Sync {
     fn resolve_release(&self, query: &str) -> Result<&Release, ResolveError> {
         resolve_query(self.all_releases(), query)
     }
+    /// Known branches, lowest first.
+    fn known_branches(&self) -> Vec<Branch> {
+        let mut v: Vec<Branch> = self.all_releases().iter().map(|r| r.version.branch()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+    /// One release by build (override with an index when there is one).
+    fn find_release(&self, build: u32) -> Option<&Release> {
+        self.all_releases().into_iter().find(|r| r.build == build)
+    }
+    /// Releases of a branch, oldest first (by date, then build).
+    fn releases_in_branch(&self, branch: Branch) -> Vec<&Release> {
+        let mut v: Vec<&Release> = self.all_releases().into_iter().filter(|r| r.version.branch() == branch).collect();
+        v.sort_by_key(|r| (r.release_date, r.build));
+        v
+    }
 }
 
 /// Why a target could not be resolved.
@@ -55,6 +72,18 @@ impl KbView for esxup_kb::Kb {
     fn resolve_release(&self, query: &str) -> Result<&Release, ResolveError> {
         self.resolve_str(query).map(|r| r.release).map_err(|e| ResolveError::Kb(e.to_string()))
     }
+    fn find_release(&self, build: u32) -> Option<&Release> {
+        self.release(build)
+    }
+    fn known_branches(&self) -> Vec<Branch> {
+        let mut v = self.branches();
+        v.sort();
+        v
+    }
+    fn releases_in_branch(&self, branch: Branch) -> Vec<&Release> {
+        // The KB keeps releases sorted by branch, date, build.
+        self.branch_releases(branch).collect()
+    }
 }
 
 /// An in-memory knowledge base: the records and nothing else.
@@ -83,22 +112,17 @@ impl KbView for MemKb {
 
 /// Release lookup by build.
 pub fn release_by_build(kb: &dyn KbView, build: u32) -> Option<&Release> {
-    kb.all_releases().into_iter().find(|r| r.build == build)
+    kb.find_release(build)
 }
 
 /// Releases of a branch, oldest build first.
 pub fn branch_releases(kb: &dyn KbView, branch: Branch) -> Vec<&Release> {
-    let mut v: Vec<&Release> = kb.all_releases().into_iter().filter(|r| r.version.branch() == branch).collect();
-    v.sort_by_key(|r| (r.release_date, r.build));
-    v
+    kb.releases_in_branch(branch)
 }
 
 /// Known branches, lowest first.
 pub fn branches(kb: &dyn KbView) -> Vec<Branch> {
-    let mut v: Vec<Branch> = kb.all_releases().iter().map(|r| r.version.branch()).collect();
-    v.sort();
-    v.dedup();
-    v
+    kb.known_branches()
 }
 
 /// Newest release of a branch (by date, then build).

@@ -3,6 +3,9 @@
 //! `docs/collect-commands.md` for the names and the one-line snippet that
 //! saves them on the host). A missing file leaves its facts unknown and adds
 //! a note saying which file to save.
+//!
+//! [`ArchiveSource`] reads the same files out of the `.tgz` that the snippet
+//! of docs/collect-commands.md packs (`esxup-outputs.tgz`), without unpacking it.
 
 use crate::commands::{Output, Source};
 use crate::error::CollectError;
@@ -63,5 +66,54 @@ impl Source for DirSource {
             )));
         }
         Ok(Output::Bytes(buf))
+    }
+}
+
+/// The saved outputs packed in a `.tgz` (files at the top or one folder down).
+pub struct ArchiveSource {
+    path: PathBuf,
+    files: std::collections::HashMap<String, Vec<u8>>,
+    /// Skipped entries (unsafe paths, too large).
+    pub warnings: Vec<String>,
+}
+
+impl ArchiveSource {
+    pub fn open(path: &Path) -> Result<ArchiveSource, CollectError> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| CollectError::Bundle { path: path.to_path_buf(), message: e.to_string() })?;
+        ArchiveSource::from_reader(path, file)
+    }
+
+    pub fn from_reader(path: &Path, reader: impl Read) -> Result<ArchiveSource, CollectError> {
+        let select = |c: &[String]| c.len() <= 2 && c.last().is_some_and(|n| n.ends_with(".txt"));
+        let (files, warnings) = crate::vmsupport::read_tgz(path, reader, &select)?;
+        if files.is_empty() {
+            return Err(CollectError::Bundle {
+                path: path.to_path_buf(),
+                message: "no saved outputs (*.txt) in it; see docs/collect-commands.md".into(),
+            });
+        }
+        Ok(ArchiveSource { path: path.to_path_buf(), files, warnings })
+    }
+}
+
+impl Source for ArchiveSource {
+    fn label(&self) -> String {
+        format!("archive:{}", self.path.display())
+    }
+
+    fn fetch(
+        &mut self,
+        command: &str,
+        file_name: &str,
+        _vm_support: &[&str],
+    ) -> Result<Output, CollectError> {
+        Ok(match self.files.remove(file_name) {
+            Some(b) => Output::Bytes(b),
+            None => Output::Missing(format!(
+                "file {file_name} is not in {}: save it on the host with `{command} > {file_name}`",
+                self.path.display()
+            )),
+        })
     }
 }

@@ -205,15 +205,30 @@ impl SshSource {
                 }
             }
         };
-        let mut ch = self.session.channel_session().map_err(map)?;
-        ch.exec(command).map_err(map)?;
-        let mut out = Vec::new();
-        (&mut ch).take(MAX_OUTPUT_BYTES as u64).read_to_end(&mut out).map_err(map_io)?;
-        let mut err = Vec::new();
-        ch.stderr().take(64 * 1024).read_to_end(&mut err).map_err(map_io)?;
-        ch.wait_close().map_err(map)?;
-        let status = ch.exit_status().map_err(map)?;
-        Ok((status, out, String::from_utf8_lossy(&err).trim().to_string()))
+        let mut ch = match self.session.channel_session() {
+            Ok(ch) => ch,
+            Err(e) => {
+                self.session.set_blocking(false);
+                return Err(map(e));
+            }
+        };
+        let r = (|| {
+            ch.exec(command).map_err(map)?;
+            let mut out = Vec::new();
+            (&mut ch).take(MAX_OUTPUT_BYTES as u64).read_to_end(&mut out).map_err(map_io)?;
+            let mut err = Vec::new();
+            ch.stderr().take(64 * 1024).read_to_end(&mut err).map_err(map_io)?;
+            ch.wait_close().map_err(map)?;
+            let status = ch.exit_status().map_err(map)?;
+            Ok((status, out, String::from_utf8_lossy(&err).trim().to_string()))
+        })();
+        if r.is_err() {
+            // The session is unusable now: do not wait again (another full
+            // timeout) to close the channel and the session politely.
+            self.session.set_blocking(false);
+        }
+        drop(ch);
+        r
     }
 }
 
@@ -291,6 +306,20 @@ fn authenticate(session: &ssh2::Session, opts: &SshOptions) -> Result<(), Collec
         }
         if session.userauth_pubkey_file(&t.user, None, id, None).is_ok() && session.authenticated() {
             return Ok(());
+        }
+    }
+    if opts.identity.is_none() {
+        // Like OpenSSH: the default key files, when they exist.
+        for name in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+            let Some(home) = std::env::var_os("HOME") else { break };
+            let key = PathBuf::from(home).join(".ssh").join(name);
+            if key.exists() {
+                tried.push(format!("publickey {}", key.display()));
+                if session.userauth_pubkey_file(&t.user, None, &key, None).is_ok() && session.authenticated()
+                {
+                    return Ok(());
+                }
+            }
         }
     }
     if opts.use_agent && std::env::var_os("SSH_AUTH_SOCK").is_some() {

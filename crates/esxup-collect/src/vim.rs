@@ -526,6 +526,9 @@ fn license_from(n: &Node) -> License {
     }
 }
 
+/// Parallel per-host licence queries.
+const LICENSE_QUERIES_AT_ONCE: usize = 8;
+
 /// Licence per host moid: the LicenseManager's licences on a standalone host,
 /// the LicenseAssignmentManager's assignments on a vCenter.
 fn licenses(client: &Client, hosts: &[MoRef]) -> HashMap<String, Result<License, String>> {
@@ -565,20 +568,33 @@ fn licenses(client: &Client, hosts: &[MoRef]) -> HashMap<String, Result<License,
             }
         }
     }
-    for h in hosts {
-        if out.contains_key(&h.value) {
-            continue;
-        }
-        let args = format!("<entityId>{}</entityId>", esxup_vim::xml::escape(&h.value));
-        let r =
-            client.invoke("QueryAssignedLicenses", &lam, &args).map_err(|e| e.to_string()).and_then(|rv| {
-                rv.as_ref()
-                    .and_then(|a| a.child("assignedLicense"))
-                    .map(license_from)
-                    .ok_or_else(|| "no licence assigned".to_string())
+    // Hosts the bulk answer did not name: ask per host, a few at a time on
+    // the one session (the agent keeps a connection per thread).
+    let todo: Vec<&MoRef> = hosts.iter().filter(|h| !out.contains_key(&h.value)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let found = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..todo.len().min(LICENSE_QUERIES_AT_ONCE) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let Some(h) = todo.get(i) else { break };
+                let args = format!("<entityId>{}</entityId>", esxup_vim::xml::escape(&h.value));
+                let r = client
+                    .invoke("QueryAssignedLicenses", &lam, &args)
+                    .map_err(|e| e.to_string())
+                    .and_then(|rv| {
+                        rv.as_ref()
+                            .and_then(|a| a.child("assignedLicense"))
+                            .map(license_from)
+                            .ok_or_else(|| "no licence assigned".to_string())
+                    });
+                if let Ok(mut f) = found.lock() {
+                    f.push((h.value.clone(), r));
+                }
             });
-        out.insert(h.value.clone(), r);
-    }
+        }
+    });
+    out.extend(found.into_inner().unwrap_or_default());
     out
 }
 

@@ -43,55 +43,14 @@ impl BundleSource {
     /// Same as [`BundleSource::open`], from any reader of the `.tgz` bytes.
     pub fn from_reader(path: &Path, reader: impl Read) -> Result<BundleSource, CollectError> {
         let wanted: HashSet<&str> = COMMANDS.iter().flat_map(|c| c.vm_support.iter().copied()).collect();
-        let gz = flate2::read::GzDecoder::new(reader);
-        let mut ar = tar::Archive::new(gz);
-        let mut files = HashMap::new();
-        let mut warnings = Vec::new();
-        let mut total: u64 = 0;
-        let entries = ar.entries().map_err(|e| bad(path, format!("not a tar.gz: {e}")))?;
-        for (n, entry) in entries.enumerate() {
-            if n as u64 >= MAX_ENTRIES {
-                return Err(bad(path, format!("more than {MAX_ENTRIES} entries; not a vm-support bundle?")));
-            }
-            let mut entry =
-                entry.map_err(|e| bad(path, format!("entry {}: {e} (truncated or not a tar.gz?)", n + 1)))?;
-            let size = entry.header().size().unwrap_or(0);
-            total = total.saturating_add(size);
-            if total > MAX_TOTAL_BYTES {
-                return Err(bad(path, format!("more than {MAX_TOTAL_BYTES} bytes uncompressed; refusing")));
-            }
-            let epath = match entry.path() {
-                Ok(p) => p.into_owned(),
-                Err(e) => {
-                    warnings.push(format!("entry {}: unreadable path: {e}", n + 1));
-                    continue;
-                }
-            };
-            if epath.is_absolute()
-                || epath.components().any(|c| matches!(c, Component::ParentDir | Component::Prefix(_)))
-            {
-                warnings.push(format!("skipped unsafe entry path {}", epath.display()));
-                continue;
-            }
-            let comps: Vec<String> =
-                epath.components().filter_map(|c| c.as_os_str().to_str().map(str::to_string)).collect();
-            // `<top>/commands/<name>` (or `commands/<name>`).
-            let Some(name) = comps.last() else { continue };
-            let in_commands = comps.len() >= 2 && comps[comps.len() - 2] == "commands" && comps.len() <= 3;
-            if !in_commands || !wanted.contains(name.as_str()) || !entry.header().entry_type().is_file() {
-                continue;
-            }
-            if size > MAX_FILE_BYTES {
-                warnings.push(format!("skipped {}: larger than {MAX_FILE_BYTES} bytes", epath.display()));
-                continue;
-            }
-            let mut buf = Vec::with_capacity(size as usize);
-            (&mut entry)
-                .take(MAX_FILE_BYTES)
-                .read_to_end(&mut buf)
-                .map_err(|e| bad(path, format!("{}: {e} (truncated bundle?)", epath.display())))?;
-            files.insert(name.clone(), buf);
-        }
+        // `<top>/commands/<name>` (or `commands/<name>`).
+        let select = |comps: &[String]| {
+            comps.len() >= 2
+                && comps.len() <= 3
+                && comps[comps.len() - 2] == "commands"
+                && comps.last().is_some_and(|n| wanted.contains(n.as_str()))
+        };
+        let (files, warnings) = read_tgz(path, reader, &select)?;
         if files.is_empty() {
             return Err(bad(
                 path,
@@ -100,6 +59,71 @@ impl BundleSource {
         }
         Ok(BundleSource { path: path.to_path_buf(), files, warnings })
     }
+}
+
+/// Files kept from a `.tgz`, by base name, and warnings about skipped entries.
+pub type TgzFiles = (HashMap<String, Vec<u8>>, Vec<String>);
+
+/// Reads a gzip'd tar once, keeping (in memory, by base name) the regular
+/// files whose path components `select` accepts. Bounded by
+/// [`MAX_ENTRIES`], [`MAX_FILE_BYTES`] and [`MAX_TOTAL_BYTES`]; absolute
+/// paths and `..` are skipped with a warning; nothing is written to disk.
+pub fn read_tgz(
+    path: &Path,
+    reader: impl Read,
+    select: &dyn Fn(&[String]) -> bool,
+) -> Result<TgzFiles, CollectError> {
+    let gz = flate2::read::GzDecoder::new(reader);
+    let mut ar = tar::Archive::new(gz);
+    let mut files = HashMap::new();
+    let mut warnings = Vec::new();
+    let mut total: u64 = 0;
+    let entries = ar.entries().map_err(|e| bad(path, format!("not a tar.gz: {e}")))?;
+    for (n, entry) in entries.enumerate() {
+        if n as u64 >= MAX_ENTRIES {
+            return Err(bad(path, format!("more than {MAX_ENTRIES} entries; refusing")));
+        }
+        let mut entry =
+            entry.map_err(|e| bad(path, format!("entry {}: {e} (truncated or not a tar.gz?)", n + 1)))?;
+        let size = entry.header().size().unwrap_or(0);
+        total = total.saturating_add(size);
+        if total > MAX_TOTAL_BYTES {
+            return Err(bad(path, format!("more than {MAX_TOTAL_BYTES} bytes uncompressed; refusing")));
+        }
+        let epath = match entry.path() {
+            Ok(p) => p.into_owned(),
+            Err(e) => {
+                warnings.push(format!("entry {}: unreadable path: {e}", n + 1));
+                continue;
+            }
+        };
+        if epath.is_absolute()
+            || epath.components().any(|c| matches!(c, Component::ParentDir | Component::Prefix(_)))
+        {
+            warnings.push(format!("skipped unsafe entry path {}", epath.display()));
+            continue;
+        }
+        let comps: Vec<String> = epath
+            .components()
+            .filter(|c| !matches!(c, Component::CurDir))
+            .filter_map(|c| c.as_os_str().to_str().map(str::to_string))
+            .collect();
+        let Some(name) = comps.last().cloned() else { continue };
+        if !select(&comps) || !entry.header().entry_type().is_file() {
+            continue;
+        }
+        if size > MAX_FILE_BYTES {
+            warnings.push(format!("skipped {}: larger than {MAX_FILE_BYTES} bytes", epath.display()));
+            continue;
+        }
+        let mut buf = Vec::with_capacity(size as usize);
+        (&mut entry)
+            .take(MAX_FILE_BYTES)
+            .read_to_end(&mut buf)
+            .map_err(|e| bad(path, format!("{}: {e} (truncated archive?)", epath.display())))?;
+        files.insert(name, buf);
+    }
+    Ok((files, warnings))
 }
 
 impl Source for BundleSource {

@@ -11,7 +11,9 @@
 
 use crate::error::DepotError;
 use crate::model::*;
-use crate::store::{dir_of, join_rel, join_url, read_dir_file, Budget, FetchOutcome, HttpCache, OpenOptions, ZipStore};
+use crate::store::{
+    dir_of, join_rel, join_url, read_dir_file, Budget, FetchOutcome, HttpCache, OpenOptions, ZipStore,
+};
 use crate::xml::{self, Parsed};
 use esxup_version::vib::VibVersion as VibVersionRef;
 use std::collections::HashMap;
@@ -163,11 +165,8 @@ impl Depot {
         } else {
             let path = Path::new(location);
             let meta = std::fs::metadata(path).map_err(|e| DepotError::io(location, e))?;
-            let mut root = if meta.is_dir() {
-                Root::Dir(path.to_path_buf())
-            } else {
-                open_zip_file(location)?
-            };
+            let mut root =
+                if meta.is_dir() { Root::Dir(path.to_path_buf()) } else { open_zip_file(location)? };
             walk_local(&mut root, &budget, &mut acc, 0)?;
             root
         };
@@ -176,7 +175,8 @@ impl Depot {
 
     fn assemble(location: &str, root: Root, budget: Budget, acc: Acc) -> Depot {
         let Acc { parsed, base_images, addons, metadata, .. } = acc;
-        let Parsed { vibs: all_vibs, bulletins: all_bulletins, profiles: all_profiles, mut warnings } = parsed;
+        let Parsed { vibs: all_vibs, bulletins: all_bulletins, profiles: all_profiles, mut warnings } =
+            parsed;
 
         let mut vibs: Vec<Vib> = Vec::with_capacity(all_vibs.len());
         let mut vib_index: HashMap<String, usize> = HashMap::with_capacity(all_vibs.len());
@@ -326,7 +326,13 @@ impl Depot {
     }
     /// The depot's metadata of an installed VIB: by id, else by vendor,
     /// name and version (esxcli tables do not show the VIB type).
-    pub fn find_installed(&self, id: &str, vendor: &str, name: &str, version: &VibVersionRef) -> Option<&Vib> {
+    pub fn find_installed(
+        &self,
+        id: &str,
+        vendor: &str,
+        name: &str,
+        version: &VibVersionRef,
+    ) -> Option<&Vib> {
         if let Some(v) = self.vib(id) {
             return Some(v);
         }
@@ -450,7 +456,8 @@ fn walk_local(root: &mut Root, budget: &Budget, acc: &mut Acc, depth: u32) -> Re
         // The root is itself an extracted metadata zip / folder.
         return parse_metadata_root(root, budget, acc);
     }
-    let zips: Vec<String> = root.top_files().into_iter().filter(|f| f.to_ascii_lowercase().ends_with(".zip")).collect();
+    let zips: Vec<String> =
+        root.top_files().into_iter().filter(|f| f.to_ascii_lowercase().ends_with(".zip")).collect();
     if zips.is_empty() || depth >= 2 {
         return Err(DepotError::invalid(
             root.label(""),
@@ -479,7 +486,9 @@ fn walk_local(root: &mut Root, budget: &Budget, acc: &mut Acc, depth: u32) -> Re
 }
 
 fn is_metadata_zip(bytes: &[u8]) -> bool {
-    zip::ZipArchive::new(Cursor::new(bytes)).map(|z| z.index_for_name("vmware.xml").is_some()).unwrap_or(false)
+    zip::ZipArchive::new(Cursor::new(bytes))
+        .map(|z| z.index_for_name("vmware.xml").is_some())
+        .unwrap_or(false)
 }
 
 fn walk_index(root: &mut Root, index: &str, budget: &Budget, acc: &mut Acc) -> Result<(), DepotError> {
@@ -534,6 +543,9 @@ fn walk_vendor_index(root: &mut Root, vi: &str, budget: &Budget, acc: &mut Acc) 
     Ok(())
 }
 
+/// What one parser thread returns.
+type ChunkResult = Result<(Parsed, Vec<ReleaseUnit>, Vec<ReleaseUnit>), DepotError>;
+
 /// Classes of metadata members.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -580,7 +592,10 @@ fn parse_metadata_zip(label: &str, bytes: &[u8], budget: &Budget, acc: &mut Acc)
     }
     let has = |k: Kind| work.iter().any(|w| w.1 == k);
     if !has(Kind::VmwareXml) && !has(Kind::Vib) && !has(Kind::Bulletin) && !has(Kind::Profile) {
-        return Err(DepotError::invalid(label, "metadata zip has no vmware.xml, vibs/, bulletins/ or profiles/"));
+        return Err(DepotError::invalid(
+            label,
+            "metadata zip has no vmware.xml, vibs/, bulletins/ or profiles/",
+        ));
     }
     // vmware.xml repeats bulletins and VIBs; read it only for what the
     // per-file folders lack.
@@ -591,52 +606,56 @@ fn parse_metadata_zip(label: &str, bytes: &[u8], budget: &Budget, acc: &mut Acc)
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let threads = threads.min(work.len() / 256 + 1).max(1);
     let chunk = work.len().div_ceil(threads).max(1);
-    let results: Vec<Result<(Parsed, Vec<ReleaseUnit>, Vec<ReleaseUnit>), DepotError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = work
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || -> Result<(Parsed, Vec<ReleaseUnit>, Vec<ReleaseUnit>), DepotError> {
-                    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| DepotError::Zip {
-                        path: label.to_string(),
-                        message: format!("not a readable zip: {e}"),
-                    })?;
-                    let mut out = Parsed::default();
-                    let mut bases = Vec::new();
-                    let mut addons = Vec::new();
-                    for (i, kind, name) in part {
-                        let ml = format!("{label}!{name}");
-                        let data = crate::store::read_zip_index(&mut zip, *i, &ml, budget)?;
-                        match kind {
-                            Kind::BaseImage => bases.push(parse_release_unit(&ml, &data, &mut out.warnings)),
-                            Kind::Addon => addons.push(parse_release_unit(&ml, &data, &mut out.warnings)),
-                            Kind::VmwareXml => {
-                                let mut tmp = Parsed::default();
-                                xml::parse_metadata_file(&ml, &data, &mut tmp)?;
-                                if use_vmware_vibs {
-                                    out.vibs.extend(tmp.vibs);
+    let results: Vec<ChunkResult> =
+        std::thread::scope(|s| {
+            let handles: Vec<_> = work
+                .chunks(chunk)
+                .map(|part| {
+                    s.spawn(move || -> ChunkResult {
+                        let mut zip =
+                            zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| DepotError::Zip {
+                                path: label.to_string(),
+                                message: format!("not a readable zip: {e}"),
+                            })?;
+                        let mut out = Parsed::default();
+                        let mut bases = Vec::new();
+                        let mut addons = Vec::new();
+                        for (i, kind, name) in part {
+                            let ml = format!("{label}!{name}");
+                            let data = crate::store::read_zip_index(&mut zip, *i, &ml, budget)?;
+                            match kind {
+                                Kind::BaseImage => {
+                                    bases.push(parse_release_unit(&ml, &data, &mut out.warnings))
                                 }
-                                if use_vmware_bulletins {
-                                    out.bulletins.extend(tmp.bulletins);
+                                Kind::Addon => addons.push(parse_release_unit(&ml, &data, &mut out.warnings)),
+                                Kind::VmwareXml => {
+                                    let mut tmp = Parsed::default();
+                                    xml::parse_metadata_file(&ml, &data, &mut tmp)?;
+                                    if use_vmware_vibs {
+                                        out.vibs.extend(tmp.vibs);
+                                    }
+                                    if use_vmware_bulletins {
+                                        out.bulletins.extend(tmp.bulletins);
+                                    }
+                                    out.profiles.extend(tmp.profiles);
+                                    out.warnings.extend(tmp.warnings);
                                 }
-                                out.profiles.extend(tmp.profiles);
-                                out.warnings.extend(tmp.warnings);
+                                _ => xml::parse_metadata_file(&ml, &data, &mut out)?,
                             }
-                            _ => xml::parse_metadata_file(&ml, &data, &mut out)?,
                         }
-                    }
-                    Ok((out, bases, addons))
+                        Ok((out, bases, addons))
+                    })
                 })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(DepotError::invalid(label, "a metadata parser thread panicked".to_string()))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(DepotError::invalid(label, "a metadata parser thread panicked".to_string()))
+                    })
                 })
-            })
-            .collect()
-    });
+                .collect()
+        });
     for r in results {
         let (p, b, a) = r?;
         acc.parsed.vibs.extend(p.vibs);

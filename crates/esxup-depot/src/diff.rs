@@ -63,7 +63,11 @@ pub fn diff_profiles(depot: &Depot, a: &ImageProfile, b: &ImageProfile) -> Profi
         match ib.get(name) {
             None => d.only_in_a.push(id.clone()),
             Some((_, vb)) => {
-                let ch = VersionChange { name: name.clone(), from: va.version.to_string(), to: vb.version.to_string() };
+                let ch = VersionChange {
+                    name: name.clone(),
+                    from: va.version.to_string(),
+                    to: vb.version.to_string(),
+                };
                 match vb.version.cmp(&va.version) {
                     std::cmp::Ordering::Greater => d.upgraded.push(ch),
                     std::cmp::Ordering::Less => d.downgraded.push(ch),
@@ -77,7 +81,8 @@ pub fn diff_profiles(depot: &Depot, a: &ImageProfile, b: &ImageProfile) -> Profi
             d.only_in_b.push(id.clone());
         }
     }
-    d.packages_equal = d.only_in_a.is_empty() && d.only_in_b.is_empty() && d.upgraded.is_empty() && d.downgraded.is_empty();
+    d.packages_equal =
+        d.only_in_a.is_empty() && d.only_in_b.is_empty() && d.upgraded.is_empty() && d.downgraded.is_empty();
     let vmk = |p: &ImageProfile| -> Vec<String> {
         p.vib_ids.iter().filter(|id| depot.vib(id).is_some_and(|v| v.is_vmklinux())).cloned().collect()
     };

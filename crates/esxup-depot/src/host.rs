@@ -50,7 +50,8 @@ impl HostVib {
 
     /// As a parsed VIB id.
     pub fn vib_id(&self) -> VibId {
-        VibId::parse(&self.id).unwrap_or_else(|| VibId::new(&self.vendor, "bootbank", &self.name, self.version.as_str()))
+        VibId::parse(&self.id)
+            .unwrap_or_else(|| VibId::new(&self.vendor, "bootbank", &self.name, self.version.as_str()))
     }
 }
 
@@ -129,7 +130,15 @@ impl HostImage {
                 let cells: Vec<&str> = cols
                     .iter()
                     .enumerate()
-                    .map(|(i, &(s, e))| if i + 1 == cols.len() { slice(l, s, usize::MAX) } else { slice(l, s, e) })
+                    .map(
+                        |(i, &(s, e))| {
+                            if i + 1 == cols.len() {
+                                slice(l, s, usize::MAX)
+                            } else {
+                                slice(l, s, e)
+                            }
+                        },
+                    )
                     .collect();
                 let (name, version, vendor) = (cells[ni], cells[vi], cells[ve]);
                 if name.is_empty() || version.is_empty() || vendor.is_empty() || name.contains(' ') {
@@ -161,7 +170,9 @@ impl HostImage {
                 for item in l.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                     match VibId::parse(item) {
                         Some(id) if !item.contains(' ') => img.vibs.push(HostVib::from_id(&id)),
-                        _ => img.notes.push(format!("vib list line {}: {item:?} is not a VIB id, skipped", n + 1)),
+                        _ => img
+                            .notes
+                            .push(format!("vib list line {}: {item:?} is not a VIB id, skipped", n + 1)),
                     }
                 }
             }
@@ -225,7 +236,11 @@ fn column_spans(dashes: &str) -> Vec<(usize, usize)> {
 /// A column cell: characters `s..e` (by char, as esxcli pads), trimmed.
 fn slice(line: &str, s: usize, e: usize) -> &str {
     let start = line.char_indices().nth(s).map(|(i, _)| i).unwrap_or(line.len());
-    let end = if e == usize::MAX { line.len() } else { line.char_indices().nth(e).map(|(i, _)| i).unwrap_or(line.len()) };
+    let end = if e == usize::MAX {
+        line.len()
+    } else {
+        line.char_indices().nth(e).map(|(i, _)| i).unwrap_or(line.len())
+    };
     line.get(start..end.max(start)).unwrap_or("").trim()
 }
 

@@ -30,7 +30,9 @@ pub use model::*;
 pub use readiness::{driver_readiness, pciid_matches, DeviceReadiness, DeviceRole, Readiness};
 pub use simulate::{backwards_vibs, simulate, Decision, Mode, Problem, ProblemKind, Transaction, TxOptions};
 pub use store::{FetchOutcome, OpenOptions};
-pub use vibfile::{ar_members, verify_against_metadata, ArMember, PayloadCheck, VibCheck, VibCheckStatus, VibFile};
+pub use vibfile::{
+    ar_members, verify_against_metadata, ArMember, PayloadCheck, VibCheck, VibCheckStatus, VibFile,
+};
 
 /// A set of VIBs installed on a host (alias used by the checks).
 pub type VibSet = HostImage;

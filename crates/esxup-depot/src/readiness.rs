@@ -132,7 +132,14 @@ pub fn driver_readiness(facts: &HostFacts, depot: &Depot, profile: &ImageProfile
         ];
         vibs.iter()
             .filter(|v| candidates.contains(&v.name))
-            .find_map(|v| depot.find_installed("", &v.vendor, &v.name, &esxup_version::vib::VibVersion::parse(&v.version)))
+            .find_map(|v| {
+                depot.find_installed(
+                    "",
+                    &v.vendor,
+                    &v.name,
+                    &esxup_version::vib::VibVersion::parse(&v.version),
+                )
+            })
             .map(Vib::is_vmklinux)
     };
 
@@ -140,10 +147,22 @@ pub fn driver_readiness(facts: &HostFacts, depot: &Depot, profile: &ImageProfile
     let Some(pcis) = facts.pci_devices.as_ref() else {
         // Without PCI ids only the critical devices can be named.
         for n in nics.iter().filter(|n| n.management == Some(true)) {
-            out.push(unknown(Some(n.name.clone()), n.pci_address.clone(), n.driver.clone(), DeviceRole::ManagementNic));
+            out.push(unknown(
+                Some(n.name.clone()),
+                n.pci_address.clone(),
+                n.driver.clone(),
+                DeviceRole::ManagementNic,
+            ));
         }
-        for h in hbas.iter().filter(|h| h.boot == Some(true) || boot_adapter.as_deref() == Some(h.name.as_str())) {
-            out.push(unknown(Some(h.name.clone()), h.pci_address.clone(), h.driver.clone(), DeviceRole::BootHba));
+        for h in
+            hbas.iter().filter(|h| h.boot == Some(true) || boot_adapter.as_deref() == Some(h.name.as_str()))
+        {
+            out.push(unknown(
+                Some(h.name.clone()),
+                h.pci_address.clone(),
+                h.driver.clone(),
+                DeviceRole::BootHba,
+            ));
         }
         return out;
     };
@@ -152,7 +171,8 @@ pub fn driver_readiness(facts: &HostFacts, depot: &Depot, profile: &ImageProfile
         let addr = Some(d.address.as_str());
         let vmk = d.vmkernel_name.as_deref();
         let class = d.class;
-        let is_net = class.is_some_and(|c| c >> 16 == 0x02) || nics.iter().any(|n| n.pci_address.as_deref() == addr);
+        let is_net =
+            class.is_some_and(|c| c >> 16 == 0x02) || nics.iter().any(|n| n.pci_address.as_deref() == addr);
         let is_storage =
             class.is_some_and(|c| c >> 16 == 0x01) || hbas.iter().any(|h| h.pci_address.as_deref() == addr);
         let role = if is_mgmt(addr, vmk) {
@@ -169,7 +189,8 @@ pub fn driver_readiness(facts: &HostFacts, depot: &Depot, profile: &ImageProfile
         if role == DeviceRole::Other && d.driver.is_none() {
             continue;
         }
-        let claim: Vec<&Vib> = drivers.iter().copied().filter(|v| v.pci_ids().any(|t| pciid_matches(t, d))).collect();
+        let claim: Vec<&Vib> =
+            drivers.iter().copied().filter(|v| v.pci_ids().any(|t| pciid_matches(t, d))).collect();
         let native: Vec<&Vib> = claim.iter().copied().filter(|v| !v.is_vmklinux()).collect();
         let critical = matches!(role, DeviceRole::ManagementNic | DeviceRole::BootHba);
         let what = match role {
@@ -187,7 +208,12 @@ pub fn driver_readiness(facts: &HostFacts, depot: &Depot, profile: &ImageProfile
                 format!(
                     "only {} claims it, a vmklinux driver ({}) that does not load on 7.0 and later",
                     claim[0].id,
-                    claim[0].depends.iter().find(|c| crate::model::is_vmklinux_api(&c.name)).map(|c| c.name.as_str()).unwrap_or("vmklinux API")
+                    claim[0]
+                        .depends
+                        .iter()
+                        .find(|c| crate::model::is_vmklinux_api(&c.name))
+                        .map(|c| c.name.as_str())
+                        .unwrap_or("vmklinux API")
                 ),
             )
         } else {
@@ -218,7 +244,12 @@ pub fn driver_readiness(facts: &HostFacts, depot: &Depot, profile: &ImageProfile
     out
 }
 
-fn unknown(name: Option<String>, address: Option<String>, driver: Option<String>, role: DeviceRole) -> DeviceReadiness {
+fn unknown(
+    name: Option<String>,
+    address: Option<String>,
+    driver: Option<String>,
+    role: DeviceRole,
+) -> DeviceReadiness {
     DeviceReadiness {
         address,
         pci_id: None,

@@ -142,7 +142,13 @@ impl<'a> Entry<'a> {
         }
     }
     fn from_vib(v: &'a Vib) -> Entry<'a> {
-        Entry { id: v.id.clone(), name: v.name.clone(), version: v.version.clone(), meta: Some(v), acceptance: v.acceptance }
+        Entry {
+            id: v.id.clone(),
+            name: v.name.clone(),
+            version: v.version.clone(),
+            meta: Some(v),
+            acceptance: v.acceptance,
+        }
     }
 }
 
@@ -152,7 +158,8 @@ fn provides(e: &Entry, c: &Constraint) -> bool {
     if e.name == c.name && c.version_matches(Some(&e.version)) {
         return true;
     }
-    e.meta.is_some_and(|m| m.provides.iter().any(|p| p.name == c.name && c.version_matches(p.version.as_ref())))
+    e.meta
+        .is_some_and(|m| m.provides.iter().any(|p| p.name == c.name && c.version_matches(p.version.as_ref())))
 }
 
 /// Whether `a` replaces (obsoletes) `b` through an explicit `replaces`.
@@ -187,7 +194,10 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
             Some(v) => targets.push(v),
             None => tx.problems.push(Problem {
                 kind: ProblemKind::MissingVib,
-                message: format!("VIB {id} is named by image profile {} but is not in the depot.", profile.name),
+                message: format!(
+                    "VIB {id} is named by image profile {} but is not in the depot.",
+                    profile.name
+                ),
                 vibs: vec![id.clone()],
                 constraint: None,
             }),
@@ -195,7 +205,8 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
     }
 
     let hosts: Vec<Entry> = host.vibs.iter().map(|h| Entry::from_host(h, depot)).collect();
-    let host_by_name: HashMap<&str, usize> = hosts.iter().enumerate().map(|(i, h)| (h.name.as_str(), i)).collect();
+    let host_by_name: HashMap<&str, usize> =
+        hosts.iter().enumerate().map(|(i, h)| (h.name.as_str(), i)).collect();
     let mut host_removed: Vec<Option<Decision>> = vec![None; hosts.len()];
     let mut host_newer: Vec<Option<String>> = vec![None; hosts.len()];
     let mut install: Vec<Entry> = Vec::new();
@@ -259,10 +270,11 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
         } else {
             // A host VIB that explicitly replaces the target obsoletes it.
             if opts.mode == Mode::Update {
-                if let Some((h, c)) =
-                    hosts.iter().enumerate().filter(|(i, _)| host_removed[*i].is_none()).find_map(|(_, h)| {
-                        explicitly_replaces(h, &te).map(|c| (h, c))
-                    })
+                if let Some((h, c)) = hosts
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| host_removed[*i].is_none())
+                    .find_map(|(_, h)| explicitly_replaces(h, &te).map(|c| (h, c)))
                 {
                     tx.skipped.push(Decision {
                         vib: t.id.clone(),
@@ -381,7 +393,9 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
         match h.meta {
             Some(m) if m.live_remove_allowed == Some(true) => {}
             Some(_) => tx.reboot_reasons.push(format!("{} is not live-removable", h.id)),
-            None => tx.reboot_reasons.push(format!("{} is not in the depot; its removal is assumed to need a reboot", h.id)),
+            None => tx
+                .reboot_reasons
+                .push(format!("{} is not in the depot; its removal is assumed to need a reboot", h.id)),
         }
     }
     tx.reboot_required = !tx.reboot_reasons.is_empty();
@@ -389,7 +403,13 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
     tx
 }
 
-fn validate(image: &[&Entry], install: &[Entry], host: &HostImage, profile: &ImageProfile, tx: &mut Transaction) {
+fn validate(
+    image: &[&Entry],
+    install: &[Entry],
+    host: &HostImage,
+    profile: &ImageProfile,
+    tx: &mut Transaction,
+) {
     // Name -> entries providing it (implicit and explicit provides).
     let mut providers: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, e) in image.iter().enumerate() {
@@ -411,9 +431,8 @@ fn validate(image: &[&Entry], install: &[Entry], host: &HostImage, profile: &Ima
     for (i, e) in image.iter().enumerate() {
         let Some(m) = e.meta else { continue };
         for c in &m.depends {
-            let ok = providers
-                .get(c.name.as_str())
-                .is_some_and(|ps| ps.iter().any(|&j| provides(image[j], c)));
+            let ok =
+                providers.get(c.name.as_str()).is_some_and(|ps| ps.iter().any(|&j| provides(image[j], c)));
             if !ok {
                 tx.problems.push(Problem {
                     kind: ProblemKind::DependencyError,
@@ -430,7 +449,8 @@ fn validate(image: &[&Entry], install: &[Entry], host: &HostImage, profile: &Ima
             if let Some(ps) = providers.get(c.name.as_str()) {
                 for &j in ps {
                     if j != i && provides(image[j], c) {
-                        let (a, b) = if e.id < image[j].id { (&e.id, &image[j].id) } else { (&image[j].id, &e.id) };
+                        let (a, b) =
+                            if e.id < image[j].id { (&e.id, &image[j].id) } else { (&image[j].id, &e.id) };
                         let msg = format!("VIBs ({a}, {b}) are conflicting with each other.");
                         if !tx.problems.iter().any(|p| p.message == msg) {
                             tx.problems.push(Problem {
@@ -498,7 +518,9 @@ fn validate(image: &[&Entry], install: &[Entry], host: &HostImage, profile: &Ima
         };
         let ok = m.hw_platforms.iter().any(|p| {
             p.vendor.eq_ignore_ascii_case(vendor)
-                && p.model.as_ref().map_or(true, |pm| host.hw_model.as_ref().is_some_and(|hm| hm.eq_ignore_ascii_case(pm)))
+                && p.model
+                    .as_ref()
+                    .is_none_or(|pm| host.hw_model.as_ref().is_some_and(|hm| hm.eq_ignore_ascii_case(pm)))
         });
         if !ok {
             let wants: Vec<String> = m

@@ -148,10 +148,10 @@ impl ZipStore {
     /// Reads one member, bounded by the budget.
     pub fn read(&mut self, name: &str, budget: &Budget) -> Result<Vec<u8>, DepotError> {
         let label = format!("{}!{}", self.label, name);
-        let idx = self.zip.index_for_name(name).ok_or_else(|| DepotError::Missing {
-            index: self.label.clone(),
-            missing: name.to_string(),
-        })?;
+        let idx = self
+            .zip
+            .index_for_name(name)
+            .ok_or_else(|| DepotError::Missing { index: self.label.clone(), missing: name.to_string() })?;
         read_zip_index(&mut self.zip, idx, &label, budget)
     }
 }
@@ -230,8 +230,10 @@ pub fn join_url(base_file_url: &str, rel: &str) -> Result<String, DepotError> {
     if rel.starts_with("http://") || rel.starts_with("https://") {
         return Ok(rel.to_string());
     }
-    let (origin, path) = split_origin(base_file_url)
-        .ok_or_else(|| DepotError::Http { url: base_file_url.to_string(), message: "not an http(s) URL".into() })?;
+    let (origin, path) = split_origin(base_file_url).ok_or_else(|| DepotError::Http {
+        url: base_file_url.to_string(),
+        message: "not an http(s) URL".into(),
+    })?;
     let path = path.split(['?', '#']).next().unwrap_or("");
     let joined = join_rel(base_file_url, dir_of(path.trim_start_matches('/')), rel)?;
     Ok(format!("{origin}/{joined}"))
@@ -310,7 +312,8 @@ impl HttpCache {
         };
         let max = budget.opts.max_file_bytes;
         if resp.status() == 304 {
-            let body = std::fs::read(&body_path).map_err(|e| DepotError::io(body_path.display().to_string(), e))?;
+            let body =
+                std::fs::read(&body_path).map_err(|e| DepotError::io(body_path.display().to_string(), e))?;
             budget.charge(url, body.len() as u64)?;
             self.note(url, FetchOutcome::NotModified);
             return Ok(body);
@@ -354,7 +357,13 @@ impl HttpCache {
         }
     }
 
-    fn store(&self, body_path: &Path, meta_path: &Path, body: &[u8], meta: &CacheMeta) -> Result<(), DepotError> {
+    fn store(
+        &self,
+        body_path: &Path,
+        meta_path: &Path,
+        body: &[u8],
+        meta: &CacheMeta,
+    ) -> Result<(), DepotError> {
         let io = |p: &Path, e| DepotError::io(format!("write cache {}", p.display()), e);
         std::fs::create_dir_all(&self.dir).map_err(|e| io(&self.dir, e))?;
         let tmp = body_path.with_extension("tmp");

@@ -40,11 +40,15 @@ pub fn ar_members(label: &str, bytes: &[u8]) -> Result<Vec<ArMember>, DepotError
         if &h[58..60] != b"`\n" {
             return Err(err(format!("bad member header terminator at offset {pos}")));
         }
-        let size_s = std::str::from_utf8(&h[48..58]).map_err(|_| err(format!("bad size field at offset {pos}")))?;
-        let size: usize =
-            size_s.trim().parse().map_err(|_| err(format!("bad size field {:?} at offset {pos}", size_s.trim())))?;
+        let size_s =
+            std::str::from_utf8(&h[48..58]).map_err(|_| err(format!("bad size field at offset {pos}")))?;
+        let size: usize = size_s
+            .trim()
+            .parse()
+            .map_err(|_| err(format!("bad size field {:?} at offset {pos}", size_s.trim())))?;
         let start = pos + 60;
-        let end = start.checked_add(size).ok_or_else(|| err(format!("member size overflows at offset {pos}")))?;
+        let end =
+            start.checked_add(size).ok_or_else(|| err(format!("member size overflows at offset {pos}")))?;
         if end > bytes.len() {
             return Err(err(format!(
                 "truncated: member at offset {pos} declares {size} bytes but only {} remain",
@@ -118,9 +122,8 @@ impl VibFile {
     pub fn parse(label: &str, bytes: &[u8]) -> Result<VibFile, DepotError> {
         let members = ar_members(label, bytes)?;
         let mut warnings = Vec::new();
-        let desc = members.iter().find(|m| m.name == "descriptor.xml").ok_or_else(|| DepotError::Missing {
-            index: label.to_string(),
-            missing: "descriptor.xml".into(),
+        let desc = members.iter().find(|m| m.name == "descriptor.xml").ok_or_else(|| {
+            DepotError::Missing { index: label.to_string(), missing: "descriptor.xml".into() }
         })?;
         if members.first().map(|m| m.name.as_str()) != Some("descriptor.xml") {
             warnings.push(format!("{label}: descriptor.xml is not the first member"));
@@ -162,7 +165,10 @@ impl VibFile {
                         payload: p.name.clone(),
                         checksum: "size".into(),
                         ok: false,
-                        message: format!("{label}: payload {} is {} bytes, descriptor says {sz}", p.name, m.size),
+                        message: format!(
+                            "{label}: payload {} is {} bytes, descriptor says {sz}",
+                            p.name, m.size
+                        ),
                     });
                 }
             }
@@ -191,7 +197,10 @@ impl VibFile {
                     message: if ok {
                         format!("{what} ok")
                     } else {
-                        format!("{label}: payload {} {what} mismatch: expected {}, got {actual}", p.name, c.value)
+                        format!(
+                            "{label}: payload {} {what} mismatch: expected {}, got {actual}",
+                            p.name, c.value
+                        )
                     },
                 });
             }
@@ -308,7 +317,8 @@ pub fn verify_against_metadata(label: &str, bytes: &[u8], meta: &Vib) -> VibChec
             format!("verify {label}: descriptor says {}, depot metadata says {}", vf.descriptor.id, meta.id),
         );
     }
-    let bad: Vec<String> = vf.verify_payloads(label, bytes).into_iter().filter(|c| !c.ok).map(|c| c.message).collect();
+    let bad: Vec<String> =
+        vf.verify_payloads(label, bytes).into_iter().filter(|c| !c.ok).map(|c| c.message).collect();
     if !bad.is_empty() {
         return fail(VibCheckStatus::Mismatch, bad.join("; "));
     }

@@ -90,7 +90,10 @@ pub fn parse_vendor_index(path: &str, bytes: &[u8]) -> Result<Vec<MetadataRef>, 
     let doc = parse(path, src)?;
     let root = doc.root_element();
     if root.tag_name().name() != "metaList" {
-        return Err(DepotError::xml(path, format!("expected <metaList>, found <{}>", root.tag_name().name())));
+        return Err(DepotError::xml(
+            path,
+            format!("expected <metaList>, found <{}>", root.tag_name().name()),
+        ));
     }
     let mut out = Vec::new();
     for m in elements(root).filter(|n| n.has_tag_name("metadata")) {
@@ -211,7 +214,12 @@ fn parse_system_requires(n: Node, vib: &mut Vib, path: &str, warnings: &mut Vec<
 
 /// Parses a `<vib>` element: a VIB's `descriptor.xml` or a depot `vibs/*.xml`
 /// entry. `keep_files` keeps the file list (else only its length).
-pub fn parse_vib(n: Node, path: &str, keep_files: bool, warnings: &mut Vec<String>) -> Result<Vib, DepotError> {
+pub fn parse_vib(
+    n: Node,
+    path: &str,
+    keep_files: bool,
+    warnings: &mut Vec<String>,
+) -> Result<Vib, DepotError> {
     if !n.has_tag_name("vib") {
         return Err(DepotError::xml(path, format!("expected <vib>, found <{}>", n.tag_name().name())));
     }
@@ -279,7 +287,9 @@ pub fn parse_vib(n: Node, path: &str, keep_files: bool, warnings: &mut Vec<Strin
         return Err(DepotError::xml(path, "<vib> lacks one of <name>, <vendor>, <version>"));
     }
     if !version.contains('-') {
-        warnings.push(format!("{path}: VIB version {version:?} has no release part (schema wants version-release)"));
+        warnings.push(format!(
+            "{path}: VIB version {version:?} has no release part (schema wants version-release)"
+        ));
     }
     if vib.kind.is_empty() {
         vib.kind = "bootbank".to_string();
@@ -410,9 +420,8 @@ pub fn parse_bulletin(
             "kbUrl" => b.kb_url = opt_text(c),
             "platforms" => b.platforms.extend(elements(c).map(parse_sw_platform)),
             "componentNameSpec" => {
-                cname = c
-                    .attribute("name")
-                    .map(|s| (s.to_string(), c.attribute("uiString").map(str::to_string)))
+                cname =
+                    c.attribute("name").map(|s| (s.to_string(), c.attribute("uiString").map(str::to_string)))
             }
             "componentVersionSpec" => {
                 cver = c
@@ -448,7 +457,10 @@ pub fn parse_bulletin(
 /// Parses an image profile (`<imageprofile>` or `<imageProfile>`).
 pub fn parse_profile(n: Node, path: &str, warnings: &mut Vec<String>) -> Result<ImageProfile, DepotError> {
     if !n.tag_name().name().eq_ignore_ascii_case("imageprofile") {
-        return Err(DepotError::xml(path, format!("expected <imageprofile>, found <{}>", n.tag_name().name())));
+        return Err(DepotError::xml(
+            path,
+            format!("expected <imageprofile>, found <{}>", n.tag_name().name()),
+        ));
     }
     let mut p = ImageProfile { source: path.to_string(), ..ImageProfile::default() };
     for c in elements(n) {
@@ -477,12 +489,14 @@ pub fn parse_profile(n: Node, path: &str, warnings: &mut Vec<String>) -> Result<
             }
             "components" => {
                 for comp in elements(c) {
-                    let name = comp.attribute("name").map(str::to_string).or_else(|| {
-                        elements(comp).find(|x| x.has_tag_name("name")).and_then(opt_text)
-                    });
-                    let version = comp.attribute("version").map(str::to_string).or_else(|| {
-                        elements(comp).find(|x| x.has_tag_name("version")).and_then(opt_text)
-                    });
+                    let name = comp
+                        .attribute("name")
+                        .map(str::to_string)
+                        .or_else(|| elements(comp).find(|x| x.has_tag_name("name")).and_then(opt_text));
+                    let version = comp
+                        .attribute("version")
+                        .map(str::to_string)
+                        .or_else(|| elements(comp).find(|x| x.has_tag_name("version")).and_then(opt_text));
                     if let (Some(n), Some(v)) = (name, version) {
                         p.components.push((n, v));
                     }

@@ -41,6 +41,9 @@ pub fn render(f: &HostFacts) -> String {
     if let Some(src) = &f.source {
         line(&mut s, "Source", src.clone());
     }
+    if let Some(d) = &f.collected_on {
+        line(&mut s, "Collected on", d.clone());
+    }
     match &f.product {
         Some(p) => {
             let mut v = format!("ESXi {} build {}", p.version, p.build);

@@ -293,3 +293,107 @@ fn garbage_never_panics() {
         let _ = vimcmd::license_show(t);
     }
 }
+
+#[test]
+fn real_7_0_3_host() {
+    let p = system::version_get(&fx("system-version-get/7.0.3.txt")).unwrap();
+    assert_eq!((p.build, p.patch.as_deref()), (24784741, Some("150")));
+    let m = hardware::cpu_list(&fx("hardware-cpu-list/7.0.3-first-block.txt")).unwrap();
+    // 7.0.3 prints the CPUID vendor string as Brand.
+    assert_eq!(
+        (m.vendor, m.model, m.stepping, m.brand.as_deref()),
+        (Some(CpuVendor::Intel), Some(158), Some(10), Some("GenuineIntel"))
+    );
+    assert_eq!(hardware::cpu_global(&fx("hardware-cpu-global-get/7.0.3.txt")).unwrap().cores, Some(4));
+    assert_eq!(hardware::memory_get(&fx("hardware-memory-get/7.0.3.txt")).unwrap(), 137262243840);
+    let n = network::nic_list(&fx("network-nic-list/7.0.3.txt")).unwrap();
+    assert_eq!((n[1].driver.as_deref(), n[1].speed_mbps), (Some("igc-community"), Some(2500)));
+    let fs = storage::filesystem_list(&fx("storage-filesystem-list/7.0.3.txt")).unwrap();
+    assert_eq!(fs[3].capacity_bytes, Some(16000632225792));
+    assert_eq!((fs[4].kind.as_deref(), fs[4].free_bytes), (Some("OSDATA"), Some(5367660544)));
+    let vms = vimcmd::getallvms(&fx("vmsvc-getallvms/7.0.3-partial.txt")).unwrap();
+    assert_eq!(vms.len(), 9);
+    assert_eq!(
+        (vms[6].name.as_str(), vms[6].id.as_deref(), vms[6].hardware_version),
+        ("fnOS", Some("130"), Some(19))
+    );
+}
+
+#[test]
+fn unindented_5_0_network_blocks() {
+    let i = network::ip_interface_list(&fx("network-ip-interface-list/5.0-unindented.txt")).unwrap();
+    let v = network::vswitch_list(&fx("network-vswitch-standard-list/5.0-unindented.txt")).unwrap();
+    assert_eq!((i.len(), v.len()), (3, 4));
+    assert_eq!(v[3].portgroups, ["vMotion"]);
+    assert_eq!(network::management_uplinks(&i, &v), Some(vec!["vmnic0".to_string()]));
+}
+
+#[test]
+fn real_pci_block() {
+    let d = hardware::pci_list(&fx("hardware-pci-list/pensando-ionic.txt")).unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!(
+        (d[0].vendor_id, d[0].device_id, d[0].subdevice_id, d[0].class),
+        (0x1dd8, 0x1002, Some(0x4001), Some(0x020000))
+    );
+    assert_eq!((d[0].driver.as_deref(), d[0].vmkernel_name.as_deref()), (Some("ionic_en"), Some("vmnic1")));
+}
+
+/// Every fixture cut at every line and at many character offsets, through
+/// every parser: truncated output gives errors, never a panic.
+#[test]
+fn every_fixture_cut_anywhere_never_panics() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut files = Vec::new();
+    for d in std::fs::read_dir(&root).unwrap() {
+        let d = d.unwrap().path();
+        if d.is_dir() {
+            for f in std::fs::read_dir(&d).unwrap() {
+                let f = f.unwrap().path();
+                if f.extension().is_some_and(|e| e == "txt") {
+                    files.push(f);
+                }
+            }
+        }
+    }
+    assert!(files.len() > 40);
+    for f in files {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let cuts: Vec<usize> = text
+            .char_indices()
+            .map(|(i, _)| i)
+            .enumerate()
+            .filter(|(n, i)| n % 23 == 0 || text[..*i].ends_with('\n'))
+            .map(|(_, i)| i)
+            .collect();
+        for c in cuts {
+            let t = &text[..c];
+            let _ = system::version_get(t);
+            let _ = system::vmware_vl(t);
+            let _ = system::module_list(t);
+            let _ = system::hostname_get(t);
+            let _ = system::scratch_location(t);
+            let _ = system::kernel_allow_legacy_cpu(t);
+            let _ = software::vib_list(t);
+            let _ = software::acceptance_get(t);
+            let _ = hardware::cpu_global(t);
+            let _ = hardware::cpu_list(t);
+            let _ = hardware::pci_list(t);
+            let _ = hardware::firmware_type(t);
+            let _ = network::nic_list(t);
+            let _ = network::ip_interface_list(t);
+            let _ = network::vswitch_list(t);
+            let _ = storage::adapter_list(t);
+            let _ = storage::device_list(t);
+            let _ = storage::path_list(t);
+            let _ = storage::filesystem_list(t);
+            let _ = boot::boot_cfg("x", t);
+            let _ = services::slpd_status(t);
+            let _ = vimcmd::getallvms(t);
+            let _ = vimcmd::vm_summary("1", t);
+            let _ = vimcmd::vm_guest("1", t);
+            let _ = vimcmd::vm_snapshots("1", t);
+            let _ = vimcmd::license_show(t);
+        }
+    }
+}

@@ -13,9 +13,9 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 
-/// The data files built into the binary: (path relative to `data/`, text).
-pub fn embedded_files() -> &'static [(&'static str, &'static str)] {
-    embedded::FILES
+/// The data files built into the binary: (path relative to `data/`, TOML text).
+pub fn embedded_files() -> impl Iterator<Item = (&'static str, &'static str)> {
+    embedded::FILES.iter().map(|(p, t, _)| (*p, *t))
 }
 
 /// Why a knowledge base could not be loaded.
@@ -51,12 +51,23 @@ pub struct Exposure<'a> {
     pub fix: Option<&'a Fix>,
 }
 
+/// The update line of a release: (z of x.y.z, update number); `7.0 U3g` and
+/// `7.0 U3sg` are (3, 3), `6.7 P05` (on Update 3) is (0, 3).
+pub fn update_line(r: &Release) -> (u8, u8) {
+    (r.version.patch, r.update.as_deref().and_then(update_number).unwrap_or(0))
+}
+
 /// The files of a knowledge-base folder this crate reads (others, such as
 /// `cpu.toml`, are kept as text for [`Kb::file`]).
 pub const KNOWN_ROOT_FILES: &[&str] =
     &["lifecycle.toml", "upgrade-paths.toml", "vm-hardware.toml", "cpu.toml", "devices.toml"];
 
-fn parse<T: serde::de::DeserializeOwned>(path: &str, text: &str) -> Result<T, KbError> {
+/// Deserialises a data file: from its build-time JSON form when there is one
+/// (fast), else, and for the error message, from the TOML text.
+fn parse<T: serde::de::DeserializeOwned>(path: &str, text: &str, json: Option<&str>) -> Result<T, KbError> {
+    if let Some(Ok(v)) = json.map(serde_json::from_str) {
+        return Ok(v);
+    }
     toml::from_str(text).map_err(|e| KbError::Parse { path: path.to_string(), message: e.to_string() })
 }
 
@@ -95,9 +106,10 @@ impl Kb {
     pub fn embedded() -> Result<&'static Kb, KbError> {
         static KB: OnceLock<Result<Kb, KbError>> = OnceLock::new();
         KB.get_or_init(|| {
-            Kb::from_files(
+            Kb::build(
                 "built-in knowledge base",
-                embedded::FILES.iter().map(|(p, t)| (p.to_string(), Cow::Borrowed(*t))),
+                embedded::FILES.iter().map(|(p, t, _)| (p.to_string(), Cow::Borrowed(*t))).collect(),
+                embedded::FILES.iter().map(|(_, _, j)| *j).collect(),
             )
         })
         .as_ref()
@@ -124,6 +136,15 @@ impl Kb {
         origin: &str,
         files: impl IntoIterator<Item = (String, Cow<'static, str>)>,
     ) -> Result<Kb, KbError> {
+        Kb::build(origin, files.into_iter().collect(), Vec::new())
+    }
+
+    /// `json[i]`, when present, is file `i` converted to JSON at build time.
+    fn build(
+        origin: &str,
+        files: Vec<(String, Cow<'static, str>)>,
+        json: Vec<Option<&'static str>>,
+    ) -> Result<Kb, KbError> {
         let mut kb = Kb {
             releases: Vec::new(),
             by_build: HashMap::new(),
@@ -132,18 +153,18 @@ impl Kb {
             advisories: Vec::new(),
             paths: Vec::new(),
             hardware: Vec::new(),
-            files: files.into_iter().collect(),
+            files,
             origin: origin.to_string(),
         };
-        for (path, text) in &kb.files {
-            let (path, text) = (path.as_str(), text.as_ref());
+        for (i, (path, text)) in kb.files.iter().enumerate() {
+            let (path, text, json) = (path.as_str(), text.as_ref(), json.get(i).copied().flatten());
             let invalid = |message: String| KbError::Invalid { path: path.to_string(), message };
             if let Some(_name) = path.strip_prefix("releases/") {
-                let f: ReleaseFile = parse(path, text)?;
+                let f: ReleaseFile = parse(path, text, json)?;
                 f.check().map_err(invalid)?;
                 kb.releases.extend(f.releases);
             } else if let Some(name) = path.strip_prefix("advisories/") {
-                let a: Advisory = parse(path, text)?;
+                let a: Advisory = parse(path, text, json)?;
                 if name.strip_suffix(".toml") != Some(a.id.as_str()) {
                     return Err(invalid(format!("advisory {} must be in advisories/{}.toml", a.id, a.id)));
                 }
@@ -151,12 +172,12 @@ impl Kb {
             } else {
                 match path {
                     "lifecycle.toml" => {
-                        let f: LifecycleFile = parse(path, text)?;
+                        let f: LifecycleFile = parse(path, text, json)?;
                         kb.lifecycles = f.branches;
                         kb.notes = f.notes;
                     }
-                    "upgrade-paths.toml" => kb.paths = parse::<UpgradePathFile>(path, text)?.paths,
-                    "vm-hardware.toml" => kb.hardware = parse::<VmHardwareFile>(path, text)?.hardware,
+                    "upgrade-paths.toml" => kb.paths = parse::<UpgradePathFile>(path, text, json)?.paths,
+                    "vm-hardware.toml" => kb.hardware = parse::<VmHardwareFile>(path, text, json)?.hardware,
                     _ => {}
                 }
             }
@@ -176,7 +197,7 @@ impl Kb {
         // VMware ships back-in-time builds of older update lines with higher
         // build numbers (7.0 U1e after 7.0 U3c), so within a branch the update
         // line decides first and the build only within one line.
-        let line = |r: &Release| (r.version.patch, r.update.as_deref().and_then(update_number).unwrap_or(0));
+        let line = update_line;
         let firsts: Vec<(u32, Option<(u8, u8)>)> = kb
             .hardware
             .iter()
@@ -239,9 +260,14 @@ impl Kb {
         v
     }
 
-    /// The newest release of a branch (by date, then build).
+    /// The newest release of a branch: on its highest update line (VMware
+    /// still ships back-in-time builds of older lines, e.g. 8.0 U2f after
+    /// 8.0 U3k), the latest date, a full release before a security-only
+    /// build of the same day, then the higher build.
     pub fn latest(&self, b: Branch) -> Option<&Release> {
-        self.branch_releases(b).max_by_key(|r| (r.release_date, r.build))
+        self.branch_releases(b).max_by_key(|r| {
+            (update_line(r), r.release_date, r.kind != ReleaseKind::SecurityOnly, r.build)
+        })
     }
 
     pub fn lifecycle(&self, b: Branch) -> Option<&Lifecycle> {

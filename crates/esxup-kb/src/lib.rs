@@ -18,7 +18,7 @@ mod raw;
 mod resolve;
 pub mod tables;
 
-pub use kb::{embedded_files, Exposure, Kb, KbError, KNOWN_ROOT_FILES};
+pub use kb::{embedded_files, update_line, Exposure, Kb, KbError, KNOWN_ROOT_FILES};
 pub use lint::{lint, lint_embedded, lint_files, LintProblem, Severity};
 pub use model::*;
 pub use resolve::{Neighbour, ResolveError, Resolved};

@@ -59,7 +59,7 @@ pub fn lint(dir: &Path) -> Vec<LintProblem> {
 
 /// Lints the data files built into the binary.
 pub fn lint_embedded() -> Vec<LintProblem> {
-    lint_files(crate::kb::embedded_files().iter().copied())
+    lint_files(crate::kb::embedded_files())
 }
 
 impl Kb {

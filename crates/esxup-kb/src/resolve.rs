@@ -93,6 +93,18 @@ fn norm(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase()
 }
 
+/// `esxi650-202102` of a 6.x bulletin id such as `ESXi650-202102101-SG`.
+fn patch_month(id: &str) -> Option<String> {
+    let squashed: String = id.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+    let (head, tail) = squashed.split_once('-')?;
+    let ok = head.len() == 7
+        && head.starts_with("esxi")
+        && head[4..].bytes().all(|b| b.is_ascii_digit())
+        && tail.len() >= 9
+        && tail.as_bytes()[..9].iter().all(u8::is_ascii_digit);
+    ok.then(|| format!("{head}-{}", &tail[..6]))
+}
+
 fn same_id(a: &str, b: &str) -> bool {
     let squash = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
     squash(a) == squash(b)
@@ -109,7 +121,25 @@ impl Kb {
         if let [one] = named.as_slice() {
             return Ok(Resolved { release: one, inconsistencies: Vec::new(), candidates: Vec::new() });
         }
-        self.resolve(&parse_query(s)?)
+        let q = parse_query(s)?;
+        match self.resolve(&q) {
+            Err(ResolveError::NotFound { .. }) if !n.is_empty() => {
+                // A name some source uses, quoted in a record's notes
+                // (`KB 316595 Version column: 'ESXi 7.0.3 EP5'`).
+                let quoted = format!("'{n}'");
+                let m: Vec<&Release> = self
+                    .releases()
+                    .iter()
+                    .filter(|r| r.notes.iter().any(|x| norm(x).contains(&quoted)))
+                    .collect();
+                if m.is_empty() {
+                    self.resolve(&q)
+                } else {
+                    self.pick(&q, m)
+                }
+            }
+            other => other,
+        }
     }
 
     /// Resolves a parsed query to one release.
@@ -134,6 +164,21 @@ impl Kb {
                 .collect();
             if !m.is_empty() {
                 return self.pick(q, m);
+            }
+            // A component bulletin of a 6.x patch: ESXi650-202102101-SG ships in
+            // the patch ESXi650-202102001, the same ESXiNNN-YYYYMM.
+            if let Some(month) = patch_month(b) {
+                let m: Vec<&Release> = self
+                    .releases()
+                    .iter()
+                    .filter(|r| r.bulletin.as_deref().and_then(patch_month).is_some_and(|x| x == month))
+                    .collect();
+                if !m.is_empty() {
+                    return self.pick(q, m);
+                }
+            }
+            if q.profile.is_none() {
+                return Err(not_found());
             }
         }
         if let Some(p) = &q.profile {

@@ -128,6 +128,14 @@ fn resolves_7_0_forms() {
     assert_eq!(r.release.build, 17630552);
     assert_eq!(r.candidates.iter().map(|c| c.build).collect::<Vec<_>>(), [17867351]);
     assert_eq!(kb.resolve_str("ESXi70U1c-17325551").unwrap().release.build, 17325551);
+    // A component bulletin resolves to the patch of its month (research README:
+    // ESXi670-202102401-SG carries the VMSA-2021-0002 fix of 6.7 EP 18).
+    assert_eq!(kb.resolve_str("ESXi670-202102401-SG").unwrap().release.build, 17499825);
+    assert!(matches!(kb.resolve_str("ESXi670-202001001"), Err(ResolveError::NotFound { .. })));
+    // A name quoted in a record's notes: KB 316595's Version column calls
+    // 7.0 U3g "ESXi 7.0.3 EP5" (data/releases/7.0.toml keeps it in notes).
+    let r = kb.resolve_str("ESXi 7.0.3 EP5").map(|r| r.release.build);
+    assert_eq!(r, Ok(20328353));
 }
 
 #[test]

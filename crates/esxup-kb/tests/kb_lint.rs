@@ -1,7 +1,7 @@
 //! The strict lint over every file of the repository's `data/`, and facts the
 //! data must hold whatever else it grows to contain.
 
-use esxup_kb::{lint, Kb, LifecycleStatus, Severity};
+use esxup_kb::{lint, update_line, Kb, LifecycleStatus, Severity};
 use esxup_version::{Branch, Date};
 use std::path::{Path, PathBuf};
 
@@ -25,6 +25,13 @@ fn embedded_matches_the_folder() {
     let embedded = Kb::embedded().unwrap_or_else(|e| panic!("{e}"));
     let dir = Kb::load_dir(&data_dir()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(embedded.releases().len(), dir.releases().len(), "rebuild: data/ changed since the build");
+    // The built-in copy is read from its build-time JSON form: it must equal the TOML.
+    assert_eq!(embedded.releases(), dir.releases());
+    assert_eq!(embedded.advisories(), dir.advisories());
+    assert_eq!(embedded.lifecycles(), dir.lifecycles());
+    assert_eq!(embedded.upgrade_paths(), dir.upgrade_paths());
+    assert_eq!(embedded.vm_hardware(), dir.vm_hardware());
+    assert_eq!(embedded.notes(), dir.notes());
     assert!(esxup_kb::lint_embedded().iter().all(|p| p.severity != Severity::Error));
 }
 
@@ -78,5 +85,17 @@ fn every_advisory_fix_is_on_its_branch() {
                 assert!(kb.exposures(r.build).iter().all(|e| e.advisory.id != a.id), "{} {}", a.id, r.build);
             }
         }
+    }
+}
+
+#[test]
+fn latest_is_on_the_highest_update_line() {
+    // VMware ships back-in-time builds (data/vm-hardware.toml notes 7.0 U1e
+    // after 7.0 U3c); the newest of a branch is the top of its highest line.
+    let kb = Kb::embedded().unwrap_or_else(|e| panic!("{e}"));
+    for b in kb.branches() {
+        let latest = kb.latest(b).expect("a branch with releases has a latest");
+        let top = kb.branch_releases(b).map(update_line).max();
+        assert_eq!(Some(update_line(latest)), top, "{b}: {}", latest.name);
     }
 }

@@ -149,6 +149,32 @@ fn facts_show_refuses_other_schema_versions_and_junk() {
 }
 
 #[test]
+fn from_dir_also_reads_the_snippets_tgz() {
+    // The docs' snippet packs /tmp/esxup into esxup-outputs.tgz: esxup/<file>.txt.
+    let t = tempfile::tempdir().unwrap();
+    write_host_a(&t.path().join("esxup"));
+    let tgz = t.path().join("esxup-outputs.tgz");
+    let st = Command::new("tar")
+        .args(["czf", tgz.to_str().unwrap(), "-C", t.path().to_str().unwrap(), "esxup"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let o = esxup(&["collect", "--from-dir", tgz.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let f: HostFacts = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(f.hostname.as_deref(), Some("esxi-01.npcsolutions.co.za"));
+    assert_eq!(f.vms.map(|v| v.len()), Some(3));
+    assert_eq!(f.source, Some(format!("archive:{}", tgz.display())));
+}
+
+#[test]
+fn two_sources_are_refused() {
+    let o = esxup(&["collect", "--from-dir", ".", "--ssh", "root@h"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+}
+
+#[test]
 fn collect_without_a_source_says_which_flags_exist() {
     let o = esxup(&["collect"]);
     assert_eq!(code(&o), 2);
@@ -228,6 +254,10 @@ fn user() -> String {
 
 impl Sshd {
     fn start(permit_root: &str, sleep_on: Option<&str>) -> Sshd {
+        Sshd::start_with(permit_root, sleep_on, None)
+    }
+
+    fn start_with(permit_root: &str, sleep_on: Option<&str>, drop_on: Option<&str>) -> Sshd {
         assert!(
             Path::new(SSHD).exists(),
             "{SSHD} not found: run scripts/test.sh (it installs openssh-server)"
@@ -255,6 +285,9 @@ impl Sshd {
         if let Some(cmd) = sleep_on {
             std::fs::write(out.join("SLEEP"), cmd).unwrap();
         }
+        if let Some(cmd) = drop_on {
+            std::fs::write(out.join("DROP"), cmd).unwrap();
+        }
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let template = std::fs::read_to_string(root().join("testbed/sshd/sshd_config.template")).unwrap();
         let fake = root().join("testbed/sshd/fake-esxi.sh").canonicalize().unwrap();
@@ -276,7 +309,7 @@ impl Sshd {
             .spawn()
             .expect("start sshd");
         // Wait until it listens (or died: then show its log).
-        for _ in 0..200 {
+        for _ in 0..600 {
             if let Some(st) = child.try_wait().unwrap() {
                 let log = std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default();
                 panic!("sshd exited ({st}) before listening:\n{log}");
@@ -337,6 +370,7 @@ fn ssh_collects_the_same_facts_as_saved_outputs() {
     assert_eq!(code(&o), 0, "{}\nsshd log:\n{}", stderr(&o), s.log());
     let via_ssh = HostFacts::from_json_file(Path::new(&ssh_json)).unwrap();
     assert_eq!(via_ssh.source, Some(format!("ssh:{}", s.target())));
+    assert!(via_ssh.collected_on.is_some());
 
     let dir_json = s.path("dir.json");
     let o = esxup(&["collect", "--from-dir", &s.path("out"), "-o", &dir_json]);
@@ -347,6 +381,7 @@ fn ssh_collects_the_same_facts_as_saved_outputs() {
     // outputs (a missing file vs a failing command) are worded differently.
     let strip = |mut f: HostFacts| {
         f.source = None;
+        f.collected_on = None;
         f.collection_notes.retain(|n| !n.starts_with("not collected"));
         f
     };
@@ -460,7 +495,8 @@ fn ssh_wrong_key_or_password_is_a_clear_error() {
 
 #[test]
 fn ssh_host_that_stops_answering_times_out() {
-    let hang = "esxcli --formatter=xml storage core device list";
+    // The first command hangs, so that a slow machine cannot time out earlier.
+    let hang = COMMANDS[0].command;
     let s = Sshd::start("prohibit-password", Some(hang));
     let kh = s.known_hosts();
     let o = esxup(&[
@@ -472,11 +508,11 @@ fn ssh_host_that_stops_answering_times_out() {
         "--identity",
         &s.path("client_key"),
         "--timeout",
-        "2",
+        "5",
     ]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(e.contains(&format!("timed out after 2s waiting for `{hang}`")), "{e}");
+    assert!(e.contains(&format!("timed out after 5s waiting for `{hang}`")), "{e}");
     assert!(e.contains("hint: raise --timeout"), "{e}");
 }
 
@@ -486,4 +522,29 @@ fn ssh_unreachable_host_is_a_clear_error() {
     let o = esxup(&["collect", "--ssh", &format!("root@127.0.0.1:{port}"), "--ssh-fingerprint", "SHA256:x"]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains(&format!("ssh root@127.0.0.1:{port}: connect:")), "{}", stderr(&o));
+}
+
+#[test]
+fn ssh_connection_lost_mid_collection_is_an_error() {
+    let at = "esxcli --formatter=xml hardware pci list";
+    let s = Sshd::start_with("prohibit-password", None, Some(at));
+    let kh = s.known_hosts();
+    let out = s.path("f.json");
+    let o = esxup(&[
+        "collect",
+        "--ssh",
+        &s.target(),
+        "--known-hosts",
+        &kh,
+        "--identity",
+        &s.path("client_key"),
+        "--timeout",
+        "5",
+        "-o",
+        &out,
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains(&format!("ssh {}", s.target())) && e.contains(&format!("`{at}`")), "{e}");
+    assert!(!Path::new(&out).exists(), "no facts file from a collection that failed half-way");
 }

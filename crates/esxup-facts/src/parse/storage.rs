@@ -132,7 +132,7 @@ pub fn boot_device(disks: &[Disk], paths: Option<&[(String, String)]>) -> Option
 
 /// `esxcli storage filesystem list`: every mounted volume. `kind` is the
 /// filesystem family (`VMFS`, `NFS`, `NFS41`, `vsan`, `vvol`, `OSDATA` for
-/// `VMFSOS`/`VMFS-L`, `vfat`), `vmfs_version` the N of `VMFS-N`.
+/// `VMFSOS`/`VMFS-L`/`VFFS`, `vfat`), `vmfs_version` the N of `VMFS-N`.
 pub fn filesystem_list(text: &str) -> Result<Vec<Datastore>, ParseError> {
     let c = FILESYSTEM_LIST;
     if first_text_line(text).is_none() {
@@ -155,7 +155,7 @@ pub fn filesystem_list(text: &str) -> Result<Vec<Datastore>, ParseError> {
                 t if t.starts_with("VMFS-") && t[5..].parse::<u32>().is_ok() => {
                     ("VMFS".to_string(), t[5..].parse().ok())
                 }
-                "VMFSOS" | "VMFS-L" => ("OSDATA".to_string(), None),
+                "VMFSOS" | "VMFS-L" | "VFFS" => ("OSDATA".to_string(), None),
                 t => (t.to_string(), None),
             };
             Ok(Datastore {

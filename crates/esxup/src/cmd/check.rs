@@ -94,29 +94,31 @@ pub fn read_facts(path: &Path) -> anyhow::Result<HostFacts> {
 }
 
 fn parse_facts(text: &str, origin: &str) -> anyhow::Result<HostFacts> {
-    // Look at the schema version before the strict parse, so that a file of
-    // another version gets a clear message instead of a field error.
-    let v: serde_json::Value =
-        serde_json::from_str(text).with_context(|| format!("read facts file {origin}: not JSON"))?;
-    match v.get("schema_version").and_then(|x| x.as_u64()) {
-        None => {
-            return Err(hinted(
-                format!("read facts file {origin}: no schema_version field, this is not an esxup facts file"),
-                "write facts with `esxup collect` (or `esxup facts` to convert saved outputs)",
-            ))
+    let expected = u64::from(esxup_facts::SCHEMA_VERSION);
+    let wrong_version = |n: u64| {
+        hinted(
+            format!("read facts file {origin}: schema version {n} is not supported (this esxup reads version {expected})"),
+            "re-collect the facts with this esxup (`esxup collect`)",
+        )
+    };
+    match serde_json::from_str::<HostFacts>(text) {
+        Ok(f) if u64::from(f.schema_version) == expected => Ok(f),
+        Ok(f) => Err(wrong_version(u64::from(f.schema_version))),
+        Err(strict) => {
+            // Explain a file of another schema version, or not a facts file at
+            // all, better than the first unknown field would.
+            let v: serde_json::Value = serde_json::from_str(text)
+                .map_err(|e| anyhow::anyhow!("read facts file {origin}: not JSON: {e}"))?;
+            match v.get("schema_version").and_then(|x| x.as_u64()) {
+                None => Err(hinted(
+                    format!("read facts file {origin}: no schema_version field, this is not an esxup facts file"),
+                    "write facts with `esxup collect` (or `esxup facts` to convert saved outputs)",
+                )),
+                Some(n) if n != expected => Err(wrong_version(n)),
+                Some(_) => Err(anyhow::anyhow!("read facts file {origin}: {strict}")),
+            }
         }
-        Some(n) if n != u64::from(esxup_facts::SCHEMA_VERSION) => {
-            return Err(hinted(
-                format!(
-                    "read facts file {origin}: schema version {n} is not supported (this esxup reads version {})",
-                    esxup_facts::SCHEMA_VERSION
-                ),
-                "re-collect the facts with this esxup (`esxup collect`)",
-            ))
-        }
-        Some(_) => {}
     }
-    serde_json::from_value(v).with_context(|| format!("read facts file {origin}"))
 }
 
 fn load_image(depot: &str, profile: Option<&str>, target_build: Option<u32>) -> anyhow::Result<TargetImage> {

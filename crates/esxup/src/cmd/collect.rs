@@ -15,7 +15,7 @@
 use super::collect_vim::{self, VimOutcome};
 use super::{hinted, EXIT_ERROR, EXIT_OK};
 use crate::cli::Global;
-use esxup_collect::files::DirSource;
+use esxup_collect::files::{ArchiveSource, DirSource};
 use esxup_collect::ssh::{self, HostKeyPolicy, SshOptions, SshSource, Target};
 use esxup_collect::vmsupport::BundleSource;
 use esxup_collect::{CollectError, Collection};
@@ -38,14 +38,14 @@ pub enum FactsFormat {
 pub struct CollectArgs {
     #[command(flatten)]
     pub vim: super::collect_vim::VimArgs,
-    /// Read the outputs an admin saved into DIR (file names: docs/collect-commands.md).
-    #[arg(long, value_name = "DIR", conflicts_with_all = ["vm_support", "ssh"])]
+    /// Read the outputs an admin saved into DIR, or packed in a .tgz (file names: docs/collect-commands.md).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["vm_support", "ssh", "host", "inventory"])]
     pub from_dir: Option<PathBuf>,
     /// Read the command outputs of a vm-support bundle (.tgz).
-    #[arg(long, value_name = "FILE", conflicts_with = "ssh")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["ssh", "host", "inventory"])]
     pub vm_support: Option<PathBuf>,
     /// Run the read-only command list on the host over SSH.
-    #[arg(long, value_name = "USER@HOST[:PORT]")]
+    #[arg(long, value_name = "USER@HOST[:PORT]", conflicts_with_all = ["host", "inventory"])]
     pub ssh: Option<String>,
     /// known_hosts file to check the SSH host key against [default: ~/.ssh/known_hosts].
     #[arg(long, value_name = "FILE", requires = "ssh")]
@@ -83,9 +83,20 @@ pub fn run_collect(_g: &Global, a: CollectArgs) -> anyhow::Result<u8> {
         };
     }
     let collection = if let Some(dir) = &a.from_dir {
-        let mut src = DirSource::open(dir)
-            .map_err(|e| hinted(e.to_string(), "give the folder the outputs were saved in"))?;
-        esxup_collect::collect(&mut src)?
+        if dir.is_file() {
+            // The .tgz the snippet of docs/collect-commands.md packs.
+            let mut src = ArchiveSource::open(dir).map_err(|e| {
+                hinted(e.to_string(), "give the folder or the .tgz the outputs were saved in")
+            })?;
+            for w in &src.warnings {
+                eprintln!("warning: {w}");
+            }
+            esxup_collect::collect(&mut src)?
+        } else {
+            let mut src = DirSource::open(dir)
+                .map_err(|e| hinted(e.to_string(), "give the folder the outputs were saved in"))?;
+            esxup_collect::collect(&mut src)?
+        }
     } else if let Some(file) = &a.vm_support {
         let mut src = BundleSource::open(file).map_err(|e| {
             hinted(e.to_string(), "give the .tgz that `vm-support` wrote (Host Client: Monitor > Logs > Generate support bundle)")
@@ -136,7 +147,13 @@ fn collect_ssh(a: &CollectArgs, t: &str) -> anyhow::Result<Collection> {
         timeout: Duration::from_secs(a.vim.timeout.max(1)),
     };
     let mut src = SshSource::connect(&opts).map_err(|e| ssh_hint(e, &target))?;
-    esxup_collect::collect(&mut src).map_err(|e| ssh_hint(e, &target))
+    let mut c = esxup_collect::collect(&mut src).map_err(|e| ssh_hint(e, &target))?;
+    // A live collection is dated; saved outputs are not (their date is unknown).
+    c.facts.collected_on = Some(esxup_version::Date::today().to_string());
+    if c.facts.hostname.is_none() {
+        c.facts.hostname = Some(target.host.clone());
+    }
+    Ok(c)
 }
 
 fn ssh_hint(e: CollectError, t: &Target) -> anyhow::Error {

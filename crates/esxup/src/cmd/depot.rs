@@ -10,8 +10,8 @@ use crate::cmd::build::Format;
 use crate::cmd::{hinted, EXIT_FINDINGS, EXIT_OK};
 use anyhow::Context;
 use esxup_depot::{
-    acceptance_short, backwards_vibs, diff_profiles, driver_readiness, simulate, Depot, DeviceReadiness, HostImage,
-    ImageProfile, Mode, Readiness, Transaction, TxOptions, VibCheckStatus, VibFile,
+    acceptance_short, backwards_vibs, diff_profiles, driver_readiness, simulate, Depot, DeviceReadiness,
+    HostImage, ImageProfile, Mode, Readiness, Transaction, TxOptions, VibCheckStatus, VibFile,
 };
 use esxup_facts::HostFacts;
 use serde_json::json;
@@ -122,7 +122,8 @@ fn find_profile<'a>(d: &'a Depot, name: &str) -> anyhow::Result<&'a ImageProfile
             close = d.profiles().iter().take(3).map(|p| p.name.as_str()).collect();
         }
         let hint = if close.is_empty() {
-            "this depot has no image profiles (a driver or component bundle); use a full ESXi depot".to_string()
+            "this depot has no image profiles (a driver or component bundle); use a full ESXi depot"
+                .to_string()
         } else {
             format!("list them with `esxup depot profiles {}`; e.g. {}", d.location(), close.join(", "))
         };
@@ -171,7 +172,9 @@ pub fn run_depot(_g: &Global, c: DepotCommand) -> anyhow::Result<u8> {
         DepotCommand::Ls { depot, format } => ls(&depot, format),
         DepotCommand::Profiles { depot, format } => profiles(&depot, format),
         DepotCommand::DryRun(a) => dry_run(a),
-        DepotCommand::Diff { depot, profile_a, profile_b, format } => diff(&depot, &profile_a, &profile_b, format),
+        DepotCommand::Diff { depot, profile_a, profile_b, format } => {
+            diff(&depot, &profile_a, &profile_b, format)
+        }
         DepotCommand::Verify { depot, format } => verify(&depot, format),
     }
 }
@@ -215,7 +218,10 @@ fn ls(location: &str, format: Format) -> anyhow::Result<u8> {
                 vec![
                     b.id.clone(),
                     opt(&b.vendor),
-                    b.release_date.clone().map(|s| s.chars().take(10).collect()).unwrap_or_else(|| "-".into()),
+                    b.release_date
+                        .clone()
+                        .map(|s| s.chars().take(10).collect())
+                        .unwrap_or_else(|| "-".into()),
                     b.vib_ids.len().to_string(),
                     opt(&b.summary),
                 ]
@@ -320,8 +326,13 @@ fn dry_run(a: DryRunArgs) -> anyhow::Result<u8> {
         })?
     } else if let Some(p) = &a.vib_list {
         let text = std::fs::read(p).with_context(|| format!("read vib list {}", p.display()))?;
-        let text = String::from_utf8(text)
-            .map_err(|e| anyhow::anyhow!("read vib list {}: not UTF-8 text (invalid byte at offset {})", p.display(), e.utf8_error().valid_up_to()))?;
+        let text = String::from_utf8(text).map_err(|e| {
+            anyhow::anyhow!(
+                "read vib list {}: not UTF-8 text (invalid byte at offset {})",
+                p.display(),
+                e.utf8_error().valid_up_to()
+            )
+        })?;
         let mut h = HostImage::from_vib_list(&text).map_err(|e| {
             hinted(
                 format!("read vib list {}: {e}", p.display()),
@@ -398,8 +409,10 @@ fn dry_run(a: DryRunArgs) -> anyhow::Result<u8> {
             "\nBack in time: {} installed VIB(s) sort newer than the profile's (esximage version order):",
             back.len()
         );
-        let rows: Vec<Vec<String>> =
-            back.iter().map(|(i, t)| vec![i.name.clone(), i.version.to_string(), t.version.to_string()]).collect();
+        let rows: Vec<Vec<String>> = back
+            .iter()
+            .map(|(i, t)| vec![i.name.clone(), i.version.to_string(), t.version.to_string()])
+            .collect();
         out += &indent(&table(&["Name", "Installed", "In profile"], &rows));
     }
     if let Some(r) = &readiness {
@@ -499,7 +512,10 @@ fn why(tx: &Transaction) -> String {
         out,
         "\nReboot required: {}{}",
         if tx.reboot_required { "yes" } else { "no" },
-        tx.reboot_reasons.first().map(|r| format!(" ({r}{})", more(tx.reboot_reasons.len()))).unwrap_or_default()
+        tx.reboot_reasons
+            .first()
+            .map(|r| format!(" ({r}{})", more(tx.reboot_reasons.len())))
+            .unwrap_or_default()
     );
     let _ = writeln!(
         out,
@@ -600,7 +616,12 @@ fn diff(location: &str, a: &str, b: &str, format: Format) -> anyhow::Result<u8> 
     }
     out += &table(&["Change", "Name", pa.name.as_str(), pb.name.as_str()], &rows);
     if !df.vmklinux_in_b.is_empty() {
-        let _ = writeln!(out, "\nvmklinux drivers in {} (do not load on 7.0+): {}", pb.name, df.vmklinux_in_b.join(", "));
+        let _ = writeln!(
+            out,
+            "\nvmklinux drivers in {} (do not load on 7.0+): {}",
+            pb.name,
+            df.vmklinux_in_b.join(", ")
+        );
     }
     print!("{out}");
     Ok(EXIT_OK)
@@ -613,13 +634,18 @@ fn acc(p: &ImageProfile) -> &'static str {
 fn verify(location: &str, format: Format) -> anyhow::Result<u8> {
     let d = open_depot(location)?;
     let checks = d.verify_vibs();
-    let bad = checks.iter().filter(|c| matches!(c.status, VibCheckStatus::Mismatch | VibCheckStatus::Unreadable)).count();
+    let bad = checks
+        .iter()
+        .filter(|c| matches!(c.status, VibCheckStatus::Mismatch | VibCheckStatus::Unreadable))
+        .count();
     if format == Format::Json {
         print_json(&json!({ "depot": d.location(), "checks": checks, "failed": bad }))?;
     } else {
         let rows: Vec<Vec<String>> = checks
             .iter()
-            .map(|c| vec![c.vib_id.clone(), format!("{:?}", c.status).to_ascii_lowercase(), c.message.clone()])
+            .map(|c| {
+                vec![c.vib_id.clone(), format!("{:?}", c.status).to_ascii_lowercase(), c.message.clone()]
+            })
             .collect();
         print!("{}", table(&["VIB", "Status", "Detail"], &rows));
     }
@@ -629,7 +655,10 @@ fn verify(location: &str, format: Format) -> anyhow::Result<u8> {
 pub fn run_vib(_g: &Global, c: VibCommand) -> anyhow::Result<u8> {
     let VibCommand::Show { file, format } = c;
     let (vib, bytes) = VibFile::open(&file).map_err(|e| {
-        hinted(format!("read VIB {}: {e}", file.display()), "give a .vib file (an ar archive with descriptor.xml)")
+        hinted(
+            format!("read VIB {}: {e}", file.display()),
+            "give a .vib file (an ar archive with descriptor.xml)",
+        )
     })?;
     for w in &vib.warnings {
         eprintln!("warning: {w}");
