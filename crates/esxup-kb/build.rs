@@ -41,7 +41,8 @@ fn main() {
     src.push_str("pub static FILES: &[(&str, &str, Option<&str>)] = &[\n");
     for (i, f) in files.iter().enumerate() {
         let rel = f.strip_prefix(&data).unwrap_or(f);
-        let rel: Vec<String> = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+        let rel: Vec<String> =
+            rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
         let json = std::fs::read_to_string(f)
             .ok()
             .and_then(|t| toml::from_str::<serde_json::Value>(&t).ok())

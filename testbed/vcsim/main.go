@@ -23,7 +23,9 @@
 //   - an slpd service entry is added to config.service (the simulator's ESX
 //     template has none; real 6.7/7.0 hosts do).
 //   - -die-after N: the process exits abruptly while answering the Nth SOAP
-//     request, to simulate a host that goes away mid-collection.
+//     request, to simulate a host that goes away mid-collection;
+//     -hang-after N: from the Nth request on it accepts but never answers
+//     (a host that stops responding), to exercise read timeouts.
 package main
 
 import (
@@ -94,6 +96,7 @@ func main() {
 	password := flag.String("password", "esxup-test", "login password")
 	productFlag := flag.String("product", "6.7.0", "esx: product version of the host (6.7.0 or 7.0.3)")
 	dieAfter := flag.Int64("die-after", 0, "exit abruptly while answering the Nth SOAP request (0: never)")
+	hangAfter := flag.Int64("hang-after", 0, "stop answering from the Nth SOAP request on, connection left open (0: never)")
 	certDir := flag.String("cert-dir", "", "where to write ca.pem (default: a temp dir)")
 	flag.Parse()
 	log.SetOutput(ioutil.Discard)
@@ -157,6 +160,9 @@ func main() {
 		}
 		dir = d
 	}
+	if *certDir == "" {
+		defer os.RemoveAll(dir)
+	}
 	leaf, caPEM, err := makeCerts()
 	if err != nil {
 		fatal("certificates: %v", err)
@@ -188,6 +194,10 @@ func main() {
 					}
 				}
 				os.Exit(3)
+			}
+			if *hangAfter > 0 && n >= *hangAfter {
+				<-r.Context().Done() // until the client gives up
+				return
 			}
 		}
 		inner.ServeHTTP(w, r)

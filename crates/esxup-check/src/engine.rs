@@ -49,14 +49,16 @@ impl Ctx<'_> {
     }
     /// The move crosses into 7.0+ from 6.x.
     pub fn crosses_into_70(&self) -> bool {
-        self.target_branch() >= Branch::new(7, 0) && self.current_branch().map_or(true, |b| b < Branch::new(7, 0))
+        self.target_branch() >= Branch::new(7, 0)
+            && self.current_branch().is_none_or(|b| b < Branch::new(7, 0))
     }
     /// A `key=value` (or bare `key`) kernel boot option is set to true.
     pub fn boot_option(&self, name: &str) -> Option<bool> {
         let opts = self.facts.boot_options.as_ref()?;
         Some(opts.iter().any(|o| {
             let (k, v) = o.split_once('=').unwrap_or((o.as_str(), "true"));
-            k.trim().eq_ignore_ascii_case(name) && matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+            k.trim().eq_ignore_ascii_case(name)
+                && matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes")
         }))
     }
 }
@@ -97,7 +99,17 @@ pub fn check_with(
         }
     };
     // Depot images only apply to the release they were built for; rules use it as given.
-    let cx = Ctx { kb, tables, facts, current_build, current_version, current, target: &target.release, image, today };
+    let cx = Ctx {
+        kb,
+        tables,
+        facts,
+        current_build,
+        current_version,
+        current,
+        target: &target.release,
+        image,
+        today,
+    };
     let findings = run_rules(&cx);
     let counts = Counts::of(&findings);
     let verdict = if counts.blockers > 0 {
@@ -122,7 +134,9 @@ pub fn check_with(
         release: current.map(ReleaseRef::from),
         lifecycle: current_branch_of(current_version, current).map(|b| branch_lifecycle(kb, b, today)),
     };
-    let move_kind = current_version.zip(current_build).map(|(v, b)| v.classify(b, target.release.version, target.release.build));
+    let move_kind = current_version
+        .zip(current_build)
+        .map(|(v, b)| v.classify(b, target.release.version, target.release.build));
     let target_summary = TargetSummary {
         spec: target.spec.clone(),
         chosen_by: target.chosen_by,
@@ -175,7 +189,7 @@ fn method(cx: &Ctx) -> Method {
     let fw = cx.facts.firmware.as_ref();
     let sb = fw.and_then(|f| f.secure_boot);
     let mut reasons = Vec::new();
-    let upgrade = cx.current_branch().map_or(true, |b| b < cx.target_branch());
+    let upgrade = cx.current_branch().is_none_or(|b| b < cx.target_branch());
     match sb {
         Some(true) => {
             reasons.push(Message::new("check.method.secure_boot_iso"));
@@ -237,13 +251,14 @@ fn hardware_blockers(findings: &[Finding]) -> Vec<String> {
 }
 
 fn blocker_ids(findings: &[Finding]) -> Vec<String> {
-    let mut v: Vec<String> = findings.iter().filter(|f| f.severity == Severity::Blocker).map(|f| f.id.clone()).collect();
+    let mut v: Vec<String> =
+        findings.iter().filter(|f| f.severity == Severity::Blocker).map(|f| f.id.clone()).collect();
     v.dedup();
     v
 }
 
 /// Known-exploited advisories the installed build is exposed to.
-fn known_exploited<'k>(kb: &'k dyn KbView, branch: Option<Branch>, build: Option<u32>) -> Vec<&'k esxup_kb::Advisory> {
+fn known_exploited(kb: &dyn KbView, branch: Option<Branch>, build: Option<u32>) -> Vec<&esxup_kb::Advisory> {
     match (branch, build) {
         (Some(b), Some(n)) => kbview::exposures(kb, b, n)
             .into_iter()
@@ -298,7 +313,7 @@ fn best_of_branch<'k>(
     rels.into_iter()
         .rev()
         .filter(|r| r.release_date <= today && !withdrawn(r))
-        .filter(|r| current_date.map_or(true, |d| r.release_date >= d))
+        .filter(|r| current_date.is_none_or(|d| r.release_date >= d))
         .find(|r| exploited.iter().all(|a| kbview::fixes(r, a) != Some(false)))
 }
 
@@ -315,7 +330,7 @@ fn choose_auto(
     let cur_date = current.map(|r| r.release_date);
     let exploited = known_exploited(kb, cur_branch, current_build);
     let mut branches = kbview::branches(kb);
-    branches.retain(|b| cur_branch.map_or(true, |c| *b >= c));
+    branches.retain(|b| cur_branch.is_none_or(|c| *b >= c));
     branches.reverse();
     let mut chosen: Option<(Release, Vec<Message>)> = None;
     let mut hop_fallback: Option<Release> = None;
@@ -335,7 +350,8 @@ fn choose_auto(
             }
             continue;
         }
-        let cx = Ctx { kb, tables, facts, current_build, current_version, current, target: r, image: None, today };
+        let cx =
+            Ctx { kb, tables, facts, current_build, current_version, current, target: r, image: None, today };
         let findings = run_rules(&cx);
         let hw = hardware_blockers(&findings);
         let needs_hop = findings.iter().any(|f| f.id == "UPGRADE_PATH" && f.severity == Severity::Blocker);
@@ -343,22 +359,36 @@ fn choose_auto(
         if needs_hop && hw.is_empty() {
             // Reachable later through an intermediate branch: a runner-up, and
             // the fallback when no branch is reachable directly.
-            let route = findings.iter().find(|f| f.id == "UPGRADE_PATH").and_then(|f| f.args.get("route").cloned());
+            let route =
+                findings.iter().find(|f| f.id == "UPGRADE_PATH").and_then(|f| f.args.get("route").cloned());
             let reason = match route {
                 Some(r) => Message::new("check.auto.runner_up_hop").arg("branch", b).arg("route", r),
-                None => Message::new("check.auto.runner_up_blocked").arg("branch", b).arg("blockers", "UPGRADE_PATH"),
+                None => Message::new("check.auto.runner_up_blocked")
+                    .arg("branch", b)
+                    .arg("blockers", "UPGRADE_PATH"),
             };
             if hop_fallback.is_none() {
                 hop_fallback = Some(r.clone());
             }
-            alternatives.push(Alternative { release: ReleaseRef::from(r), blockers: blocker_ids(&findings), reasons: vec![reason] });
+            alternatives.push(Alternative {
+                release: ReleaseRef::from(r),
+                blockers: blocker_ids(&findings),
+                reasons: vec![reason],
+            });
             continue;
         }
         if chosen.is_none() && hw.is_empty() {
-            let mut why = vec![Message::new("check.auto.why_branch").arg("branch", b).arg("name", &r.name).arg("build", r.build)];
+            let mut why = vec![Message::new("check.auto.why_branch")
+                .arg("branch", b)
+                .arg("name", &r.name)
+                .arg("build", r.build)];
             why.push(Message::new("check.auto.why_newest").arg("date", r.release_date));
             if let Some(d) = cur_date {
-                why.push(Message::new("check.auto.why_not_back_in_time").arg("date", r.release_date).arg("current_date", d));
+                why.push(
+                    Message::new("check.auto.why_not_back_in_time")
+                        .arg("date", r.release_date)
+                        .arg("current_date", d),
+                );
             }
             if !exploited.is_empty() {
                 why.push(Message::new("check.auto.why_fixes").arg(
@@ -366,21 +396,34 @@ fn choose_auto(
                     exploited.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", "),
                 ));
             }
-            why.push(Message::new("check.auto.why_lifecycle").arg("branch", b).arg("status", lifecycle_word(status)));
+            why.push(
+                Message::new("check.auto.why_lifecycle")
+                    .arg("branch", b)
+                    .arg("status", lifecycle_word(status)),
+            );
             chosen = Some((r.clone(), why));
         } else {
             let reasons = if hw.is_empty() {
                 vec![Message::new("check.auto.runner_up_older_branch").arg("branch", b)]
             } else {
-                vec![Message::new("check.auto.runner_up_blocked").arg("branch", b).arg("blockers", hw.join(", "))]
+                vec![Message::new("check.auto.runner_up_blocked")
+                    .arg("branch", b)
+                    .arg("blockers", hw.join(", "))]
             };
-            alternatives.push(Alternative { release: ReleaseRef::from(r), blockers: blocker_ids(&findings), reasons });
+            alternatives.push(Alternative {
+                release: ReleaseRef::from(r),
+                blockers: blocker_ids(&findings),
+                reasons,
+            });
         }
     }
     if chosen.is_none() {
         if let Some(r) = hop_fallback {
             let why = vec![
-                Message::new("check.auto.why_branch").arg("branch", r.version.branch()).arg("name", &r.name).arg("build", r.build),
+                Message::new("check.auto.why_branch")
+                    .arg("branch", r.version.branch())
+                    .arg("name", &r.name)
+                    .arg("build", r.build),
                 Message::new("check.auto.why_hop_only"),
             ];
             chosen = Some((r, why));
@@ -410,7 +453,13 @@ fn lifecycle_word(s: esxup_kb::LifecycleStatus) -> &'static str {
 }
 
 /// The newest usable release of each intermediate branch.
-fn hop_releases(kb: &dyn KbView, from: Branch, to: Branch, cur_date: Option<Date>, today: Date) -> Vec<ReleaseRef> {
+fn hop_releases(
+    kb: &dyn KbView,
+    from: Branch,
+    to: Branch,
+    cur_date: Option<Date>,
+    today: Date,
+) -> Vec<ReleaseRef> {
     kbview::hops(kb, from, to)
         .unwrap_or_default()
         .into_iter()
@@ -453,7 +502,7 @@ fn recommend_when_blocked(cx: &Ctx, findings: &[Finding]) -> Recommendation {
     let mut others: Vec<&Release> = kbview::branches(kb)
         .into_iter()
         .rev()
-        .filter(|b| *b != tb && cx.current_branch().map_or(true, |c| *b >= c))
+        .filter(|b| *b != tb && cx.current_branch().is_none_or(|c| *b >= c))
         .filter_map(|b| best_of_branch(kb, b, cur_date, cx.today, &exploited))
         .filter(|r| Some(r.build) != cx.current_build)
         .collect();
@@ -470,7 +519,11 @@ fn recommend_when_blocked(cx: &Ctx, findings: &[Finding]) -> Recommendation {
         let mut reasons = Vec::new();
         if let Some(d) = cur_date {
             if r.release_date >= d {
-                reasons.push(Message::new("check.recommend.not_back_in_time").arg("date", r.release_date).arg("current_date", d));
+                reasons.push(
+                    Message::new("check.recommend.not_back_in_time")
+                        .arg("date", r.release_date)
+                        .arg("current_date", d),
+                );
             }
         }
         if r.version.branch() == tb {
@@ -504,12 +557,13 @@ fn rollback_route(cx: &Ctx) -> Option<Rollback> {
     let safe = rel.map(|r| r.release_date <= cx.target.release_date);
     let mut steps = vec![
         Message::new("check.rollback.step_backup"),
-        Message::new("check.rollback.step_shift_r").arg("build", build).arg(
-            "date",
-            rel.map(|r| r.release_date.to_string()).unwrap_or_else(|| "?".into()),
-        ),
+        Message::new("check.rollback.step_shift_r")
+            .arg("build", build)
+            .arg("date", rel.map(|r| r.release_date.to_string()).unwrap_or_else(|| "?".into())),
         Message::new("check.rollback.step_verify").arg("build", build),
-        Message::new("check.rollback.step_upgrade").arg("name", &cx.target.name).arg("build", cx.target.build),
+        Message::new("check.rollback.step_upgrade")
+            .arg("name", &cx.target.name)
+            .arg("build", cx.target.build),
     ];
     if safe != Some(true) {
         steps.push(Message::new("check.rollback.not_safe"));

@@ -31,7 +31,12 @@ mod tests {
     #[test]
     fn every_example_parses() {
         for n in super::names() {
-            let f = super::get(n).unwrap_or_else(|| panic!("example {n} does not parse: {:?}", serde_json::from_str::<esxup_facts::HostFacts>(super::raw(n).unwrap()).err()));
+            let f = super::get(n).unwrap_or_else(|| {
+                panic!(
+                    "example {n} does not parse: {:?}",
+                    serde_json::from_str::<esxup_facts::HostFacts>(super::raw(n).unwrap()).err()
+                )
+            });
             assert_eq!(f.schema_version, esxup_facts::SCHEMA_VERSION);
         }
     }

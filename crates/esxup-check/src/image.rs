@@ -33,7 +33,9 @@ pub struct TargetImage {
 /// Why a VIB id list could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ImageError {
-    #[error("read VIB list {source_name} line {line}: {text:?} is not a <vendor>_<type>_<name>_<version> VIB id")]
+    #[error(
+        "read VIB list {source_name} line {line}: {text:?} is not a <vendor>_<type>_<name>_<version> VIB id"
+    )]
     BadVibId { source_name: String, line: usize, text: String },
     #[error("read VIB list {0}: no VIB ids found")]
     Empty(String),
@@ -60,7 +62,12 @@ impl TargetImage {
         if vibs.is_empty() {
             return Err(ImageError::Empty(source.to_string()));
         }
-        Ok(TargetImage { profile: profile.to_string(), source: source.to_string(), acceptance_level: None, vibs })
+        Ok(TargetImage {
+            profile: profile.to_string(),
+            source: source.to_string(),
+            acceptance_level: None,
+            vibs,
+        })
     }
 
     pub fn vib(&self, name: &str) -> Option<&ImageVib> {
@@ -98,21 +105,6 @@ pub fn parse_vib_id(id: &str) -> Option<ImageVib> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_vib_ids() {
-        let v = parse_vib_id("VMW_bootbank_vmkusb_0.1-4vmw.670.3.159.18828794").unwrap();
-        assert_eq!((v.vendor.as_str(), v.name.as_str(), v.version.as_str()), ("VMW", "vmkusb", "0.1-4vmw.670.3.159.18828794"));
-        let v = parse_vib_id("VMW_bootbank_shim-libfc-9-2-1-0_6.7.0-0.0.8169922").unwrap();
-        assert_eq!(v.name, "shim-libfc-9-2-1-0");
-        assert!(parse_vib_id("novib").is_none());
-        assert!(TargetImage::from_vib_ids("p", "x", "bad line\n").is_err());
-    }
-}
-
 impl TargetImage {
     /// The view of an image profile of a depot read by `esxup-depot`: its
     /// VIBs with acceptance levels and `PCIID` software tags.
@@ -148,4 +140,22 @@ fn parse_pciid(tag: &str) -> Option<(u16, u16)> {
         return None;
     }
     Some((u16::from_str_radix(&t[0..4], 16).ok()?, u16::from_str_radix(&t[4..8], 16).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_vib_ids() {
+        let v = parse_vib_id("VMW_bootbank_vmkusb_0.1-4vmw.670.3.159.18828794").unwrap();
+        assert_eq!(
+            (v.vendor.as_str(), v.name.as_str(), v.version.as_str()),
+            ("VMW", "vmkusb", "0.1-4vmw.670.3.159.18828794")
+        );
+        let v = parse_vib_id("VMW_bootbank_shim-libfc-9-2-1-0_6.7.0-0.0.8169922").unwrap();
+        assert_eq!(v.name, "shim-libfc-9-2-1-0");
+        assert!(parse_vib_id("novib").is_none());
+        assert!(TargetImage::from_vib_ids("p", "x", "bad line\n").is_err());
+    }
 }

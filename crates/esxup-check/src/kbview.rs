@@ -38,7 +38,8 @@ pub trait KbView: Sync {
     }
     /// Releases of a branch, oldest first (by date, then build).
     fn releases_in_branch(&self, branch: Branch) -> Vec<&Release> {
-        let mut v: Vec<&Release> = self.all_releases().into_iter().filter(|r| r.version.branch() == branch).collect();
+        let mut v: Vec<&Release> =
+            self.all_releases().into_iter().filter(|r| r.version.branch() == branch).collect();
         v.sort_by_key(|r| (r.release_date, r.build));
         v
     }
@@ -212,7 +213,9 @@ pub fn exposures(kb: &dyn KbView, branch: Branch, build: u32) -> Vec<Exposure<'_
             }
         }
     }
-    out.sort_by(|a, b| a.advisory.published.cmp(&b.advisory.published).then(a.advisory.id.cmp(&b.advisory.id)));
+    out.sort_by(|a, b| {
+        a.advisory.published.cmp(&b.advisory.published).then(a.advisory.id.cmp(&b.advisory.id))
+    });
     out
 }
 
@@ -269,7 +272,8 @@ pub fn resolve_query<'a>(releases: Vec<&'a Release>, query: &str) -> Result<&'a 
         }
     }
     // Version + update forms.
-    let s = lower.trim_start_matches("vmware").trim().trim_start_matches("esxi").trim().replace("update", "u");
+    let s =
+        lower.trim_start_matches("vmware").trim().trim_start_matches("esxi").trim().replace("update", "u");
     let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
     let (ver, upd) = match s.find('u') {
         Some(i) => (&s[..i], Some(&s[i + 1..])),
@@ -308,7 +312,11 @@ pub fn resolve_query<'a>(releases: Vec<&'a Release>, query: &str) -> Result<&'a 
         _ if upd.is_some() || ga => Ok(matched[0]),
         _ => Err(ResolveError::Ambiguous {
             query: q.to_string(),
-            candidates: matched.iter().map(|r| format!("{} ({})", r.name, r.build)).collect::<Vec<_>>().join(", "),
+            candidates: matched
+                .iter()
+                .map(|r| format!("{} ({})", r.name, r.build))
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
     }
 }

@@ -18,9 +18,9 @@ pub mod target;
 mod vibver;
 
 pub use engine::{check, check_with, CheckError, Ctx};
+pub use esxup_kb::LifecycleStatus;
 pub use finding::*;
 pub use image::{ImageVib, TargetImage};
 pub use kbview::{KbView, MemKb};
 pub use report::*;
 pub use target::{ChosenBy, Target, TargetSpec, TargetSpecError};
-pub use esxup_kb::LifecycleStatus;

@@ -94,7 +94,11 @@ impl Target {
             TargetSpec::Auto => Ok(None),
             TargetSpec::Latest { branch } => {
                 let r = kbview::latest(kb, *branch).ok_or(TargetError::EmptyBranch(*branch))?;
-                Ok(Some(Target { spec: spec.clone(), chosen_by: ChosenBy::LatestOfBranch, release: r.clone() }))
+                Ok(Some(Target {
+                    spec: spec.clone(),
+                    chosen_by: ChosenBy::LatestOfBranch,
+                    release: r.clone(),
+                }))
             }
             TargetSpec::Release { query } => {
                 let r = kb.resolve_release(query)?;

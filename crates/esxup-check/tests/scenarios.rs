@@ -48,8 +48,12 @@ struct Expect {
 
 fn dirs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios");
-    let mut v: Vec<PathBuf> =
-        std::fs::read_dir(&root).expect("tests/scenarios").filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("tests/scenarios")
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     v.sort();
     v
 }
@@ -84,7 +88,8 @@ fn run_one(dir: &Path, kb: &Kb) -> Result<(), String> {
         return Err(format!("{name}: SOURCE.md must cite where the case comes from"));
     }
     let e: Expect = toml::from_str(&read("expect.toml")?).map_err(|x| format!("{name}: expect.toml: {x}"))?;
-    let facts: HostFacts = serde_json::from_str(&read("facts.json")?).map_err(|x| format!("{name}: facts.json: {x}"))?;
+    let facts: HostFacts =
+        serde_json::from_str(&read("facts.json")?).map_err(|x| format!("{name}: facts.json: {x}"))?;
     let image = match &e.depot {
         Some(f) => Some(TargetImage::from_vib_ids(f, f, &read(f)?).map_err(|x| format!("{name}: {x}"))?),
         None => None,
@@ -203,14 +208,19 @@ fn run_one(dir: &Path, kb: &Kb) -> Result<(), String> {
     }
     // Every message the report uses exists in English and Japanese.
     let cat = Catalog::embedded();
-    let mut keys: Vec<String> = r.findings.iter().flat_map(|f| [f.title_key(), f.detail_key(), f.remedy_key()]).collect();
+    let mut keys: Vec<String> =
+        r.findings.iter().flat_map(|f| [f.title_key(), f.detail_key(), f.remedy_key()]).collect();
     keys.extend(r.method.reasons.iter().map(|m| m.key.clone()));
     if let Some(rec) = rec {
         keys.extend(rec.why.iter().map(|m| m.key.clone()));
         keys.extend(rec.alternatives.iter().flat_map(|a| a.reasons.iter().map(|m| m.key.clone())));
         keys.extend(rec.rollback.iter().flat_map(|rb| rb.steps.iter().map(|m| m.key.clone())));
     }
-    keys.extend(r.findings.iter().flat_map(|f| f.args.values().filter_map(|v| v.strip_prefix('@').map(str::to_string))));
+    keys.extend(
+        r.findings
+            .iter()
+            .flat_map(|f| f.args.values().filter_map(|v| v.strip_prefix('@').map(str::to_string))),
+    );
     for k in keys {
         for lang in Lang::ALL {
             if !cat.has(lang, &k) {
@@ -241,5 +251,11 @@ fn scenarios() {
     let all = dirs();
     assert!(all.len() >= 15, "at least 15 scenario folders, found {}", all.len());
     let failures: Vec<String> = all.iter().filter_map(|d| run_one(d, kb).err()).collect();
-    assert!(failures.is_empty(), "{} of {} scenarios failed:\n{}", failures.len(), all.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} scenarios failed:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n")
+    );
 }

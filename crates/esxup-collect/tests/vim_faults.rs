@@ -147,3 +147,16 @@ fn waits_for_tasks_and_reports_their_faults() {
         other => panic!("expected InvalidPowerState, got {other:?}"),
     }
 }
+
+#[test]
+fn host_that_stops_answering_times_out() {
+    // Requests: 1 RetrieveServiceContent, 2 Login, 3 CreateContainerView (never answered).
+    let sim = Sim::start(&["-mode", "esx", "-vms", "1", "-hang-after", "3"]);
+    let mut o = opts(&sim, pin(&sim.thumbprint));
+    o.timeout = Duration::from_secs(1);
+    let client = Client::connect(&o).unwrap();
+    let err = vim::collect_with(&client).unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.starts_with("CreateContainerView https://127.0.0.1:") && msg.contains("timed out"), "{msg}");
+}

@@ -10,6 +10,7 @@
 //! same zip, a bundle zipped inside another zip.
 
 use crate::error::DepotError;
+use crate::fasthash::FastMap;
 use crate::model::*;
 use crate::store::{
     dir_of, join_rel, join_url, read_dir_file, Budget, FetchOutcome, HttpCache, OpenOptions, ZipStore,
@@ -69,6 +70,36 @@ impl Root {
         }
     }
 
+    /// Every file of a local root (root-relative, `/`-separated), bounded.
+    fn all_files(&self) -> std::collections::HashSet<String> {
+        let mut out = std::collections::HashSet::new();
+        match self {
+            Root::Dir(d) => {
+                let mut stack = vec![(d.clone(), String::new(), 0u32)];
+                while let Some((dir, rel, depth)) = stack.pop() {
+                    let Ok(rd) = std::fs::read_dir(&dir) else { continue };
+                    for e in rd.filter_map(Result::ok) {
+                        let Ok(name) = e.file_name().into_string() else { continue };
+                        let r = if rel.is_empty() { name } else { format!("{rel}/{name}") };
+                        match e.file_type() {
+                            Ok(t) if t.is_dir() && depth < 4 => stack.push((e.path(), r, depth + 1)),
+                            Ok(t) if t.is_file() => {
+                                out.insert(r);
+                            }
+                            _ => {}
+                        }
+                        if out.len() > 1_000_000 {
+                            return out;
+                        }
+                    }
+                }
+            }
+            Root::Zip(z) => out.extend(z.names()),
+            Root::Http { .. } => {}
+        }
+        out
+    }
+
     /// Files at the top of a local root.
     fn top_files(&self) -> Vec<String> {
         match self {
@@ -97,8 +128,8 @@ impl Root {
 pub struct Depot {
     location: String,
     vibs: Vec<Vib>,
-    vib_index: HashMap<String, usize>,
-    by_name: HashMap<String, Vec<usize>>,
+    vib_index: FastMap<String, usize>,
+    by_name: FastMap<String, Vec<usize>>,
     bulletins: Vec<Bulletin>,
     components: Vec<Component>,
     profiles: Vec<ImageProfile>,
@@ -178,34 +209,38 @@ impl Depot {
         let Parsed { vibs: all_vibs, bulletins: all_bulletins, profiles: all_profiles, mut warnings } =
             parsed;
 
-        let mut vibs: Vec<Vib> = Vec::with_capacity(all_vibs.len());
-        let mut vib_index: HashMap<String, usize> = HashMap::with_capacity(all_vibs.len());
-        for v in all_vibs {
-            match vib_index.get(&v.id) {
-                Some(&i) => {
-                    let old: &Vib = &vibs[i];
-                    if old.checksum.is_some() && v.checksum.is_some() && old.checksum != v.checksum {
-                        warnings.push(format!(
-                            "VIB {} is listed twice with different checksums; the first is used",
-                            v.id
-                        ));
-                    }
-                    // Prefer the richer entry (vibs/*.xml over vmware.xml inline).
-                    if old.payloads.is_empty() && !v.payloads.is_empty() {
-                        let keep_reboot = old.reboot_required;
-                        vibs[i] = Vib { reboot_required: v.reboot_required.or(keep_reboot), ..v };
-                    } else if vibs[i].reboot_required.is_none() {
-                        vibs[i].reboot_required = v.reboot_required;
-                    }
-                }
-                None => {
-                    vib_index.insert(v.id.clone(), vibs.len());
-                    vibs.push(v);
-                }
+        // Sort in place (stable: the first listing of an id comes first), then
+        // fold duplicates into it.
+        let mut vibs = all_vibs;
+        vibs.sort_by(|a, b| a.id.cmp(&b.id));
+        vibs.dedup_by(|later, first| {
+            if later.id != first.id {
+                return false;
             }
+            if first.checksum.is_some() && later.checksum.is_some() && first.checksum != later.checksum {
+                warnings.push(format!(
+                    "VIB {} is listed twice with different checksums; the first is used",
+                    later.id
+                ));
+            }
+            // Prefer the richer entry (vibs/*.xml over vmware.xml inline).
+            if first.payloads.is_empty() && !later.payloads.is_empty() {
+                let keep_reboot = first.reboot_required;
+                std::mem::swap(first, later);
+                first.reboot_required = first.reboot_required.or(keep_reboot);
+            } else if first.reboot_required.is_none() {
+                first.reboot_required = later.reboot_required;
+            }
+            true
+        });
+        vibs.shrink_to_fit();
+        let mut vib_index: FastMap<String, usize> = FastMap::default();
+        vib_index.reserve(vibs.len());
+        for (i, v) in vibs.iter().enumerate() {
+            vib_index.insert(v.id.clone(), i);
         }
         let mut bulletins: Vec<Bulletin> = Vec::new();
-        let mut seen_b: HashMap<String, ()> = HashMap::new();
+        let mut seen_b: FastMap<String, ()> = FastMap::default();
         for b in all_bulletins {
             if seen_b.insert(b.id.clone(), ()).is_none() {
                 bulletins.push(b);
@@ -229,7 +264,7 @@ impl Depot {
             .collect();
         components.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.version.cmp(&b.version)));
         let mut profiles: Vec<ImageProfile> = Vec::new();
-        let mut seen_p: HashMap<String, ()> = HashMap::new();
+        let mut seen_p: FastMap<String, ()> = FastMap::default();
         for p in all_profiles {
             if seen_p.insert(p.name.clone(), ()).is_none() {
                 profiles.push(p);
@@ -250,6 +285,7 @@ impl Depot {
         let mut vib_files = HashMap::new();
         if !matches!(root, Root::Http { .. }) {
             let top = root.top_files();
+            let all = root.all_files();
             for v in &vibs {
                 let mut candidates = Vec::new();
                 if let Some(rp) = &v.relative_path {
@@ -258,7 +294,7 @@ impl Depot {
                     }
                 }
                 candidates.push(format!("vib20/{}/{}.vib", v.name, v.id));
-                if let Some(found) = candidates.into_iter().find(|c| root.exists(c)) {
+                if let Some(found) = candidates.into_iter().find(|c| all.contains(c)) {
                     vib_files.insert(v.id.clone(), found);
                 } else if let Some(base) = v.relative_path.as_deref().and_then(|r| r.rsplit('/').next()) {
                     if top.iter().any(|t| t == base) {
@@ -267,14 +303,7 @@ impl Depot {
                 }
             }
         }
-        let mut order: Vec<usize> = (0..vibs.len()).collect();
-        order.sort_by(|&a, &b| vibs[a].id.cmp(&vibs[b].id));
-        let vibs: Vec<Vib> = {
-            let mut slots: Vec<Option<Vib>> = vibs.into_iter().map(Some).collect();
-            order.iter().filter_map(|&i| slots[i].take()).collect()
-        };
-        let vib_index = vibs.iter().enumerate().map(|(i, v)| (v.id.clone(), i)).collect();
-        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_name: FastMap<String, Vec<usize>> = FastMap::default();
         for (i, v) in vibs.iter().enumerate() {
             by_name.entry(v.name.clone()).or_default().push(i);
         }
@@ -576,8 +605,42 @@ fn classify(name: &str) -> Option<Kind> {
     }
 }
 
-/// Parses one metadata zip (in memory), in parallel over its members.
+/// Parses one metadata zip (in memory), or loads its snapshot.
 fn parse_metadata_zip(label: &str, bytes: &[u8], budget: &Budget, acc: &mut Acc) -> Result<(), DepotError> {
+    let snap_path = budget.opts.snapshots.then(|| crate::snapshot::path_for(&budget.opts.cache_dir(), bytes));
+    if let Some(p) = &snap_path {
+        if let Some(s) = crate::snapshot::load(p, label) {
+            acc.parsed.vibs.extend(s.parsed.vibs);
+            acc.parsed.bulletins.extend(s.parsed.bulletins);
+            acc.parsed.profiles.extend(s.parsed.profiles);
+            acc.parsed.warnings.extend(s.parsed.warnings);
+            acc.base_images.extend(s.base_images);
+            acc.addons.extend(s.addons);
+            return Ok(());
+        }
+    }
+    let mut one = Acc::default();
+    parse_metadata_zip_xml(label, bytes, budget, &mut one)?;
+    let snap = crate::snapshot::Snap { parsed: one.parsed, base_images: one.base_images, addons: one.addons };
+    if let Some(p) = &snap_path {
+        crate::snapshot::store(p, &snap, label);
+    }
+    acc.parsed.vibs.extend(snap.parsed.vibs);
+    acc.parsed.bulletins.extend(snap.parsed.bulletins);
+    acc.parsed.profiles.extend(snap.parsed.profiles);
+    acc.parsed.warnings.extend(snap.parsed.warnings);
+    acc.base_images.extend(snap.base_images);
+    acc.addons.extend(snap.addons);
+    Ok(())
+}
+
+/// Parses one metadata zip (in memory), in parallel over its members.
+fn parse_metadata_zip_xml(
+    label: &str,
+    bytes: &[u8],
+    budget: &Budget,
+    acc: &mut Acc,
+) -> Result<(), DepotError> {
     let zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| DepotError::Zip {
         path: label.to_string(),
         message: format!("not a readable zip (corrupt or truncated?): {e}"),
@@ -606,56 +669,55 @@ fn parse_metadata_zip(label: &str, bytes: &[u8], budget: &Budget, acc: &mut Acc)
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
     let threads = threads.min(work.len() / 256 + 1).max(1);
     let chunk = work.len().div_ceil(threads).max(1);
-    let results: Vec<ChunkResult> =
-        std::thread::scope(|s| {
-            let handles: Vec<_> = work
-                .chunks(chunk)
-                .map(|part| {
-                    s.spawn(move || -> ChunkResult {
-                        let mut zip =
-                            zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| DepotError::Zip {
-                                path: label.to_string(),
-                                message: format!("not a readable zip: {e}"),
-                            })?;
-                        let mut out = Parsed::default();
-                        let mut bases = Vec::new();
-                        let mut addons = Vec::new();
-                        for (i, kind, name) in part {
-                            let ml = format!("{label}!{name}");
-                            let data = crate::store::read_zip_index(&mut zip, *i, &ml, budget)?;
-                            match kind {
-                                Kind::BaseImage => {
-                                    bases.push(parse_release_unit(&ml, &data, &mut out.warnings))
+    let results: Vec<ChunkResult> = std::thread::scope(|s| {
+        let handles: Vec<_> = work
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || -> ChunkResult {
+                    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| DepotError::Zip {
+                        path: label.to_string(),
+                        message: format!("not a readable zip: {e}"),
+                    })?;
+                    let mut out = Parsed::default();
+                    let mut bases = Vec::new();
+                    let mut addons = Vec::new();
+                    let mut inflater = crate::store::Inflater::new();
+                    let mut buf = Vec::new();
+                    for (i, kind, name) in part {
+                        let ml = format!("{label}!{name}");
+                        inflater.read(&mut zip, *i, &ml, budget, &mut buf)?;
+                        let data = &buf[..];
+                        match kind {
+                            Kind::BaseImage => bases.push(parse_release_unit(&ml, data, &mut out.warnings)),
+                            Kind::Addon => addons.push(parse_release_unit(&ml, data, &mut out.warnings)),
+                            Kind::VmwareXml => {
+                                let mut tmp = Parsed::default();
+                                xml::parse_metadata_file(&ml, data, &mut tmp)?;
+                                if use_vmware_vibs {
+                                    out.vibs.extend(tmp.vibs);
                                 }
-                                Kind::Addon => addons.push(parse_release_unit(&ml, &data, &mut out.warnings)),
-                                Kind::VmwareXml => {
-                                    let mut tmp = Parsed::default();
-                                    xml::parse_metadata_file(&ml, &data, &mut tmp)?;
-                                    if use_vmware_vibs {
-                                        out.vibs.extend(tmp.vibs);
-                                    }
-                                    if use_vmware_bulletins {
-                                        out.bulletins.extend(tmp.bulletins);
-                                    }
-                                    out.profiles.extend(tmp.profiles);
-                                    out.warnings.extend(tmp.warnings);
+                                if use_vmware_bulletins {
+                                    out.bulletins.extend(tmp.bulletins);
                                 }
-                                _ => xml::parse_metadata_file(&ml, &data, &mut out)?,
+                                out.profiles.extend(tmp.profiles);
+                                out.warnings.extend(tmp.warnings);
                             }
+                            _ => xml::parse_metadata_file(&ml, data, &mut out)?,
                         }
-                        Ok((out, bases, addons))
-                    })
+                    }
+                    Ok((out, bases, addons))
                 })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(DepotError::invalid(label, "a metadata parser thread panicked".to_string()))
-                    })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(DepotError::invalid(label, "a metadata parser thread panicked".to_string()))
                 })
-                .collect()
-        });
+            })
+            .collect()
+    });
     for r in results {
         let (p, b, a) = r?;
         acc.parsed.vibs.extend(p.vibs);

@@ -13,10 +13,12 @@
 mod depot;
 mod diff;
 mod error;
+mod fasthash;
 mod host;
 mod model;
 mod readiness;
 mod simulate;
+mod snapshot;
 mod store;
 mod vibfile;
 pub mod xml;
@@ -28,7 +30,9 @@ pub use esxup_version::vib::{Constraint, Relation, VibVersion};
 pub use host::{HostImage, HostVib};
 pub use model::*;
 pub use readiness::{driver_readiness, pciid_matches, DeviceReadiness, DeviceRole, Readiness};
-pub use simulate::{backwards_vibs, simulate, Decision, Mode, Problem, ProblemKind, Transaction, TxOptions};
+pub use simulate::{
+    backwards_vibs, simulate, simulate_many, Decision, Mode, Problem, ProblemKind, Transaction, TxOptions,
+};
 pub use store::{FetchOutcome, OpenOptions};
 pub use vibfile::{
     ar_members, verify_against_metadata, ArMember, PayloadCheck, VibCheck, VibCheckStatus, VibFile,

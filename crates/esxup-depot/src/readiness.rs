@@ -97,6 +97,14 @@ fn native_by_class(class: Option<u32>) -> Option<&'static str> {
 pub fn driver_readiness(facts: &HostFacts, depot: &Depot, profile: &ImageProfile) -> Vec<DeviceReadiness> {
     let targets: Vec<&Vib> = profile.vib_ids.iter().filter_map(|id| depot.vib(id)).collect();
     let drivers: Vec<&Vib> = targets.iter().copied().filter(|v| v.pci_ids().next().is_some()).collect();
+    // vmklinux drivers still load on 6.x targets; from 7.0 they do not. The
+    // target's release is its esx-base version; without esx-base (a partial
+    // profile) assume 7.0 or later, the case this check exists for.
+    let drops_vmklinux = targets
+        .iter()
+        .find(|v| v.name == "esx-base")
+        .and_then(|v| v.version.version().split('.').next().and_then(|m| m.parse::<u32>().ok()))
+        .is_none_or(|major| major >= 7);
 
     let nics = facts.nics.as_deref().unwrap_or(&[]);
     let hbas = facts.storage_adapters.as_deref().unwrap_or(&[]);
@@ -191,7 +199,8 @@ pub fn driver_readiness(facts: &HostFacts, depot: &Depot, profile: &ImageProfile
         }
         let claim: Vec<&Vib> =
             drivers.iter().copied().filter(|v| v.pci_ids().any(|t| pciid_matches(t, d))).collect();
-        let native: Vec<&Vib> = claim.iter().copied().filter(|v| !v.is_vmklinux()).collect();
+        let native: Vec<&Vib> =
+            claim.iter().copied().filter(|v| !drops_vmklinux || !v.is_vmklinux()).collect();
         let critical = matches!(role, DeviceRole::ManagementNic | DeviceRole::BootHba);
         let what = match role {
             DeviceRole::ManagementNic => "the management NIC",

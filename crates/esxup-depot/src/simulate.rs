@@ -14,6 +14,7 @@
 //!   level, hardware platform.
 
 use crate::depot::Depot;
+use crate::fasthash::FastMap;
 use crate::host::{HostImage, HostVib};
 use crate::model::{acceptance_short, ImageProfile, Vib, VibId};
 use esxup_facts::AcceptanceLevel;
@@ -121,41 +122,35 @@ impl Transaction {
     }
 }
 
-/// One VIB of the resulting image.
+/// One VIB of the resulting image (borrowed from the host image or depot).
 struct Entry<'a> {
-    id: String,
-    name: String,
-    version: VibVersion,
+    id: &'a str,
+    name: &'a str,
+    version: &'a VibVersion,
     meta: Option<&'a Vib>,
     acceptance: Option<AcceptanceLevel>,
 }
 
 impl<'a> Entry<'a> {
-    fn from_host(h: &HostVib, depot: &'a Depot) -> Entry<'a> {
+    fn from_host(h: &'a HostVib, depot: &'a Depot) -> Entry<'a> {
         let meta = depot.find_installed(&h.id, &h.vendor, &h.name, &h.version);
         Entry {
-            id: meta.map(|m| m.id.clone()).unwrap_or_else(|| h.id.clone()),
-            name: h.name.clone(),
-            version: h.version.clone(),
+            id: meta.map(|m| m.id.as_str()).unwrap_or(h.id.as_str()),
+            name: &h.name,
+            version: &h.version,
             acceptance: h.acceptance.or(meta.and_then(|m| m.acceptance)),
             meta,
         }
     }
     fn from_vib(v: &'a Vib) -> Entry<'a> {
-        Entry {
-            id: v.id.clone(),
-            name: v.name.clone(),
-            version: v.version.clone(),
-            meta: Some(v),
-            acceptance: v.acceptance,
-        }
+        Entry { id: &v.id, name: &v.name, version: &v.version, meta: Some(v), acceptance: v.acceptance }
     }
 }
 
 /// Whether `c` is satisfied by a VIB (its implicit `name = version`
 /// provide, or an explicit provide).
 fn provides(e: &Entry, c: &Constraint) -> bool {
-    if e.name == c.name && c.version_matches(Some(&e.version)) {
+    if e.name == c.name && c.version_matches(Some(e.version)) {
         return true;
     }
     e.meta
@@ -205,8 +200,7 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
     }
 
     let hosts: Vec<Entry> = host.vibs.iter().map(|h| Entry::from_host(h, depot)).collect();
-    let host_by_name: HashMap<&str, usize> =
-        hosts.iter().enumerate().map(|(i, h)| (h.name.as_str(), i)).collect();
+    let host_by_name: HashMap<&str, usize> = hosts.iter().enumerate().map(|(i, h)| (h.name, i)).collect();
     let mut host_removed: Vec<Option<Decision>> = vec![None; hosts.len()];
     let mut host_newer: Vec<Option<String>> = vec![None; hosts.len()];
     let mut install: Vec<Entry> = Vec::new();
@@ -215,25 +209,25 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
         let te = Entry::from_vib(t);
         if let Some(&hi) = host_by_name.get(t.name.as_str()) {
             let h = &hosts[hi];
-            match t.version.cmp(&h.version) {
+            match t.version.cmp(h.version) {
                 std::cmp::Ordering::Equal => {
                     tx.skipped.push(Decision {
                         vib: t.id.clone(),
                         reason: format!("already installed ({})", h.id),
-                        related: Some(h.id.clone()),
+                        related: Some(h.id.to_string()),
                     });
                     continue;
                 }
                 std::cmp::Ordering::Greater => {
                     host_removed[hi] = Some(Decision {
-                        vib: h.id.clone(),
+                        vib: h.id.to_string(),
                         reason: format!("replaced by newer {} ({} >> {})", t.id, t.version, h.version),
                         related: Some(t.id.clone()),
                     });
                     tx.installed.push(Decision {
                         vib: t.id.clone(),
                         reason: format!("upgrades {} ({} >> {})", h.id, t.version, h.version),
-                        related: Some(h.id.clone()),
+                        related: Some(h.id.to_string()),
                     });
                 }
                 std::cmp::Ordering::Less => {
@@ -244,14 +238,14 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
                             "profile install replaces the image"
                         };
                         host_removed[hi] = Some(Decision {
-                            vib: h.id.clone(),
+                            vib: h.id.to_string(),
                             reason: format!("downgraded to {} ({} << {}; {why})", t.id, t.version, h.version),
                             related: Some(t.id.clone()),
                         });
                         tx.installed.push(Decision {
                             vib: t.id.clone(),
                             reason: format!("downgrades {} ({} << {}; {why})", h.id, t.version, h.version),
-                            related: Some(h.id.clone()),
+                            related: Some(h.id.to_string()),
                         });
                     } else {
                         tx.skipped.push(Decision {
@@ -260,7 +254,7 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
                                 "installed {} is newer ({} >> {}): a downgrade, skipped without --allow-downgrades",
                                 h.id, h.version, t.version
                             ),
-                            related: Some(h.id.clone()),
+                            related: Some(h.id.to_string()),
                         });
                         host_newer[hi] = Some(t.id.clone());
                         continue;
@@ -279,7 +273,7 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
                     tx.skipped.push(Decision {
                         vib: t.id.clone(),
                         reason: format!("obsoleted by installed {} (replaces {c})", h.id),
-                        related: Some(h.id.clone()),
+                        related: Some(h.id.to_string()),
                     });
                     continue;
                 }
@@ -300,9 +294,9 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
         }
         if let Some((t, c)) = install.iter().find_map(|t| explicitly_replaces(t, h).map(|c| (t, c))) {
             host_removed[hi] = Some(Decision {
-                vib: h.id.clone(),
+                vib: h.id.to_string(),
                 reason: format!("obsoleted by {} (replaces {c})", t.id),
-                related: Some(t.id.clone()),
+                related: Some(t.id.to_string()),
             });
         }
     }
@@ -317,18 +311,18 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
         }
         if let Some(t) = &host_newer[hi] {
             tx.kept.push(Decision {
-                vib: h.id.clone(),
+                vib: h.id.to_string(),
                 reason: format!("newer than the profile's {t}"),
                 related: Some(t.clone()),
             });
             final_image.push(h);
             continue;
         }
-        if host_by_name.get(h.name.as_str()) == Some(&hi)
-            && targets.iter().any(|t| t.name == h.name && t.version == h.version)
+        if host_by_name.get(h.name) == Some(&hi)
+            && targets.iter().any(|t| t.name == h.name && t.version == *h.version)
         {
             tx.kept.push(Decision {
-                vib: h.id.clone(),
+                vib: h.id.to_string(),
                 reason: "same version in the image profile".into(),
                 related: None,
             });
@@ -338,25 +332,25 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
         match opts.mode {
             Mode::Update => {
                 tx.kept.push(Decision {
-                    vib: h.id.clone(),
+                    vib: h.id.to_string(),
                     reason: "not in the image profile; profile update never removes VIBs".into(),
                     related: None,
                 });
                 final_image.push(h);
             }
             Mode::Install if opts.ok_to_remove => tx.removed.push(Decision {
-                vib: h.id.clone(),
+                vib: h.id.to_string(),
                 reason: "not in the image profile; removed by profile install (--ok-to-remove)".into(),
                 related: None,
             }),
             Mode::Install => {
                 tx.kept.push(Decision {
-                    vib: h.id.clone(),
+                    vib: h.id.to_string(),
                     reason: "not in the image profile: profile install would remove it, which needs --ok-to-remove"
                         .into(),
                     related: None,
                 });
-                blocked_removals.push(h.id.clone());
+                blocked_removals.push(h.id.to_string());
                 final_image.push(h);
             }
         }
@@ -411,16 +405,16 @@ fn validate(
     tx: &mut Transaction,
 ) {
     // Name -> entries providing it (implicit and explicit provides).
-    let mut providers: HashMap<&str, Vec<usize>> = HashMap::new();
+    let mut providers: FastMap<&str, Vec<usize>> = FastMap::default();
     for (i, e) in image.iter().enumerate() {
-        providers.entry(e.name.as_str()).or_default().push(i);
+        providers.entry(e.name).or_default().push(i);
         if let Some(m) = e.meta {
             for p in &m.provides {
                 providers.entry(p.name.as_str()).or_default().push(i);
             }
         }
     }
-    let unknown: Vec<&str> = image.iter().filter(|e| e.meta.is_none()).map(|e| e.id.as_str()).collect();
+    let unknown: Vec<&str> = image.iter().filter(|e| e.meta.is_none()).map(|e| e.id).collect();
     if !unknown.is_empty() {
         tx.notes.push(format!(
             "{} kept VIB(s) are not in the depot, so their dependencies and conflicts were not checked: {}",
@@ -440,7 +434,7 @@ fn validate(
                         "VIB {} requires {c}, but the requirement cannot be satisfied within the ImageProfile.",
                         e.id
                     ),
-                    vibs: vec![e.id.clone()],
+                    vibs: vec![e.id.to_string()],
                     constraint: Some(c.to_string()),
                 });
             }
@@ -456,7 +450,7 @@ fn validate(
                             tx.problems.push(Problem {
                                 kind: ProblemKind::Conflict,
                                 message: msg,
-                                vibs: vec![a.clone(), b.clone()],
+                                vibs: vec![a.to_string(), b.to_string()],
                                 constraint: Some(c.to_string()),
                             });
                         }
@@ -471,7 +465,7 @@ fn validate(
                         tx.problems.push(Problem {
                             kind: ProblemKind::Obsoleted,
                             message: format!("VIB {} is obsoleted by {}", image[j].id, e.id),
-                            vibs: vec![image[j].id.clone(), e.id.clone()],
+                            vibs: vec![image[j].id.to_string(), e.id.to_string()],
                             constraint: Some(c.to_string()),
                         });
                     }
@@ -497,7 +491,7 @@ fn validate(
                                 acceptance_short(a),
                                 acceptance_short(l)
                             ),
-                            vibs: vec![e.id.clone()],
+                            vibs: vec![e.id.to_string()],
                             constraint: None,
                         });
                     }
@@ -540,7 +534,7 @@ fn validate(
                     vendor,
                     host.hw_model.as_deref().unwrap_or("(model unknown)")
                 ),
-                vibs: vec![e.id.clone()],
+                vibs: vec![e.id.to_string()],
                 constraint: None,
             });
         }
@@ -561,4 +555,34 @@ pub fn backwards_vibs(host: &HostImage, profile: &ImageProfile) -> Vec<(VibId, V
         }
     }
     out
+}
+
+/// [`simulate`] against many profiles, spread over the available cores
+/// (what `dry-run against every profile of a depot` needs). Results are in
+/// the order of `profiles`.
+pub fn simulate_many(
+    host: &HostImage,
+    depot: &Depot,
+    profiles: &[ImageProfile],
+    opts: &TxOptions,
+) -> Vec<Transaction> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 16);
+    let chunk = profiles.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = profiles
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || part.iter().map(|p| simulate(host, depot, p, opts)).collect::<Vec<_>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .zip(profiles.chunks(chunk))
+            .flat_map(|(h, part)| {
+                // A panicking worker is a bug; redo its part here so the caller
+                // still gets one transaction per profile.
+                h.join().unwrap_or_else(|_| part.iter().map(|p| simulate(host, depot, p, opts)).collect())
+            })
+            .collect()
+    })
 }

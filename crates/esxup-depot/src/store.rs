@@ -27,6 +27,9 @@ pub struct OpenOptions {
     pub max_ratio: u64,
     /// HTTP timeout.
     pub timeout: Duration,
+    /// Keep snapshots of parsed metadata zips in `<cache_dir>/parsed/`
+    /// (keyed by the zip's sha256) and reuse them.
+    pub snapshots: bool,
 }
 
 impl Default for OpenOptions {
@@ -37,6 +40,7 @@ impl Default for OpenOptions {
             max_total_bytes: 8 << 30,
             max_ratio: 200,
             timeout: Duration::from_secs(30),
+            snapshots: false,
         }
     }
 }
@@ -162,49 +166,94 @@ pub(crate) fn read_zip_index<R: Read + Seek>(
     label: &str,
     budget: &Budget,
 ) -> Result<Vec<u8>, DepotError> {
-    let file = zip.by_index(idx).map_err(|e| DepotError::Zip {
-        path: label.to_string(),
-        message: format!("cannot open member: {e}"),
-    })?;
-    let opts = &budget.opts;
-    let declared = file.size();
-    let packed = file.compressed_size().max(1);
-    if declared > opts.max_file_bytes {
-        return Err(DepotError::TooLarge {
-            path: label.to_string(),
-            message: format!("declares {declared} bytes, more than the {} allowed", opts.max_file_bytes),
-        });
-    }
-    if declared > (1 << 20) && declared / packed > opts.max_ratio {
-        return Err(DepotError::TooLarge {
-            path: label.to_string(),
-            message: format!(
-                "compression ratio {}:1 is more than {}:1 (zip bomb?)",
-                declared / packed,
-                opts.max_ratio
-            ),
-        });
-    }
-    let mut out = Vec::with_capacity(declared.min(64 << 20) as usize);
-    let mut limited = file.take(opts.max_file_bytes + 1);
-    limited.read_to_end(&mut out).map_err(|e| DepotError::Zip {
-        path: label.to_string(),
-        message: format!("corrupt or truncated member: {e}"),
-    })?;
-    if out.len() as u64 > opts.max_file_bytes {
-        return Err(DepotError::TooLarge {
-            path: label.to_string(),
-            message: format!("expands past the {} bytes allowed", opts.max_file_bytes),
-        });
-    }
-    if out.len() as u64 != declared {
-        return Err(DepotError::Zip {
-            path: label.to_string(),
-            message: format!("member expands to {} bytes but declares {declared}", out.len()),
-        });
-    }
-    budget.charge(label, out.len() as u64)?;
+    let mut out = Vec::new();
+    Inflater::new().read(zip, idx, label, budget, &mut out)?;
     Ok(out)
+}
+
+/// Inflates zip members with one reusable decompressor and input buffer
+/// (depots hold tens of thousands of small members).
+pub(crate) struct Inflater {
+    dec: flate2::Decompress,
+    raw: Vec<u8>,
+}
+
+impl Inflater {
+    pub fn new() -> Inflater {
+        Inflater { dec: flate2::Decompress::new(false), raw: Vec::new() }
+    }
+
+    /// Reads member `idx` into `out` (cleared first), bounded by the budget,
+    /// checking size and CRC-32.
+    pub fn read<R: Read + Seek>(
+        &mut self,
+        zip: &mut zip::ZipArchive<R>,
+        idx: usize,
+        label: &str,
+        budget: &Budget,
+        out: &mut Vec<u8>,
+    ) -> Result<(), DepotError> {
+        let zerr = |m: String| DepotError::Zip { path: label.to_string(), message: m };
+        let mut file = zip.by_index_raw(idx).map_err(|e| zerr(format!("cannot open member: {e}")))?;
+        let opts = &budget.opts;
+        let declared = file.size();
+        let packed = file.compressed_size().max(1);
+        if declared > opts.max_file_bytes {
+            return Err(DepotError::TooLarge {
+                path: label.to_string(),
+                message: format!("declares {declared} bytes, more than the {} allowed", opts.max_file_bytes),
+            });
+        }
+        if declared > (1 << 20) && declared / packed > opts.max_ratio {
+            return Err(DepotError::TooLarge {
+                path: label.to_string(),
+                message: format!(
+                    "compression ratio {}:1 is more than {}:1 (zip bomb?)",
+                    declared / packed,
+                    opts.max_ratio
+                ),
+            });
+        }
+        let crc = file.crc32();
+        let method = file.compression();
+        self.raw.clear();
+        (&mut file)
+            .take(packed + 1)
+            .read_to_end(&mut self.raw)
+            .map_err(|e| zerr(format!("corrupt or truncated member: {e}")))?;
+        drop(file);
+        out.clear();
+        match method {
+            zip::CompressionMethod::Stored => {
+                out.extend_from_slice(&self.raw[..self.raw.len().min(declared as usize)]);
+            }
+            zip::CompressionMethod::Deflated => {
+                // Output capacity is exactly the declared size: the stream
+                // cannot expand past it.
+                out.reserve_exact(declared as usize);
+                self.dec.reset(false);
+                let status = self
+                    .dec
+                    .decompress_vec(&self.raw, out, flate2::FlushDecompress::Finish)
+                    .map_err(|e| zerr(format!("corrupt or truncated member: {e}")))?;
+                if status != flate2::Status::StreamEnd && out.len() as u64 >= declared {
+                    return Err(zerr(format!("member expands past the {declared} bytes it declares")));
+                }
+                if status != flate2::Status::StreamEnd {
+                    return Err(zerr("corrupt or truncated member: deflate stream ends early".into()));
+                }
+            }
+            other => return Err(zerr(format!("unsupported compression method {other:?}"))),
+        }
+        if out.len() as u64 != declared {
+            return Err(zerr(format!("member expands to {} bytes but declares {declared}", out.len())));
+        }
+        if crc32fast::hash(out) != crc {
+            return Err(zerr("corrupt member: CRC-32 mismatch".into()));
+        }
+        budget.charge(label, out.len() as u64)?;
+        Ok(())
+    }
 }
 
 /// Reads a file of an extracted depot folder, bounded.

@@ -232,3 +232,136 @@ fn diff_of_67ga_and_70u2a() {
     assert!(d.vmklinux_in_b.is_empty());
     assert!(d.only_in_a.iter().any(|v| v.contains("_net-e1000e_")));
 }
+
+#[test]
+fn parsed_snapshots_give_the_same_depot() {
+    let f = fixture();
+    let cache = tempfile::tempdir().unwrap();
+    let opts = OpenOptions {
+        cache_dir: Some(cache.path().to_path_buf()),
+        snapshots: true,
+        ..OpenOptions::default()
+    };
+    let first = Depot::open_with(&f.root.display().to_string(), &opts).unwrap();
+    let n = std::fs::read_dir(cache.path().join("parsed")).unwrap().count();
+    assert_eq!(n, 6, "one snapshot per metadata zip");
+    let second = Depot::open_with(&f.root.display().to_string(), &opts).unwrap();
+    assert_eq!(second.vibs(), f.depot.vibs());
+    assert_eq!(second.profiles(), f.depot.profiles());
+    assert_eq!(second.bulletins(), f.depot.bulletins());
+    assert_eq!(first.components(), second.components());
+    let h = host(&f.root, "6.7-P06-like.viblist");
+    let p = second.profile(U2A).unwrap();
+    assert_eq!(
+        simulate(&h, &second, p, &TxOptions::default()),
+        simulate(&h, &f.depot, f.depot.profile(U2A).unwrap(), &TxOptions::default())
+    );
+}
+
+#[test]
+fn vmklinux_only_devices_depend_on_the_target_release() {
+    let f = fixture();
+    let ga67 = f.depot.profile("ESXi-6.7.0-8169922-standard").unwrap();
+    let e1000e = ga67.vib_ids.iter().find(|id| id.contains("_net-e1000e_")).unwrap().clone();
+    assert!(f.depot.vib(&e1000e).unwrap().is_vmklinux());
+    let dev: u16 = {
+        use sha2::Digest;
+        let h = hex::encode(sha2::Sha256::digest(b"dev:net-e1000e"));
+        u16::from_str_radix(&h[..4], 16).unwrap()
+    };
+    let facts = HostFacts {
+        pci_devices: Some(vec![pci("0000:04:00.0", 0xfffe, dev, 0x020000, "vmnic0")]),
+        nics: Some(vec![Nic {
+            name: "vmnic0".into(),
+            pci_address: None,
+            driver: Some("e1000e".into()),
+            link_up: None,
+            speed_mbps: None,
+            mac: None,
+            description: None,
+            management: Some(true),
+        }]),
+        ..HostFacts::default()
+    };
+    // On 6.7 the vmklinux driver is the device's driver.
+    let r = driver_readiness(&facts, &f.depot, ga67);
+    assert_eq!((r[0].status, r[0].blocker), (Readiness::Native, false));
+    // A 7.0 image carrying the same vmklinux VIB does not help: it will not load.
+    let mut p = f.depot.profile(U2A).unwrap().clone();
+    p.vib_ids.push(e1000e.clone());
+    let r = driver_readiness(&facts, &f.depot, &p);
+    assert_eq!(r[0].role, DeviceRole::ManagementNic);
+    assert_eq!(r[0].status, Readiness::VmklinuxOnly);
+    assert!(r[0].blocker);
+    assert!(r[0].reason.contains(&e1000e) && r[0].reason.contains("vmkapi_2_2_0_0"), "{}", r[0].reason);
+}
+
+#[test]
+fn hardware_platform_requirements() {
+    use std::io::Write;
+    // A folder depot whose one profile holds a VIB requiring HPE ProLiant
+    // hardware (index files copied from the real ghettoVCB bundle layout).
+    let t = tempfile::tempdir().unwrap();
+    let d = t.path();
+    std::fs::write(
+        d.join("index.xml"),
+        "<vendorList><vendor><name>HPE</name><code>HPE</code><indexfile>vendor-index.xml</indexfile><patchUrl></patchUrl><relativePath></relativePath><content><name>VMware ESX</name><type>http://www.vmware.com/depotmanagement/esx</type></content></vendor></vendorList>",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("vendor-index.xml"),
+        "<metaList><metadata><productId>embeddedEsx</productId><version>7.0</version><locale></locale><url>hpe-metadata.zip</url><channelName>default</channelName></metadata></metaList>",
+    )
+    .unwrap();
+    let vib = r#"<vib version="5.0"><type>bootbank</type><name>oem-tool</name><version>1.0-1</version><vendor>HPE</vendor><relationships><depends/><conflicts/><replaces/><provides/><compatibleWith/></relationships><system-requires><maintenance-mode>false</maintenance-mode><hwplatform vendor="HPE" model="ProLiant"/></system-requires><acceptance-level>partner</acceptance-level><live-install-allowed>true</live-install-allowed></vib>"#;
+    let profile = "<imageprofile><name>oem</name><creator>HPE</creator><readonly>true</readonly><viblist><vib><vib-id>HPE_bootbank_oem-tool_1.0-1</vib-id></vib></viblist><acceptancelevel>partner</acceptancelevel></imageprofile>";
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (n, b) in [
+        ("vibs/oem.xml", vib),
+        ("profiles/oem.xml", profile),
+        (
+            "bulletins/oem.xml",
+            "<bulletin><id>oem</id><vibList><vibID>HPE_bootbank_oem-tool_1.0-1</vibID></vibList></bulletin>",
+        ),
+    ] {
+        w.start_file(n, zip::write::SimpleFileOptions::default()).unwrap();
+        w.write_all(b.as_bytes()).unwrap();
+    }
+    std::fs::write(d.join("hpe-metadata.zip"), w.finish().unwrap().into_inner()).unwrap();
+    let depot = Depot::open(&d.display().to_string()).unwrap();
+    let p = depot.profile("oem").unwrap();
+    let mut h = HostImage::from_vib_list("VMW_bootbank_vmkusb_0.1-4vmw.670.3.159.18828794\n").unwrap();
+
+    h.hw_vendor = Some("Dell Inc.".into());
+    h.hw_model = Some("PowerEdge R340".into());
+    let tx = simulate(&h, &depot, p, &TxOptions::default());
+    let hw: Vec<&Problem> = tx.problems.iter().filter(|p| p.kind == ProblemKind::HardwarePlatform).collect();
+    assert_eq!(hw.len(), 1);
+    assert_eq!(
+        hw[0].message,
+        "VIB HPE_bootbank_oem-tool_1.0-1 requires hardware platform HPE ProLiant, but the host is Dell Inc. PowerEdge R340"
+    );
+    h.hw_vendor = Some("HPE".into());
+    h.hw_model = Some("ProLiant".into());
+    assert!(simulate(&h, &depot, p, &TxOptions::default()).succeeds());
+    h.hw_vendor = None;
+    let tx = simulate(&h, &depot, p, &TxOptions::default());
+    assert!(tx.succeeds());
+    assert!(tx.notes.iter().any(
+        |n| n == "HPE_bootbank_oem-tool_1.0-1 requires a hardware platform; the host's vendor is unknown"
+    ));
+    // Live-installable: no reboot needed for it.
+    assert!(!tx.reboot_reasons.iter().any(|r| r.contains("oem-tool")));
+}
+
+#[test]
+fn simulate_many_matches_one_by_one() {
+    let f = fixture();
+    let h = host(&f.root, "6.7-P06-like.viblist");
+    let all = simulate_many(&h, &f.depot, f.depot.profiles(), &TxOptions::default());
+    assert_eq!(all.len(), f.depot.profiles().len());
+    for (p, tx) in f.depot.profiles().iter().zip(&all) {
+        assert_eq!(tx, &simulate(&h, &f.depot, p, &TxOptions::default()));
+    }
+    assert!(all.iter().any(|t| t.succeeds()) && all.iter().any(|t| !t.succeeds()));
+}

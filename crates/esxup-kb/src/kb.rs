@@ -159,7 +159,7 @@ impl Kb {
         for (i, (path, text)) in kb.files.iter().enumerate() {
             let (path, text, json) = (path.as_str(), text.as_ref(), json.get(i).copied().flatten());
             let invalid = |message: String| KbError::Invalid { path: path.to_string(), message };
-            if let Some(_name) = path.strip_prefix("releases/") {
+            if path.starts_with("releases/") {
                 let f: ReleaseFile = parse(path, text, json)?;
                 f.check().map_err(invalid)?;
                 kb.releases.extend(f.releases);
@@ -265,9 +265,8 @@ impl Kb {
     /// 8.0 U3k), the latest date, a full release before a security-only
     /// build of the same day, then the higher build.
     pub fn latest(&self, b: Branch) -> Option<&Release> {
-        self.branch_releases(b).max_by_key(|r| {
-            (update_line(r), r.release_date, r.kind != ReleaseKind::SecurityOnly, r.build)
-        })
+        self.branch_releases(b)
+            .max_by_key(|r| (update_line(r), r.release_date, r.kind != ReleaseKind::SecurityOnly, r.build))
     }
 
     pub fn lifecycle(&self, b: Branch) -> Option<&Lifecycle> {

@@ -3,7 +3,8 @@
 //! Errors: a file that does not deserialise (unknown key, missing source,
 //! bad date, CVSS outside 0-10, malformed id, version off its branch), a
 //! duplicate build, a release dated before the one above it in its branch
-//! file, a fix or hardware record pointing at a build of another branch.
+//! file, a fix or hardware record pointing at a build of another branch, an
+//! image profile naming another build or version than its release.
 //! Warnings: a build lower than the one above it with a later date, missing
 //! files, references to builds the catalog lacks, unusual names.
 //! A release with `order_exception = "why"` is exempt from both order rules.
@@ -257,8 +258,8 @@ fn lint_order(l: &mut Lint, path: &str, text: &str) {
     let mut prev: Option<&crate::raw::OrderRow> = None;
     for row in &view.releases {
         if let Some(p) = prev {
+            // An explained row is neither checked nor the baseline for the next one.
             if row.order_exception.as_deref().is_some_and(|s| !s.trim().is_empty()) {
-                prev = Some(row);
                 continue;
             }
             if row.date < p.date {
@@ -293,6 +294,23 @@ fn lint_release_style(l: &mut Lint, path: &str, r: &Release) {
                 "profile-name",
                 format!("build {}: image profile {p:?} does not start with \"ESXi-\"", r.build),
             );
+            continue;
+        }
+        // A profile name carries its version, and from 7.0 its build: they must be this release's.
+        match esxup_version::parse_query(p) {
+            Ok(q) if q.profile.is_some() => {
+                if q.build.is_some_and(|b| b != r.build) || q.version.is_some_and(|v| v != r.version) {
+                    l.error(
+                        path,
+                        "profile-mismatch",
+                        format!(
+                            "build {} ({}): image profile {p:?} names another build or version",
+                            r.build, r.version
+                        ),
+                    );
+                }
+            }
+            _ => l.warn(path, "profile-name", format!("build {}: cannot read image profile {p:?}", r.build)),
         }
     }
     if let Some(b) = &r.bulletin {

@@ -189,8 +189,7 @@ impl Kb {
             }
         }
         let Some(branch) = q.branch() else { return Err(not_found()) };
-        let on_branch =
-            || self.branch_releases(branch).filter(|r| q.version.is_none_or(|v| v == r.version));
+        let on_branch = || self.branch_releases(branch).filter(|r| q.version.is_none_or(|v| v == r.version));
         if let Some(p) = q.patch {
             let m: Vec<&Release> = on_branch().filter(|r| patch_ref_in(&r.name) == Some(p)).collect();
             return if m.is_empty() { Err(not_found()) } else { self.pick(q, m) };

@@ -74,7 +74,7 @@ impl CpuRow {
         let model_ok = if !self.models.is_empty() {
             self.models.contains(&model)
         } else {
-            self.model_max.map_or(true, |m| model <= m)
+            self.model_max.is_none_or(|m| model <= m)
         };
         fam_ok && model_ok
     }
@@ -125,7 +125,7 @@ pub struct DeviceRow {
 
 impl DeviceRow {
     pub fn applies_to(&self, target: Branch) -> bool {
-        target >= self.since && self.until.map_or(true, |u| target < u)
+        target >= self.since && self.until.is_none_or(|u| target < u)
     }
     pub fn matches_pci(&self, vendor: u16, device: u16) -> bool {
         self.vendor_id == Some(vendor) && self.device_ids.contains(&device)

@@ -214,6 +214,9 @@ fn lint_fails_on_unknown_key() {
     assert_eq!(e[0].0, "parse");
     assert!(e[0].1.contains("codename"), "{e:?}");
     assert!(matches!(Kb::load_dir(&fixture("unknown-key")), Err(KbError::Parse { .. })));
+    // Also inside an advisory's [[fix]] table.
+    let e = errors("unknown-key-advisory");
+    assert!(e.len() == 1 && e[0].1.contains("fixed_in"), "{e:?}");
 }
 
 #[test]
@@ -245,6 +248,13 @@ fn lint_allows_ties_and_explained_exceptions() {
     assert_eq!(errors("date-tie"), []);
     assert!(lint(&fixture("date-tie")).iter().all(|p| p.rule != "build-order"));
     assert_eq!(errors("order-exception"), []);
+}
+
+#[test]
+fn lint_fails_on_a_profile_of_another_build() {
+    let e = errors("profile-mismatch");
+    assert_eq!(e.iter().map(|x| x.0).collect::<Vec<_>>(), ["profile-mismatch"], "{e:?}");
+    assert!(e[0].1.contains("ESXi-7.0U1sc-17325020-standard"), "{e:?}");
 }
 
 #[test]

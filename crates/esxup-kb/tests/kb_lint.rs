@@ -99,3 +99,23 @@ fn latest_is_on_the_highest_update_line() {
         assert_eq!(Some(update_line(latest)), top, "{b}: {}", latest.name);
     }
 }
+
+#[test]
+fn back_in_time_builds_keep_their_line_hardware() {
+    // data/vm-hardware.toml: 7.0 U1e (19324898) came after 7.0 U3c but is on the
+    // 7.0 U1 line, so it supports vmx-18 (7.0 U1), not vmx-19 (7.0 U2).
+    let kb = Kb::embedded().unwrap_or_else(|e| panic!("{e}"));
+    for r in kb.releases() {
+        let line = update_line(r);
+        // Every release of one update line supports at most what the line's newest build does,
+        // and never less than an older build of the same line.
+        for s in
+            kb.branch_releases(r.version.branch()).filter(|s| update_line(s) == line && s.build < r.build)
+        {
+            assert!(s.max_vm_hardware <= r.max_vm_hardware, "{} vs {}", s.build, r.build);
+        }
+    }
+    if let Some(u1e) = kb.release(19324898).filter(|r| r.update.as_deref() == Some("1e")) {
+        assert_eq!(u1e.max_vm_hardware, Some(18), "{}", u1e.name);
+    }
+}

@@ -64,10 +64,43 @@ pub fn plan_input(
         esxup_check::MethodKind::Esxcli => MethodKind::Depot,
     };
     let rec = report.recommendation.as_ref();
+    // Hops toward a branch. Each hop is the newest release of its branch that
+    // is neither older than the installed build nor newer than the final
+    // target: either would make one leg a back-in-time upgrade (KB 67077).
+    let cur_branch = report.host.version.map(|v| v.branch()).or(current.as_ref().map(|c| c.version.branch()));
+    let cur_date = current.as_ref().map(|c| c.release_date);
+    let hops_to = |target: &Release| -> Vec<Release> {
+        match cur_branch {
+            Some(c) => kbview::hops(kb, c, target.version.branch())
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|b| {
+                    let rels = kbview::branch_releases(kb, b);
+                    rels.iter()
+                        .rev()
+                        .find(|r| {
+                            r.release_date <= target.release_date
+                                && !matches!(cur_date, Some(d) if r.release_date < d)
+                        })
+                        .or_else(|| rels.last())
+                        .map(|r| (*r).clone())
+                })
+                .collect(),
+            None => rec.map(|r| r.hops.iter().map(|h| full(kb, h)).collect()).unwrap_or_default(),
+        }
+    };
+    // Blocked only because the path needs hops: the steps go through them.
+    let path_only = verdict == Verdict::Blocked
+        && report
+            .findings
+            .iter()
+            .filter(|f| f.severity == esxup_check::Severity::Blocker)
+            .all(|f| f.id == "UPGRADE_PATH")
+        && !hops_to(&requested).is_empty();
     // When blocked, follow the newest alternative of the requested branch that
     // the check found no blocker for (it also carries the most fixes), else
     // the check's own best choice.
-    let alternative = if verdict == Verdict::Blocked {
+    let alternative = if verdict == Verdict::Blocked && !path_only {
         let same_branch = rec.and_then(|r| {
             r.alternatives
                 .iter()
@@ -83,20 +116,7 @@ pub fn plan_input(
         None
     };
     let route_target = alternative.clone().unwrap_or_else(|| requested.clone());
-    // Hops toward the route's branch (the check computes them for the requested branch).
-    let cur_branch = report.host.version.map(|v| v.branch()).or(current.as_ref().map(|c| c.version.branch()));
-    let hops: Vec<Release> = if route_target.version.branch() == requested.version.branch() {
-        rec.map(|r| r.hops.iter().map(|h| full(kb, h)).collect()).unwrap_or_default()
-    } else {
-        match cur_branch {
-            Some(c) => kbview::hops(kb, c, route_target.version.branch())
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|b| kbview::latest(kb, b).cloned())
-                .collect(),
-            None => Vec::new(),
-        }
-    };
+    let hops = hops_to(&route_target);
     let rollback_route = rec.and_then(|r| r.rollback.as_ref()).and_then(|rb| {
         if rb.back_in_time_safe != Some(true) {
             return None;
@@ -104,8 +124,12 @@ pub fn plan_input(
         let to = kbview::release_by_build(kb, rb.build)?.clone();
         Some(RollbackRoute { to, then: full(kb, &rb.then) })
     });
-    let altbootbank =
-        facts.altbootbank.as_ref().and_then(|a| a.build).and_then(|b| kbview::release_by_build(kb, b)).cloned();
+    let altbootbank = facts
+        .altbootbank
+        .as_ref()
+        .and_then(|a| a.build)
+        .and_then(|b| kbview::release_by_build(kb, b))
+        .cloned();
     let advisories = kb.all_advisories();
     let exposures = report
         .exposures
@@ -116,11 +140,17 @@ pub fn plan_input(
             let workaround = if e.workaround_in_place == Some(true) {
                 None
             } else {
-                adv.and_then(|a| match (&a.workaround, &a.workaround_kb) {
-                    (Some(w), Some(k)) => Some(format!("{w} ({k})")),
-                    (Some(w), None) => Some(w.clone()),
-                    (None, Some(k)) => Some(k.clone()),
-                    (None, None) => None,
+                // "none: ..." in the KB means there is no workaround to apply.
+                adv.and_then(|a| {
+                    match (
+                        a.workaround.as_ref().filter(|w| !w.trim().to_ascii_lowercase().starts_with("none")),
+                        &a.workaround_kb,
+                    ) {
+                        (Some(w), Some(k)) => Some(format!("{w} ({k})")),
+                        (Some(w), None) => Some(w.clone()),
+                        (None, Some(k)) => Some(k.clone()),
+                        (None, None) => None,
+                    }
                 })
             };
             ExposureInfo {
@@ -130,13 +160,27 @@ pub fn plan_input(
                 known_exploited: e.known_exploited,
                 fixed_by_target,
                 workaround,
-                workaround_service: if e.workaround_in_place == Some(true) { None } else { e.workaround_service.clone() },
+                workaround_service: if e.workaround_in_place == Some(true) {
+                    None
+                } else {
+                    e.workaround_service.clone()
+                },
             }
         })
         .collect();
     let latest_in_branch = kbview::latest(kb, route_target.version.branch()).cloned();
     let max_vm_hardware = kbview::max_vm_hardware(kb, &route_target);
-    let method_reasons = report.method.reasons.iter().map(text).collect();
+    // The check chose the method for the requested target; a different route
+    // target gets the same rule: Secure Boot forces the ISO, an upgrade to a
+    // new branch suggests it, an update within the branch uses esxcli.
+    let (method, method_reasons) = if route_target.build == requested.build || report.method.required {
+        (method, report.method.reasons.iter().map(text).collect())
+    } else {
+        let upgrade = !matches!(cur_branch, Some(c) if c >= route_target.version.branch());
+        let key = if upgrade { "check.method.upgrade_iso_or_esxcli" } else { "check.method.update_esxcli" };
+        let kind = if upgrade { MethodKind::Iso } else { MethodKind::Depot };
+        (kind, vec![Text::Key { key: key.to_string(), args: Default::default() }])
+    };
     Ok(PlanInput {
         facts: facts.clone(),
         today: report.today,
@@ -155,5 +199,10 @@ pub fn plan_input(
         latest_in_branch,
         max_vm_hardware,
         extra_ways_out: Vec::new(),
+        auto_reasons: if report.target.chosen_by == esxup_check::ChosenBy::Auto {
+            rec.map(|r| r.why.iter().map(text).collect()).unwrap_or_default()
+        } else {
+            Vec::new()
+        },
     })
 }

@@ -89,6 +89,8 @@ pub struct PlanInput {
     pub max_vm_hardware: Option<u32>,
     /// Extra texts for the way out, as the check words them.
     pub extra_ways_out: Vec<Text>,
+    /// `--target auto`: why the check chose this target (empty otherwise).
+    pub auto_reasons: Vec<Text>,
 }
 
 impl PlanInput {
@@ -103,5 +105,17 @@ impl PlanInput {
     /// Whether the steps follow the requested target.
     pub fn route_is_requested(&self) -> bool {
         self.route_target().build == self.requested.build
+    }
+
+    /// Blocked only because the target needs intermediate hops, and the hops
+    /// are known: the steps go through them.
+    pub fn blocked_only_by_path(&self) -> bool {
+        self.verdict == Verdict::Blocked
+            && !self.hops.is_empty()
+            && self
+                .findings
+                .iter()
+                .filter(|f| f.severity == esxup_check::Severity::Blocker)
+                .all(|f| f.id == "UPGRADE_PATH")
     }
 }

@@ -41,6 +41,48 @@ pub struct Command {
     /// A short remark shown next to the line, in the plan's language.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The `<...>` placeholders in `line` the admin must fill in first; a
+    /// runner must not run a line while this is not empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub inputs: Vec<String>,
+}
+
+impl Command {
+    pub fn new(run_on: RunOn, line: impl Into<String>, note: Option<String>) -> Command {
+        let line = line.into();
+        let inputs = placeholders(&line);
+        Command { run_on, line, note, inputs }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_placeholders() {
+        assert_eq!(super::placeholders("vim-cmd vimsvc/license --set <licence-key>"), ["<licence-key>"]);
+        assert_eq!(super::placeholders("dd if=<a.iso> of=/dev/<sdX> bs=4M"), ["<a.iso>", "<sdX>"]);
+        assert!(super::placeholders("grep -E '^(build)=' /altbootbank/boot.cfg").is_empty());
+        assert!(super::placeholders("a < b > c").is_empty());
+    }
+}
+
+/// `<name>` tokens of a command line (`<vmid>`, `<licence-key>`).
+pub fn placeholders(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(i) = rest.find('<') {
+        match rest[i + 1..].find('>') {
+            Some(j) if j > 0 && !rest[i + 1..i + 1 + j].contains([' ', '<']) => {
+                let p = rest[i..i + 2 + j].to_string();
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+                rest = &rest[i + 2 + j..];
+            }
+            _ => rest = &rest[i + 1..],
+        }
+    }
+    out
 }
 
 /// How to tell that a step worked.

@@ -40,6 +40,22 @@ struct Builder<'a> {
     host: String,
 }
 
+/// Renders a check message: arguments whose value starts with `@` name
+/// another catalog key and are rendered first (as `esxup check` does).
+pub fn msg(lang: Lang, key: &str, args: &BTreeMap<String, String>) -> String {
+    let resolved: BTreeMap<String, String> = args
+        .iter()
+        .map(|(k, v)| {
+            let v = match v.strip_prefix('@') {
+                Some(inner) => esxup_i18n::t(lang, inner, args),
+                None => v.clone(),
+            };
+            (k.clone(), v)
+        })
+        .collect();
+    esxup_i18n::t(lang, key, &resolved)
+}
+
 fn release_ref(r: &Release) -> ReleaseRef {
     ReleaseRef {
         build: r.build,
@@ -88,8 +104,14 @@ impl<'a> Builder<'a> {
         };
         b.set("cur_build", &cur_build);
         b.set("cur_version", &cur_version);
-        b.set("cur_name", &input.current.as_ref().map(|r| r.name.clone()).unwrap_or_else(|| format!("ESXi {cur_version}")));
-        b.set("cur_date", &input.current.as_ref().map(|r| r.release_date.to_string()).unwrap_or(unknown.clone()));
+        b.set(
+            "cur_name",
+            &input.current.as_ref().map(|r| r.name.clone()).unwrap_or_else(|| format!("ESXi {cur_version}")),
+        );
+        b.set(
+            "cur_date",
+            &input.current.as_ref().map(|r| r.release_date.to_string()).unwrap_or(unknown.clone()),
+        );
         b.set("cur_profile", f.image_profile.as_deref().unwrap_or(&unknown));
         let t = input.route_target();
         b.set_release("tgt", t);
@@ -107,15 +129,44 @@ impl<'a> Builder<'a> {
         let boot = f.boot_device.as_ref();
         b.set("boot_device", boot.and_then(|d| d.device.as_deref()).unwrap_or("<boot-device>"));
         b.set("boot_model", boot.and_then(|d| d.model.as_deref()).unwrap_or(&unknown));
+        let disk: Vec<String> = [
+            boot.and_then(|d| d.device.clone()),
+            boot.and_then(|d| d.model.clone()),
+            boot.and_then(|d| d.size_bytes).map(gib),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        b.set("boot_disk", &if disk.is_empty() { "<boot-device>".to_string() } else { disk.join(", ") });
         b.set("boot_size", &boot.and_then(|d| d.size_bytes).map(gib).unwrap_or(unknown.clone()));
         let media = boot.and_then(|d| d.media).map(|m| b.word(&format!("media_{m:?}").to_lowercase()));
         b.set("boot_media", &media.unwrap_or(unknown.clone()));
         let this_hw = b.word("this_hardware");
         b.set("system_model", &system_model(input).unwrap_or(this_hw));
-        b.set("depot", input.depot.as_deref().unwrap_or("<depot.zip>"));
         let ds = backup_datastore(input);
+        let ds_dir = format!("/vmfs/volumes/{}", ds.as_deref().unwrap_or("<backup-datastore>"));
+        // esxcli runs on the host: a local bundle is copied to a datastore
+        // first and named by its path there; an online depot stays a URL.
+        let (depot_host, depot_local) = match input.depot.as_deref() {
+            Some(d) if d.contains("://") => (d.to_string(), None),
+            Some(d) if d.starts_with("/vmfs/") => (d.to_string(), None),
+            Some(d) => {
+                let base = std::path::Path::new(d)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "<offline-bundle.zip>".into());
+                (format!("{ds_dir}/{base}"), Some(d.to_string()))
+            }
+            None => (format!("{ds_dir}/<offline-bundle.zip>"), Some("<offline-bundle.zip>".to_string())),
+        };
+        b.set("depot", &depot_host);
+        b.set("depot_local", depot_local.as_deref().unwrap_or(""));
+        b.set("patch_depot", &format!("{ds_dir}/<patch-bundle.zip>"));
         b.set("backup_ds", ds.as_deref().unwrap_or("<backup-datastore>"));
-        b.set("ghetto_dir", &format!("/vmfs/volumes/{}/ghettoVCB", ds.as_deref().unwrap_or("<backup-datastore>")));
+        b.set(
+            "ghetto_dir",
+            &format!("/vmfs/volumes/{}/ghettoVCB", ds.as_deref().unwrap_or("<backup-datastore>")),
+        );
         b.set("max_hw", &input.max_vm_hardware.map(|v| v.to_string()).unwrap_or(unknown.clone()));
         b
     }
@@ -165,7 +216,7 @@ impl<'a> Builder<'a> {
             Text::Key { key, args } => {
                 let mut a = self.args.clone();
                 a.extend(args.clone());
-                esxup_i18n::t(self.lang, key, &a)
+                msg(self.lang, key, &a)
             }
         }
     }
@@ -180,7 +231,11 @@ impl<'a> Builder<'a> {
             notes: Vec::new(),
             commands: Vec::new(),
             automatable,
-            verify: Verify { text: self.t(&format!("step.{key}.verify")), commands: Vec::new(), expect: None },
+            verify: Verify {
+                text: self.t(&format!("step.{key}.verify")),
+                commands: Vec::new(),
+                expect: None,
+            },
             on_failure: self.t(&format!("step.{key}.on_failure")),
             files: Vec::new(),
             sources: Vec::new(),
@@ -188,11 +243,11 @@ impl<'a> Builder<'a> {
     }
 
     fn cmd(&self, run_on: RunOn, line: impl Into<String>) -> Command {
-        Command { run_on, line: line.into(), note: None }
+        Command::new(run_on, line, None)
     }
 
     fn cmdn(&self, run_on: RunOn, line: impl Into<String>, note_key: &str) -> Command {
-        Command { run_on, line: line.into(), note: Some(self.t(&format!("cmd.{note_key}"))) }
+        Command::new(run_on, line, Some(self.t(&format!("cmd.{note_key}"))))
     }
 
     fn a(&self, k: &str) -> String {
@@ -204,17 +259,17 @@ impl<'a> Builder<'a> {
     }
 
     fn uefi(&self) -> Option<bool> {
-        self.input
-            .facts
-            .firmware
-            .as_ref()
-            .and_then(|f| f.kind)
-            .map(|k| k == esxup_facts::FirmwareType::Uefi)
+        self.input.facts.firmware.as_ref().and_then(|f| f.kind).map(|k| k == esxup_facts::FirmwareType::Uefi)
     }
 
     /// The upgrade leaves 6.x for 7.0 or later: no Shift+R back (KB 1033604).
     fn crosses_to_7(&self) -> bool {
-        let from = self.input.current.as_ref().map(|r| r.version.major).or(self.input.facts.product.as_ref().map(|p| p.version.major));
+        let from = self.input.current.as_ref().map(|r| r.version.major).or(self
+            .input
+            .facts
+            .product
+            .as_ref()
+            .map(|p| p.version.major));
         matches!(from, Some(m) if m < 7) && self.input.route_target().version.major >= 7
     }
 
@@ -234,13 +289,26 @@ impl<'a> Builder<'a> {
             Verdict::ReadyWithWarnings => PlanStatus::ReadyWithWarnings,
             Verdict::Blocked => PlanStatus::Blocked,
         };
-        let blockers: Vec<PlanFinding> =
-            input.findings.iter().filter(|f| f.severity == Severity::Blocker).map(|f| self.finding(f)).collect();
-        let warnings: Vec<PlanFinding> =
-            input.findings.iter().filter(|f| f.severity == Severity::Warning).map(|f| self.finding(f)).collect();
+        let blockers: Vec<PlanFinding> = input
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Blocker)
+            .map(|f| self.finding(f))
+            .collect();
+        let warnings: Vec<PlanFinding> = input
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Warning)
+            .map(|f| self.finding(f))
+            .collect();
         let status_text = match status {
             PlanStatus::Ready => self.t("status.ready"),
-            PlanStatus::ReadyWithWarnings => self.tx("status.warnings", &[("count", warnings.len().to_string())]),
+            PlanStatus::ReadyWithWarnings => {
+                self.tx("status.warnings", &[("count", warnings.len().to_string())])
+            }
+            PlanStatus::Blocked if input.blocked_only_by_path() && input.route_is_requested() => {
+                self.tx("status.blocked_hops", &[("hops", hop_names(&input.hops))])
+            }
             PlanStatus::Blocked if input.route_is_requested() => {
                 self.tx("status.blocked_no_route", &[("count", blockers.len().to_string())])
             }
@@ -252,8 +320,10 @@ impl<'a> Builder<'a> {
             via: input.hops.iter().map(release_ref).collect(),
             is_requested: input.route_is_requested(),
             label: if input.route_is_requested() {
-                if status == PlanStatus::Blocked {
+                if status == PlanStatus::Blocked && !input.blocked_only_by_path() {
                     self.t("route.requested_blocked")
+                } else if !input.auto_reasons.is_empty() && input.hops.is_empty() {
+                    self.t("route.auto")
                 } else if input.hops.is_empty() {
                     self.t("route.requested")
                 } else {
@@ -310,7 +380,7 @@ impl<'a> Builder<'a> {
     }
 
     fn finding(&self, f: &Finding) -> PlanFinding {
-        let r = |part: &str| esxup_i18n::t(self.lang, &format!("{}.{part}", f.key), &f.args);
+        let r = |part: &str| msg(self.lang, &format!("{}.{part}", f.key), &f.args);
         PlanFinding {
             id: f.id.clone(),
             severity: esxup_i18n::t(
@@ -372,7 +442,7 @@ impl<'a> Builder<'a> {
         }
         for f in input.findings.iter().filter(|f| f.severity == Severity::Blocker) {
             if is_driver_finding(f) {
-                let remedy = esxup_i18n::t(self.lang, &format!("{}.remedy", f.key), &f.args);
+                let remedy = msg(self.lang, &f.remedy_key(), &f.args);
                 out.push(WayOut { kind: "remove-driver".into(), text: remedy });
             }
         }
@@ -421,6 +491,7 @@ impl<'a> Builder<'a> {
         if !self.input.route_is_requested() {
             s.notes.push(self.t("note.route_not_requested"));
         }
+        s.notes.extend(self.input.auto_reasons.iter().map(|r| self.text(r)));
         if self.input.route_target().image_profiles.is_empty() {
             s.notes.push(self.t("note.profile_unknown"));
         }
@@ -436,7 +507,11 @@ impl<'a> Builder<'a> {
 
     fn advisories(&self) -> Step {
         let mut s = self.step("before.advisories", "advisories", false);
-        s.commands.push(self.cmdn(RunOn::Workstation, format!("esxup advisories {}", self.a("cur_build")), "esxup_advisories"));
+        s.commands.push(self.cmdn(
+            RunOn::Workstation,
+            format!("esxup advisories {}", self.a("cur_build")),
+            "esxup_advisories",
+        ));
         if self.input.exposures.is_empty() {
             s.notes.push(self.t("note.no_exposures"));
         }
@@ -446,38 +521,53 @@ impl<'a> Builder<'a> {
                 Some(false) => "note.exposure_not_fixed",
                 None => "note.exposure_unknown",
             };
-            let mut line = self.tx(
-                key,
-                &[("vmsa", e.id.clone()), ("title", e.title.clone()), ("cves", e.cves.join(", "))],
-            );
+            let mut line = self
+                .tx(key, &[("vmsa", e.id.clone()), ("title", e.title.clone()), ("cves", e.cves.join(", "))]);
             if e.known_exploited {
                 self.join(&mut line, &self.t("note.known_exploited"));
             }
             s.notes.push(line);
             if let Some(w) = &e.workaround {
-                s.notes.push(self.tx("note.workaround", &[("vmsa", e.id.clone()), ("workaround", w.clone())]));
+                s.notes
+                    .push(self.tx("note.workaround", &[("vmsa", e.id.clone()), ("workaround", w.clone())]));
             }
             s.sources.push(e.id.clone());
         }
         if let Some(slpd) = &self.input.facts.slpd {
-            let slpd_advisory = self.input.exposures.iter().any(|e| e.workaround_service.as_deref() == Some("slpd"));
+            let slpd_advisory =
+                self.input.exposures.iter().any(|e| e.workaround_service.as_deref() == Some("slpd"));
             if slpd.running == Some(true) && slpd_advisory {
                 s.notes.push(self.t("note.slpd_running"));
                 s.commands.push(self.cmdn(RunOn::EsxiShell, "/etc/init.d/slpd stop", "slpd_stop"));
-                s.commands.push(self.cmd(RunOn::EsxiShell, "esxcli network firewall ruleset set -r CIMSLP -e 0"));
+                s.commands
+                    .push(self.cmd(RunOn::EsxiShell, "esxcli network firewall ruleset set -r CIMSLP -e 0"));
                 s.commands.push(self.cmd(RunOn::EsxiShell, "chkconfig slpd off"));
                 s.sources.push(KB_SLP.into());
             }
         }
-        s.verify.commands.push(self.cmd(RunOn::Workstation, format!("esxup advisories {}", self.a("tgt_build"))));
+        s.verify
+            .commands
+            .push(self.cmd(RunOn::Workstation, format!("esxup advisories {}", self.a("tgt_build"))));
         s
     }
 
     fn secure_boot_before(&self) -> Step {
         let mut s = self.step("before.secure-boot", "secure_boot_before", true);
-        s.commands.push(self.cmdn(RunOn::EsxiShell, "/usr/lib/vmware/secureboot/bin/secureBoot.py -s", "sb_state"));
-        s.commands.push(self.cmdn(RunOn::EsxiShell, "/usr/lib/vmware/secureboot/bin/secureBoot.py -c", "sb_check"));
-        s.commands.push(self.cmdn(RunOn::EsxiShell, "esxcli software vib list | grep -i CommunitySupported", "community_vibs"));
+        s.commands.push(self.cmdn(
+            RunOn::EsxiShell,
+            "/usr/lib/vmware/secureboot/bin/secureBoot.py -s",
+            "sb_state",
+        ));
+        s.commands.push(self.cmdn(
+            RunOn::EsxiShell,
+            "/usr/lib/vmware/secureboot/bin/secureBoot.py -c",
+            "sb_check",
+        ));
+        s.commands.push(self.cmdn(
+            RunOn::EsxiShell,
+            "esxcli software vib list | grep -i CommunitySupported",
+            "community_vibs",
+        ));
         let community: Vec<String> = self
             .input
             .facts
@@ -506,7 +596,8 @@ impl<'a> Builder<'a> {
                 s.commands.push(self.cmd(RunOn::EsxiShell, "vim-cmd vmsvc/snapshot.removeall <vmid>"));
             }
             Some(vms) => {
-                let with: Vec<&Vm> = vms.iter().filter(|vm| vm.snapshots.as_ref().is_some_and(|x| !x.is_empty())).collect();
+                let with: Vec<&Vm> =
+                    vms.iter().filter(|vm| vm.snapshots.as_ref().is_some_and(|x| !x.is_empty())).collect();
                 let unknown: Vec<&str> =
                     vms.iter().filter(|vm| vm.snapshots.is_none()).map(|vm| vm.name.as_str()).collect();
                 if with.is_empty() && unknown.is_empty() {
@@ -529,12 +620,14 @@ impl<'a> Builder<'a> {
                     ));
                     let id = self.vmid(vm);
                     s.commands.push(self.cmd(RunOn::EsxiShell, format!("vim-cmd vmsvc/snapshot.get {id}")));
-                    s.commands.push(Command {
-                        run_on: RunOn::EsxiShell,
-                        line: format!("vim-cmd vmsvc/snapshot.removeall {id}"),
-                        note: Some(self.tx("cmd.removeall", &[("vm", vm.name.clone())])),
-                    });
-                    s.verify.commands.push(self.cmd(RunOn::EsxiShell, format!("vim-cmd vmsvc/snapshot.get {id}")));
+                    s.commands.push(Command::new(
+                        RunOn::EsxiShell,
+                        format!("vim-cmd vmsvc/snapshot.removeall {id}"),
+                        Some(self.tx("cmd.removeall", &[("vm", vm.name.clone())])),
+                    ));
+                    s.verify
+                        .commands
+                        .push(self.cmd(RunOn::EsxiShell, format!("vim-cmd vmsvc/snapshot.get {id}")));
                 }
                 if !unknown.is_empty() {
                     s.notes.push(self.tx("note.snapshots_unknown", &[("vms", unknown.join(", "))]));
@@ -549,11 +642,14 @@ impl<'a> Builder<'a> {
         let mut s = self.step("before.backup-vms", "backup_vms", false);
         let dir = self.a("ghetto_dir");
         let q = |p: &str| sh_quote(&format!("{dir}/{p}"));
-        let names: Vec<String> = self.vms().map(|v| v.iter().map(|vm| vm.name.clone()).collect()).unwrap_or_default();
+        let names: Vec<String> =
+            self.vms().map(|v| v.iter().map(|vm| vm.name.clone()).collect()).unwrap_or_default();
         if self.secure_boot() {
             s.notes.push(self.t("note.ghetto_no_vib"));
         }
-        if names.is_empty() {
+        if self.vms().is_some_and(|v| v.is_empty()) {
+            s.notes.push(self.t("note.no_vms"));
+        } else if names.is_empty() {
             s.notes.push(self.t("note.vms_unknown"));
         } else {
             s.notes.push(self.tx("note.vms_to_back_up", &[("vms", names.join(", "))]));
@@ -594,7 +690,10 @@ impl<'a> Builder<'a> {
         ));
         s.verify.commands.push(self.cmd(
             RunOn::EsxiShell,
-            format!("find {} -name STATUS.ok", sh_quote(&format!("/vmfs/volumes/{}/ghettoVCB-backups", self.a("backup_ds")))),
+            format!(
+                "find {} -name STATUS.ok",
+                sh_quote(&format!("/vmfs/volumes/{}/ghettoVCB-backups", self.a("backup_ds")))
+            ),
         ));
         s.verify.expect = Some("STATUS.ok".into());
         s.sources.push(SRC_GHETTOVCB.into());
@@ -604,7 +703,11 @@ impl<'a> Builder<'a> {
     fn backup_config(&self, id: &str, key: &str) -> Step {
         let mut s = self.step(id, key, true);
         s.commands.push(self.cmdn(RunOn::EsxiShell, "vim-cmd hostsvc/firmware/sync_config", "sync_config"));
-        s.commands.push(self.cmdn(RunOn::EsxiShell, "vim-cmd hostsvc/firmware/backup_config", "backup_config"));
+        s.commands.push(self.cmdn(
+            RunOn::EsxiShell,
+            "vim-cmd hostsvc/firmware/backup_config",
+            "backup_config",
+        ));
         let build = if id.starts_with("after") { self.a("tgt_build") } else { self.a("cur_build") };
         s.commands.push(self.cmdn(
             RunOn::Workstation,
@@ -614,9 +717,13 @@ impl<'a> Builder<'a> {
             ),
             "download_bundle",
         ));
-        s.verify.commands.push(self.cmd(RunOn::Workstation, format!("tar -tzf configBundle-{}-{build}.tgz", self.host)));
+        s.verify
+            .commands
+            .push(self.cmd(RunOn::Workstation, format!("tar -tzf configBundle-{}-{build}.tgz", self.host)));
         s.verify.expect = Some("state.tgz".into());
-        s.notes.push(self.tx("note.bundle_same_build", &[("build", build)]));
+        if id.starts_with("before") {
+            s.notes.push(self.tx("note.bundle_same_build", &[("build", build)]));
+        }
         s.sources.push(KB_CONFIG.into());
         s
     }
@@ -628,17 +735,30 @@ impl<'a> Builder<'a> {
             Some(BootMedia::Usb) | Some(BootMedia::SdCard)
         );
         if removable {
-            s.commands.push(self.cmdn(RunOn::EsxiShell, "esxcli system shutdown poweroff -r 'esxup: image the boot device'", "poweroff"));
+            s.commands.push(self.cmdn(
+                RunOn::EsxiShell,
+                "esxcli system shutdown poweroff -r 'esxup: image the boot device'",
+                "poweroff",
+            ));
             s.commands.push(self.cmdn(RunOn::Workstation, "lsblk -o NAME,SIZE,MODEL,TRAN", "lsblk"));
             s.commands.push(self.cmdn(
                 RunOn::Workstation,
-                format!("sudo dd if=/dev/<sdX> of=esxi-boot-{}-{}.img bs=4M status=progress", self.host, self.a("cur_build")),
+                format!(
+                    "sudo dd if=/dev/<sdX> of=esxi-boot-{}-{}.img bs=4M status=progress",
+                    self.host,
+                    self.a("cur_build")
+                ),
                 "dd_read",
             ));
         } else {
             s.notes.push(self.t("note.boot_not_removable"));
         }
-        s.verify.commands.push(self.cmd(RunOn::Workstation, format!("ls -l esxi-boot-{}-{}.img", self.host, self.a("cur_build"))));
+        s.verify.commands.push(
+            self.cmd(
+                RunOn::Workstation,
+                format!("ls -l esxi-boot-{}-{}.img", self.host, self.a("cur_build")),
+            ),
+        );
         s.sources.push(KB_ROLLBACK.into());
         s
     }
@@ -728,8 +848,14 @@ impl<'a> Builder<'a> {
         match self.input.method {
             MethodKind::Iso => {
                 let mut d = self.step("media.download-iso", "download_iso", false);
-                d.commands.push(self.cmdn(RunOn::Workstation, "sha256sum <VMware-VMvisor-Installer-…iso>", "sha256"));
-                d.verify.commands.push(self.cmd(RunOn::Workstation, "sha256sum <VMware-VMvisor-Installer-…iso>"));
+                d.commands.push(self.cmdn(
+                    RunOn::Workstation,
+                    "sha256sum <VMware-VMvisor-Installer-…iso>",
+                    "sha256",
+                ));
+                d.verify
+                    .commands
+                    .push(self.cmd(RunOn::Workstation, "sha256sum <VMware-VMvisor-Installer-…iso>"));
                 v.push(d);
                 let mut w = self.step("media.write-usb", "write_usb", false);
                 if self.uefi() == Some(true) {
@@ -743,7 +869,11 @@ impl<'a> Builder<'a> {
                     "sudo dd if=<VMware-VMvisor-Installer-…iso> of=/dev/<sdX> bs=4M status=progress conv=fsync",
                     "dd_write",
                 ));
-                w.commands.push(self.cmdn(RunOn::Workstation, "Rufus: <stick> / GPT / UEFI (non CSM)", "rufus"));
+                w.commands.push(self.cmdn(
+                    RunOn::Workstation,
+                    "Rufus: <stick> / GPT / UEFI (non CSM)",
+                    "rufus",
+                ));
                 w.verify.commands.push(self.cmd(RunOn::Workstation, "lsblk -o NAME,SIZE,MODEL,TRAN"));
                 v.push(w);
             }
@@ -757,10 +887,15 @@ impl<'a> Builder<'a> {
                         "esxcli network firewall ruleset set -e true -r httpClient",
                         "firewall_open",
                     ));
-                } else {
+                } else if !self.a("depot_local").is_empty() {
                     d.commands.push(self.cmdn(
                         RunOn::Workstation,
-                        format!("scp <offline-bundle.zip> root@{}:/vmfs/volumes/{}/", self.host, sh_quote(&self.a("backup_ds"))),
+                        format!(
+                            "scp {} root@{}:{}/",
+                            sh_quote(&self.a("depot_local")),
+                            self.host,
+                            sh_quote(&format!("/vmfs/volumes/{}", self.a("backup_ds")))
+                        ),
                         "upload_bundle",
                     ));
                     if self.input.depot.is_none() {
@@ -788,8 +923,11 @@ impl<'a> Builder<'a> {
         let mut v = Vec::new();
         for (i, h) in self.input.hops.iter().enumerate() {
             let mut s = self.step(&format!("upgrade.hop-{}", i + 1), "hop", false);
-            s.title = self.tx("step.hop.title_n", &[("hop_name", h.name.clone()), ("hop_build", h.build.to_string())]);
-            s.notes.push(self.tx("note.hop", &[("hop_name", h.name.clone()), ("hop_build", h.build.to_string())]));
+            s.title = self
+                .tx("step.hop.title_n", &[("hop_name", h.name.clone()), ("hop_build", h.build.to_string())]);
+            s.notes.push(
+                self.tx("note.hop", &[("hop_name", h.name.clone()), ("hop_build", h.build.to_string())]),
+            );
             s.verify.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system version get"));
             s.verify.expect = Some(format!("Build: Releasebuild-{}", h.build));
             v.push(s);
@@ -797,18 +935,21 @@ impl<'a> Builder<'a> {
         let mut sd = self.step("upgrade.shutdown-vms", "shutdown_vms", true);
         match self.vms() {
             Some(vms) => {
-                let on: Vec<&Vm> = vms.iter().filter(|vm| vm.power_state == Some(PowerState::PoweredOn)).collect();
+                let on: Vec<&Vm> =
+                    vms.iter().filter(|vm| vm.power_state == Some(PowerState::PoweredOn)).collect();
                 if on.is_empty() {
                     sd.notes.push(self.t("note.no_running_vms"));
                 }
                 for vm in on {
                     let id = self.vmid(vm);
-                    sd.commands.push(Command {
-                        run_on: RunOn::EsxiShell,
-                        line: format!("vim-cmd vmsvc/power.shutdown {id}"),
-                        note: Some(self.tx("cmd.shutdown_vm", &[("vm", vm.name.clone())])),
-                    });
-                    sd.verify.commands.push(self.cmd(RunOn::EsxiShell, format!("vim-cmd vmsvc/power.getstate {id}")));
+                    sd.commands.push(Command::new(
+                        RunOn::EsxiShell,
+                        format!("vim-cmd vmsvc/power.shutdown {id}"),
+                        Some(self.tx("cmd.shutdown_vm", &[("vm", vm.name.clone())])),
+                    ));
+                    sd.verify
+                        .commands
+                        .push(self.cmd(RunOn::EsxiShell, format!("vim-cmd vmsvc/power.getstate {id}")));
                 }
                 sd.verify.expect = Some("Powered off".into());
             }
@@ -827,15 +968,22 @@ impl<'a> Builder<'a> {
         match self.input.method {
             MethodKind::Iso => {
                 let mut b = self.step("upgrade.boot-installer", "boot_installer", false);
-                b.commands.push(self.cmdn(RunOn::EsxiShell, "esxcli system shutdown reboot -r 'esxup: upgrade from ISO'", "reboot"));
+                b.commands.push(self.cmdn(
+                    RunOn::EsxiShell,
+                    "esxcli system shutdown reboot -r 'esxup: upgrade from ISO'",
+                    "reboot",
+                ));
                 if self.secure_boot() {
                     b.notes.push(self.t("note.keep_secure_boot_on"));
                 }
-                b.verify.commands.push(self.cmd(RunOn::Console, "<installer: welcome screen>"));
                 v.push(b);
                 let mut u = self.step("upgrade.installer", "installer", false);
                 u.notes.push(self.t("note.installer_disk"));
-                u.commands.push(self.cmdn(RunOn::Console, "Upgrade ESXi, preserve VMFS datastore", "installer_choice"));
+                u.commands.push(self.cmdn(
+                    RunOn::Console,
+                    "Upgrade ESXi, preserve VMFS datastore",
+                    "installer_choice",
+                ));
                 u.verify.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system version get"));
                 u.verify.expect = Some(format!("Build: Releasebuild-{}", self.a("tgt_build")));
                 v.push(u);
@@ -856,7 +1004,12 @@ impl<'a> Builder<'a> {
                 d.sources.push(KB_BACK_IN_TIME.into());
                 v.push(d);
                 let mut u = self.step("upgrade.profile-update", "profile_update", true);
-                u.commands.push(self.cmd(RunOn::EsxiShell, format!("esxcli software profile update -d {depot} -p {prof}")));
+                u.commands.push(
+                    self.cmd(
+                        RunOn::EsxiShell,
+                        format!("esxcli software profile update -d {depot} -p {prof}"),
+                    ),
+                );
                 u.verify.commands.push(self.cmd(RunOn::EsxiShell, "esxcli software profile get"));
                 u.verify.expect = Some(self.a("tgt_profile"));
                 v.push(u);
@@ -868,7 +1021,8 @@ impl<'a> Builder<'a> {
                         "firewall_close",
                     ));
                 }
-                r.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system shutdown reboot -r 'esxup: upgrade'"));
+                r.commands
+                    .push(self.cmd(RunOn::EsxiShell, "esxcli system shutdown reboot -r 'esxup: upgrade'"));
                 r.verify.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system version get"));
                 r.verify.expect = Some(format!("Build: Releasebuild-{}", self.a("tgt_build")));
                 v.push(r);
@@ -890,19 +1044,22 @@ impl<'a> Builder<'a> {
         if self.secure_boot() {
             let mut sb = self.step("after.secure-boot", "secure_boot_after", true);
             sb.commands.push(self.cmd(RunOn::EsxiShell, "/usr/lib/vmware/secureboot/bin/secureBoot.py -s"));
-            sb.verify.commands.push(self.cmd(RunOn::EsxiShell, "/usr/lib/vmware/secureboot/bin/secureBoot.py -s"));
+            sb.verify
+                .commands
+                .push(self.cmd(RunOn::EsxiShell, "/usr/lib/vmware/secureboot/bin/secureBoot.py -s"));
             sb.verify.expect = Some("Enabled".into());
             sb.sources.push(SRC_SECURE_BOOT.into());
             v.push(sb);
         }
         let mut ex = self.step("after.exit-maintenance", "exit_maintenance", true);
         ex.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system maintenanceMode set --enable false"));
-        for vm in self.vms().into_iter().flatten().filter(|vm| vm.power_state == Some(PowerState::PoweredOn)) {
-            ex.commands.push(Command {
-                run_on: RunOn::EsxiShell,
-                line: format!("vim-cmd vmsvc/power.on {}", self.vmid(vm)),
-                note: Some(self.tx("cmd.power_on_vm", &[("vm", vm.name.clone())])),
-            });
+        for vm in self.vms().into_iter().flatten().filter(|vm| vm.power_state == Some(PowerState::PoweredOn))
+        {
+            ex.commands.push(Command::new(
+                RunOn::EsxiShell,
+                format!("vim-cmd vmsvc/power.on {}", self.vmid(vm)),
+                Some(self.tx("cmd.power_on_vm", &[("vm", vm.name.clone())])),
+            ));
         }
         ex.verify.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system maintenanceMode get"));
         ex.verify.expect = Some("Disabled".into());
@@ -924,14 +1081,26 @@ impl<'a> Builder<'a> {
                 let prof = standard_profile(latest).unwrap_or_else(|| "<image-profile>".into());
                 p.commands.push(self.cmd(
                     RunOn::EsxiShell,
-                    format!("esxcli software profile update -d <depot.zip> -p {} --dry-run", sh_quote(&prof)),
+                    format!(
+                        "esxcli software profile update -d {} -p {} --dry-run",
+                        sh_quote(&self.a("patch_depot")),
+                        sh_quote(&prof)
+                    ),
                 ));
                 p.commands.push(self.cmd(
                     RunOn::EsxiShell,
-                    format!("esxcli software profile update -d <depot.zip> -p {}", sh_quote(&prof)),
+                    format!(
+                        "esxcli software profile update -d {} -p {}",
+                        sh_quote(&self.a("patch_depot")),
+                        sh_quote(&prof)
+                    ),
                 ));
                 if self.secure_boot() {
-                    p.commands.push(self.cmdn(RunOn::EsxiShell, "/usr/lib/vmware/secureboot/bin/secureBoot.py -c", "sb_check"));
+                    p.commands.push(self.cmdn(
+                        RunOn::EsxiShell,
+                        "/usr/lib/vmware/secureboot/bin/secureBoot.py -c",
+                        "sb_check",
+                    ));
                 }
                 p.verify.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system version get"));
                 p.verify.expect = Some(format!("Build: Releasebuild-{}", latest.build));
@@ -939,7 +1108,9 @@ impl<'a> Builder<'a> {
             } else {
                 let mut p = self.step("after.patch", "patch", false);
                 p.notes.push(self.t("note.patch_is_latest"));
-                p.verify.commands.push(self.cmd(RunOn::Workstation, format!("esxup releases --branch {}", self.a("tgt_branch"))));
+                p.verify.commands.push(
+                    self.cmd(RunOn::Workstation, format!("esxup releases --branch {}", self.a("tgt_branch"))),
+                );
                 v.push(p);
             }
         }
@@ -961,14 +1132,22 @@ impl<'a> Builder<'a> {
                     if vm.tools_status == Some(ToolsStatus::NotInstalled) {
                         continue;
                     }
+                    if vm.tools_status == Some(ToolsStatus::Unmanaged) {
+                        s.notes.push(self.tx("note.tools_unmanaged", &[("vm", vm.name.clone())]));
+                        continue;
+                    }
                     let id = self.vmid(vm);
-                    let st = vm.tools_status.map(|t| format!("{t:?}")).unwrap_or_else(|| self.word("unknown"));
-                    s.commands.push(Command {
-                        run_on: RunOn::EsxiShell,
-                        line: format!("vim-cmd vmsvc/tools.upgrade {id}"),
-                        note: Some(self.tx("cmd.tools_vm", &[("vm", vm.name.clone()), ("status", st)])),
-                    });
-                    s.verify.commands.push(self.cmd(RunOn::EsxiShell, format!("vim-cmd vmsvc/get.guest {id} | grep toolsVersionStatus")));
+                    let st =
+                        vm.tools_status.map(|t| format!("{t:?}")).unwrap_or_else(|| self.word("unknown"));
+                    s.commands.push(Command::new(
+                        RunOn::EsxiShell,
+                        format!("vim-cmd vmsvc/tools.upgrade {id}"),
+                        Some(self.tx("cmd.tools_vm", &[("vm", vm.name.clone()), ("status", st)])),
+                    ));
+                    s.verify.commands.push(self.cmd(
+                        RunOn::EsxiShell,
+                        format!("vim-cmd vmsvc/get.guest {id} | grep toolsVersionStatus"),
+                    ));
                 }
             }
         }
@@ -991,11 +1170,11 @@ impl<'a> Builder<'a> {
             s.notes.push(note);
             if let Some(m) = max {
                 if hw < m {
-                    s.commands.push(Command {
-                        run_on: RunOn::EsxiShell,
-                        line: format!("vim-cmd vmsvc/upgrade {} vmx-{m}", self.vmid(vm)),
-                        note: Some(self.tx("cmd.hw_upgrade", &[("vm", vm.name.clone())])),
-                    });
+                    s.commands.push(Command::new(
+                        RunOn::EsxiShell,
+                        format!("vim-cmd vmsvc/upgrade {} vmx-{m}", self.vmid(vm)),
+                        Some(self.tx("cmd.hw_upgrade", &[("vm", vm.name.clone())])),
+                    ));
                 }
             }
         }
@@ -1010,12 +1189,20 @@ impl<'a> Builder<'a> {
         let mut v = Vec::new();
         // What Shift+R brings back today, and whether that route works.
         let mut now = self.step("rollback.altbootbank-now", "altbootbank_now", false);
-        now.commands.push(self.cmdn(RunOn::EsxiShell, "grep -E '^(build|bootstate)=' /altbootbank/boot.cfg", "altbootbank"));
+        now.commands.push(self.cmdn(
+            RunOn::EsxiShell,
+            "grep -E '^(build|bootstate)=' /altbootbank/boot.cfg",
+            "altbootbank",
+        ));
         now.commands.push(self.cmdn(RunOn::Console, "Shift+R", "shift_r"));
         match (&self.input.altbootbank, &self.input.facts.altbootbank) {
             (Some(alt), _) => {
                 let req = &self.input.requested;
-                let key = if alt.release_date <= req.release_date { "note.alt_route_safe" } else { "note.alt_route_unsafe" };
+                let key = if alt.release_date <= req.release_date {
+                    "note.alt_route_safe"
+                } else {
+                    "note.alt_route_unsafe"
+                };
                 now.notes.push(self.t(key));
                 if let Some(c) = &self.input.current {
                     if alt.build == c.build {
@@ -1057,10 +1244,16 @@ impl<'a> Builder<'a> {
             }
             after.commands.push(self.cmdn(
                 RunOn::Workstation,
-                format!("scp configBundle-{h}-{b}.tgz root@{h}:/tmp/configBundle.tgz", h = self.host, b = self.a("cur_build")),
+                format!(
+                    "scp configBundle-{h}-{b}.tgz root@{h}:/tmp/configBundle.tgz",
+                    h = self.host,
+                    b = self.a("cur_build")
+                ),
                 "scp_bundle",
             ));
-            after.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system maintenanceMode set --enable true"));
+            after
+                .commands
+                .push(self.cmd(RunOn::EsxiShell, "esxcli system maintenanceMode set --enable true"));
             after.commands.push(self.cmdn(
                 RunOn::EsxiShell,
                 "vim-cmd hostsvc/firmware/restore_config /tmp/configBundle.tgz",
@@ -1069,9 +1262,9 @@ impl<'a> Builder<'a> {
             after.sources.push(KB_CONFIG.into());
         } else {
             after.notes.push(self.t("note.shift_r_after"));
+            after.notes.push(self.t("note.rollback_tools"));
             after.commands.push(self.cmdn(RunOn::Console, "Shift+R", "shift_r"));
         }
-        after.notes.push(self.t("note.rollback_tools"));
         after.verify.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system version get"));
         after.verify.expect = Some(format!("Build: Releasebuild-{}", self.a("cur_build")));
         after.sources.push(KB_ROLLBACK.into());
@@ -1125,7 +1318,11 @@ fn datastore_count(input: &PlanInput) -> usize {
 fn is_driver_finding(f: &Finding) -> bool {
     matches!(
         f.id.as_str(),
-        "NATIVE_BOOT_NIC" | "NATIVE_BOOTBANK" | "CONFLICTING_VIBS" | "MISSING_DEPENDENCY_VIBS" | "VMKLINUX_DRIVERS"
+        "NATIVE_BOOT_NIC"
+            | "NATIVE_BOOTBANK"
+            | "CONFLICTING_VIBS"
+            | "MISSING_DEPENDENCY_VIBS"
+            | "VMKLINUX_DRIVERS"
     )
 }
 

@@ -62,14 +62,18 @@ fn seed_plan_has_every_phase_and_host_specific_commands() {
     let phases: Vec<&str> = p.phases.iter().map(|ph| ph.id.as_str()).collect();
     assert_eq!(phases, ["before", "media", "upgrade", "after", "rollback"]);
     let order: Vec<&str> = p.steps().map(|s| s.id.as_str()).collect();
-    let pos = |id: &str| order.iter().position(|s| *s == id).unwrap_or_else(|| panic!("{id} missing: {order:?}"));
+    let pos =
+        |id: &str| order.iter().position(|s| *s == id).unwrap_or_else(|| panic!("{id} missing: {order:?}"));
     assert!(pos("before.backup-config") < pos("upgrade.maintenance"));
     assert!(pos("after.vmware-tools") < pos("after.vm-hardware"), "Tools before hardware");
     assert!(pos("after.verify-version") < pos("after.licence"));
     // Config backup: sync then backup, with the host's name in the download.
     let cfg = p.step("before.backup-config").expect("config backup");
     let lines: Vec<&str> = cfg.commands.iter().map(|c| c.line.as_str()).collect();
-    assert_eq!(&lines[..2], ["vim-cmd hostsvc/firmware/sync_config", "vim-cmd hostsvc/firmware/backup_config"]);
+    assert_eq!(
+        &lines[..2],
+        ["vim-cmd hostsvc/firmware/sync_config", "vim-cmd hostsvc/firmware/backup_config"]
+    );
     assert!(lines[2].contains("configBundle-esxi-seed-18828794.tgz"), "{}", lines[2]);
     assert_eq!(cfg.commands[2].run_on, RunOn::Workstation);
     // The generated ghettoVCB.conf points at the host's datastore and lists its VMs.
@@ -78,7 +82,10 @@ fn seed_plan_has_every_phase_and_host_specific_commands() {
     assert_eq!(b.files[1].content, "dc01\nweb01\n");
     // The version check names the target build.
     let v = p.step("after.verify-version").expect("verify");
-    assert_eq!(v.verify.expect.as_deref(), Some(format!("Build: Releasebuild-{}", p.route.target.build).as_str()));
+    assert_eq!(
+        v.verify.expect.as_deref(),
+        Some(format!("Build: Releasebuild-{}", p.route.target.build).as_str())
+    );
     // 6.7 -> 7.0: no Shift+R back afterwards (KB 1033604), so the boot device is imaged first.
     assert!(p.step("before.backup-boot-device").is_some());
     let after = p.step("rollback.after-upgrade").expect("rollback after");
@@ -94,7 +101,14 @@ fn seed_plan_reads_as_japanese() {
         .flat_map(|s| [s.title.clone(), s.purpose.clone(), s.on_failure.clone(), s.notes.join("\n")])
         .collect::<Vec<_>>()
         .join("\n");
-    for w in ["仮想マシン", "アップグレード", "ビルド番号", "ロールバック", "メンテナンスモード", "スナップショット"] {
+    for w in [
+        "仮想マシン",
+        "アップグレード",
+        "ビルド番号",
+        "ロールバック",
+        "メンテナンスモード",
+        "スナップショット",
+    ] {
         assert!(all.contains(w), "{w} missing");
     }
     // No untranslated plan key leaks through.

@@ -34,7 +34,11 @@ fn m(lang: Lang, mm: &Message) -> String {
 
 /// Title, detail and remedy of a finding.
 pub fn finding_texts(lang: Lang, f: &Finding) -> (String, String, String) {
-    (msg(lang, &f.title_key(), &f.args), msg(lang, &f.detail_key(), &f.args), msg(lang, &f.remedy_key(), &f.args))
+    (
+        msg(lang, &f.title_key(), &f.args),
+        msg(lang, &f.detail_key(), &f.args),
+        msg(lang, &f.remedy_key(), &f.args),
+    )
 }
 
 fn sev_word(lang: Lang, s: Severity) -> String {
@@ -136,11 +140,23 @@ pub fn render_table(r: &CheckReport, lang: Lang) -> String {
     if let Some(l) = &r.host.lifecycle {
         let _ = writeln!(o, "{}{} {}", pad("", 13), l.branch, lifecycle_word(lang, l.status));
     }
-    let _ = writeln!(o, "{}{} [{}]", pad(&ui(lang, "target"), 13), rel(&r.target.release), chosen(lang, r.target.chosen_by));
+    let _ = writeln!(
+        o,
+        "{}{} [{}]",
+        pad(&ui(lang, "target"), 13),
+        rel(&r.target.release),
+        chosen(lang, r.target.chosen_by)
+    );
     if let Some(l) = &r.target.lifecycle {
         let _ = writeln!(o, "{}{} {}", pad("", 13), l.branch, lifecycle_word(lang, l.status));
     }
-    let _ = writeln!(o, "{}{} — {}", pad(&ui(lang, "verdict"), 13), verdict_word(lang, r.verdict), counts_line(lang, r));
+    let _ = writeln!(
+        o,
+        "{}{} — {}",
+        pad(&ui(lang, "verdict"), 13),
+        verdict_word(lang, r.verdict),
+        counts_line(lang, r)
+    );
     let _ = writeln!(o, "{}{}", pad(&ui(lang, "method"), 13), method_line(lang, r));
     for reason in &r.method.reasons {
         let _ = writeln!(o, "{}{}", pad("", 13), m(lang, reason));
@@ -186,7 +202,13 @@ pub fn render_table(r: &CheckReport, lang: Lang) -> String {
                 Some(true) => ui(lang, "back_in_time_safe"),
                 _ => t(lang, "common.unknown", &BTreeMap::new()),
             };
-            let _ = writeln!(o, "  {}: Shift+R -> {} ({safe}) -> {}", ui(lang, "rollback"), rb.build, rel(&rb.then));
+            let _ = writeln!(
+                o,
+                "  {}: Shift+R -> {} ({safe}) -> {}",
+                ui(lang, "rollback"),
+                rb.build,
+                rel(&rb.then)
+            );
             for (i, s) in rb.steps.iter().enumerate() {
                 let _ = writeln!(o, "    {}. {}", i + 1, m(lang, s));
             }
@@ -201,7 +223,8 @@ pub fn render_table(r: &CheckReport, lang: Lang) -> String {
                 Some(false) => ui(lang, "no"),
                 None => t(lang, "common.unknown", &BTreeMap::new()),
             };
-            let exploited = if e.known_exploited { format!(" [{}]", ui(lang, "exploited")) } else { String::new() };
+            let exploited =
+                if e.known_exploited { format!(" [{}]", ui(lang, "exploited")) } else { String::new() };
             let _ = writeln!(
                 o,
                 "  {} {}{exploited} — {}: {fixed}",
@@ -225,14 +248,33 @@ pub fn render_md(r: &CheckReport, lang: Lang) -> String {
     let _ = writeln!(o, "# esxup check: {name}\n");
     let _ = writeln!(o, "| | |\n|---|---|");
     let _ = writeln!(o, "| {} | {} |", ui(lang, "installed"), md_escape(&installed(lang, r)));
-    let _ = writeln!(o, "| {} | {} ({}) |", ui(lang, "target"), md_escape(&rel(&r.target.release)), chosen(lang, r.target.chosen_by));
-    let _ = writeln!(o, "| {} | **{}** — {} |", ui(lang, "verdict"), verdict_word(lang, r.verdict), counts_line(lang, r));
+    let _ = writeln!(
+        o,
+        "| {} | {} ({}) |",
+        ui(lang, "target"),
+        md_escape(&rel(&r.target.release)),
+        chosen(lang, r.target.chosen_by)
+    );
+    let _ = writeln!(
+        o,
+        "| {} | **{}** — {} |",
+        ui(lang, "verdict"),
+        verdict_word(lang, r.verdict),
+        counts_line(lang, r)
+    );
     let _ = writeln!(o, "| {} | {} |", ui(lang, "method"), method_line(lang, r));
     for reason in &r.method.reasons {
         let _ = writeln!(o, "| | {} |", md_escape(&m(lang, reason)));
     }
     let _ = writeln!(o, "\n## {}\n", ui(lang, "findings"));
-    let _ = writeln!(o, "| {} | {} | {} | {} |", ui(lang, "severity"), ui(lang, "id"), ui(lang, "finding"), ui(lang, "remedy"));
+    let _ = writeln!(
+        o,
+        "| {} | {} | {} | {} |",
+        ui(lang, "severity"),
+        ui(lang, "id"),
+        ui(lang, "finding"),
+        ui(lang, "remedy")
+    );
     let _ = writeln!(o, "|---|---|---|---|");
     for f in &r.findings {
         let (title, detail, remedy) = finding_texts(lang, f);
@@ -283,7 +325,14 @@ pub fn render_md(r: &CheckReport, lang: Lang) -> String {
                 Some(false) => ui(lang, "no"),
                 None => t(lang, "common.unknown", &BTreeMap::new()),
             };
-            let _ = writeln!(o, "| {} | {} | {} | {} |", e.advisory, e.cves.join(", "), yn(Some(e.known_exploited)), yn(e.fixed_by_target));
+            let _ = writeln!(
+                o,
+                "| {} | {} | {} | {} |",
+                e.advisory,
+                e.cves.join(", "),
+                yn(Some(e.known_exploited)),
+                yn(e.fixed_by_target)
+            );
         }
     }
     o
@@ -296,7 +345,8 @@ pub fn render_json(r: &CheckReport) -> String {
 
 /// One fleet summary line: `name  verdict  counts  target  blockers`.
 pub fn fleet_line(name: &str, r: &CheckReport, lang: Lang) -> String {
-    let blockers: Vec<&str> = r.findings.iter().filter(|f| f.severity == Severity::Blocker).map(|f| f.id.as_str()).collect();
+    let blockers: Vec<&str> =
+        r.findings.iter().filter(|f| f.severity == Severity::Blocker).map(|f| f.id.as_str()).collect();
     let mut line = format!(
         "{}{:<10} B{} W{} I{}",
         pad(name, 24) + &pad(&verdict_word(lang, r.verdict), 20),
@@ -314,9 +364,18 @@ pub fn fleet_line(name: &str, r: &CheckReport, lang: Lang) -> String {
 }
 
 /// Totals line of a fleet run.
-pub fn fleet_totals(lang: Lang, hosts: usize, ready: usize, warnings: usize, blocked: usize, errors: usize) -> String {
+pub fn fleet_totals(
+    lang: Lang,
+    hosts: usize,
+    ready: usize,
+    warnings: usize,
+    blocked: usize,
+    errors: usize,
+) -> String {
     let mut a = BTreeMap::new();
-    for (k, v) in [("hosts", hosts), ("ready", ready), ("warnings", warnings), ("blocked", blocked), ("errors", errors)] {
+    for (k, v) in
+        [("hosts", hosts), ("ready", ready), ("warnings", warnings), ("blocked", blocked), ("errors", errors)]
+    {
         a.insert(k.to_string(), v.to_string());
     }
     t(lang, "check.ui.fleet_totals", &a)

@@ -129,7 +129,7 @@ fn step_md(out: &mut String, plan: &Plan, num: &str, s: &Step) {
     let _ = writeln!(out, "**{}:** {}\n", plan.ui("verify"), s.verify.text);
     commands_block(out, plan, &s.verify.commands);
     if let Some(e) = &s.verify.expect {
-        let _ = writeln!(out, "({}: `{e}`)\n", plan.ui("expect"));
+        let _ = writeln!(out, "_{}:_ `{e}`\n", plan.ui("expect"));
     }
     let _ = writeln!(out, "**{}:** {}\n", plan.ui("on_failure"), s.on_failure);
     if !s.sources.is_empty() {
@@ -181,7 +181,8 @@ pub fn markdown(plan: &Plan) -> String {
         }
     }
     if !plan.method.reasons.is_empty() {
-        let _ = writeln!(out, "## {}: {}\n", plan.ui("method"), plan.ui(&format!("method_{}", plan.method.kind)));
+        let _ =
+            writeln!(out, "## {}: {}\n", plan.ui("method"), plan.ui(&format!("method_{}", plan.method.kind)));
         for r in &plan.method.reasons {
             let _ = writeln!(out, "- {r}");
         }

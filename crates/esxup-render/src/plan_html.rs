@@ -43,6 +43,8 @@ table.facts th{text-align:left;color:var(--muted);font-weight:500;padding:4px 12
 table.facts td{padding:4px 0}
 .route{font-weight:600}
 .toolbar{position:sticky;top:0;z-index:2;background:rgba(255,255,255,.95);border-bottom:1px solid var(--line);padding:8px 0;margin:8px 0 0;display:flex;gap:12px;align-items:center}
+.toc{font-size:14px;margin:10px 0 0}
+.toc a{color:var(--accent);text-decoration:none}
 .bar{flex:1;height:8px;background:#e8ecef;border-radius:4px;overflow:hidden}
 .bar span{display:block;height:100%;width:0;background:var(--ok);transition:width .2s}
 button{font:inherit;padding:4px 10px;border:1px solid var(--line);border-radius:4px;background:#fff;cursor:pointer}
@@ -63,6 +65,7 @@ ul.notes{margin:.4em 0 .6em;padding-left:1.3em}
 pre{background:var(--code);border:1px solid var(--line);border-radius:4px;padding:8px 10px;margin:.2em 0;overflow-x:auto;position:relative}
 pre code{font:13px/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;white-space:pre}
 .cmt{color:var(--muted)}
+.ph{background:#fff3c4;border-radius:3px;padding:0 2px;color:#7a4b00}
 pre .copy{position:absolute;top:4px;right:4px;font-size:11px;padding:1px 6px;opacity:.7}
 .expect code{background:var(--code);padding:0 4px;border-radius:3px}
 .fail{color:#5c1d18}
@@ -160,14 +163,20 @@ fn code_block(out: &mut String, plan: &Plan, cmds: &[Command]) {
             if open {
                 out.push_str("</code></pre>\n");
             }
-            let _ = write!(out, "<div class=\"where\">{}</div><pre><code>", esc(&run_on_label(plan, c.run_on)));
+            let _ =
+                write!(out, "<div class=\"where\">{}</div><pre><code>", esc(&run_on_label(plan, c.run_on)));
             open = true;
             last = Some(c.run_on);
         }
         if let Some(n) = &c.note {
             let _ = write!(out, "<span class=\"cmt\"># {}\n</span>", esc(n));
         }
-        let _ = writeln!(out, "{}", esc(&c.line));
+        let mut line = esc(&c.line);
+        for p in &c.inputs {
+            let e = esc(p);
+            line = line.replace(&e, &format!("<span class=\"ph\">{e}</span>"));
+        }
+        let _ = writeln!(out, "{line}");
     }
     if open {
         out.push_str("</code></pre>\n");
@@ -175,21 +184,37 @@ fn code_block(out: &mut String, plan: &Plan, cmds: &[Command]) {
 }
 
 fn finding_html(out: &mut String, plan: &Plan, f: &PlanFinding, class: &str) {
-    let _ = writeln!(out, "<div class=\"finding {class}\"><h3><code>{}</code> {}</h3>", esc(&f.id), esc(&f.title));
+    let _ = writeln!(
+        out,
+        "<div class=\"finding {class}\"><h3><code>{}</code> {}</h3>",
+        esc(&f.id),
+        esc(&f.title)
+    );
     if !f.detail.is_empty() {
         let _ = writeln!(out, "<p>{}</p>", esc(&f.detail));
     }
     if !f.remedy.is_empty() {
-        let _ = writeln!(out, "<p><span class=\"lbl\">{}:</span> {}</p>", esc(&plan.ui("remedy")), esc(&f.remedy));
+        let _ = writeln!(
+            out,
+            "<p><span class=\"lbl\">{}:</span> {}</p>",
+            esc(&plan.ui("remedy")),
+            esc(&f.remedy)
+        );
     }
     if !f.sources.is_empty() {
-        let _ = writeln!(out, "<p class=\"src\">{}: {}</p>", esc(&plan.ui("sources")), esc(&f.sources.join("; ")));
+        let _ = writeln!(
+            out,
+            "<p class=\"src\">{}: {}</p>",
+            esc(&plan.ui("sources")),
+            esc(&f.sources.join("; "))
+        );
     }
     out.push_str("</div>\n");
 }
 
 fn step_html(out: &mut String, plan: &Plan, num: &str, s: &Step) {
-    let (badge_class, badge) = if s.automatable { ("auto", plan.ui("automatable")) } else { ("manual", plan.ui("manual")) };
+    let (badge_class, badge) =
+        if s.automatable { ("auto", plan.ui("automatable")) } else { ("manual", plan.ui("manual")) };
     let _ = writeln!(out, "<article class=\"step\" id=\"step-{id}\" data-step=\"{id}\">", id = esc(&s.id));
     let _ = writeln!(
         out,
@@ -198,7 +223,8 @@ fn step_html(out: &mut String, plan: &Plan, num: &str, s: &Step) {
         t = esc(&s.title),
         b = esc(&badge),
     );
-    let _ = writeln!(out, "<p><span class=\"lbl\">{}:</span> {}</p>", esc(&plan.ui("purpose")), esc(&s.purpose));
+    let _ =
+        writeln!(out, "<p><span class=\"lbl\">{}:</span> {}</p>", esc(&plan.ui("purpose")), esc(&s.purpose));
     if !s.notes.is_empty() {
         out.push_str("<ul class=\"notes\">");
         for n in &s.notes {
@@ -216,7 +242,12 @@ fn step_html(out: &mut String, plan: &Plan, num: &str, s: &Step) {
             esc(&f.content)
         );
     }
-    let _ = writeln!(out, "<p><span class=\"lbl\">{}:</span> {}</p>", esc(&plan.ui("verify")), esc(&s.verify.text));
+    let _ = writeln!(
+        out,
+        "<p><span class=\"lbl\">{}:</span> {}</p>",
+        esc(&plan.ui("verify")),
+        esc(&s.verify.text)
+    );
     code_block(out, plan, &s.verify.commands);
     if let Some(e) = &s.verify.expect {
         let _ = writeln!(out, "<p class=\"expect\">{}: <code>{}</code></p>", esc(&plan.ui("expect")), esc(e));
@@ -228,7 +259,12 @@ fn step_html(out: &mut String, plan: &Plan, num: &str, s: &Step) {
         esc(&s.on_failure)
     );
     if !s.sources.is_empty() {
-        let _ = writeln!(out, "<p class=\"src\">{}: {}</p>", esc(&plan.ui("sources")), esc(&s.sources.join("; ")));
+        let _ = writeln!(
+            out,
+            "<p class=\"src\">{}: {}</p>",
+            esc(&plan.ui("sources")),
+            esc(&s.sources.join("; "))
+        );
     }
     out.push_str("</article>\n");
 }
@@ -282,6 +318,17 @@ pub fn html(plan: &Plan) -> String {
         r = esc(&plan.ui("reset")),
         p = esc(&plan.ui("print")),
     );
+    out.push_str("<nav class=\"toc no-print\">");
+    let _ = write!(out, "<span class=\"lbl\">{}:</span> ", esc(&plan.ui("toc")));
+    if !plan.blockers.is_empty() {
+        let _ = write!(out, "<a href=\"#blockers\">{}</a> · ", esc(&plan.ui("blockers")));
+    }
+    for (pi, phase) in plan.phases.iter().enumerate() {
+        let sep = if pi + 1 < plan.phases.len() { " · " } else { "" };
+        let _ =
+            write!(out, "<a href=\"#phase-{}\">{}. {}</a>{sep}", esc(&phase.id), pi + 1, esc(&phase.title));
+    }
+    out.push_str("</nav>\n");
     if plan.status == PlanStatus::Blocked || !plan.blockers.is_empty() {
         let _ = writeln!(out, "<section id=\"blockers\"><h2>{}</h2>", esc(&plan.ui("blockers")));
         for f in &plan.blockers {
@@ -290,7 +337,11 @@ pub fn html(plan: &Plan) -> String {
         out.push_str("</section>\n");
     }
     if !plan.ways_out.is_empty() {
-        let _ = writeln!(out, "<section id=\"ways-out\"><h2>{}</h2><ol class=\"ways\">", esc(&plan.ui("ways_out")));
+        let _ = writeln!(
+            out,
+            "<section id=\"ways-out\"><h2>{}</h2><ol class=\"ways\">",
+            esc(&plan.ui("ways_out"))
+        );
         for w in &plan.ways_out {
             let _ = writeln!(out, "<li data-kind=\"{}\">{}</li>", esc(&w.kind), esc(&w.text));
         }

@@ -219,7 +219,7 @@ pub fn patch_ref_in(name: &str) -> Option<PatchRef> {
 /// Parses a release query.
 pub fn parse_query(input: &str) -> Result<ParsedQuery, QueryError> {
     let mut q = ParsedQuery { raw: input.to_string(), ..Default::default() };
-    let text = input.trim();
+    let text = split_inline_keys(input.trim());
     if text.is_empty() {
         return Err(QueryError::Unrecognised(input.to_string()));
     }
@@ -262,11 +262,40 @@ pub fn parse_query(input: &str) -> Result<ParsedQuery, QueryError> {
     Ok(q)
 }
 
+/// `esxcli system version get` pasted on one line (unquoted shell arguments
+/// joined by spaces): puts each `Key:` of its layout on a line of its own.
+fn split_inline_keys(text: &str) -> String {
+    const KEYS: [&str; 5] = ["Product:", "Version:", "Build:", "Update:", "Patch:"];
+    if !text.contains("Version:") && !text.contains("Build:") {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut rest = text;
+    while !rest.is_empty() {
+        let skip = rest.chars().next().map_or(0, char::len_utf8);
+        let next = KEYS.iter().filter_map(|k| rest[skip..].find(k).map(|i| i + skip)).min();
+        match next {
+            Some(i) => {
+                out.push_str(&rest[..i]);
+                out.push('\n');
+                rest = &rest[i..];
+            }
+            None => {
+                out.push_str(rest);
+                rest = "";
+            }
+        }
+    }
+    out
+}
+
 fn tokenize(s: &str) -> Vec<String> {
-    s.split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '"' | '\'' | '`' | '[' | ']'))
-        .map(|t| t.trim_end_matches(['.', ':']).to_string())
-        .filter(|t| !t.is_empty())
-        .collect()
+    s.split(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | ';' | '(' | ')' | '"' | '\'' | '`' | '[' | ']' | '\u{feff}')
+    })
+    .map(|t| t.trim_end_matches(['.', ':']).to_string())
+    .filter(|t| !t.is_empty())
+    .collect()
 }
 
 fn all_digits(s: &str) -> bool {
@@ -434,7 +463,7 @@ fn scan_bulletin(q: &mut ParsedQuery, tok: &str) -> bool {
         return true;
     }
     // 7.0+ style: `ESXi70U1c-17325551`.
-    if head.len() >= 4 && all_digits(&head[..2]) && head[2..].starts_with(['u', 'U']) {
+    if head.len() >= 4 && head.get(..2).is_some_and(all_digits) && head[2..].starts_with(['u', 'U']) {
         let Some(u) = parse_update(&head[2..]) else { return false };
         let b = head.as_bytes();
         let Some(build) = as_build(tail.split('-').next().unwrap_or("")) else { return false };

@@ -86,6 +86,20 @@ fn every_input_form_gives_the_same_answer() {
         &["6.7 Patch 5"],
         &["ESXi 6.7 Patch 5"],
         &[ESXCLI_P05],
+        // `esxup build $(esxcli system version get)`, unquoted: the words as separate arguments.
+        &[
+            "Product:",
+            "VMware",
+            "ESXi",
+            "Version:",
+            "6.7.0",
+            "Build:",
+            "Releasebuild-17700523",
+            "Update:",
+            "3",
+            "Patch:",
+            "0",
+        ],
     ];
     for f in forms {
         let mut args = vec!["build"];
@@ -167,6 +181,12 @@ fn advisories_exit_code_says_exposed() {
     let o = esxup(&["advisories", "7.0U1c"], None, Some("good"));
     assert_eq!(o.status.code(), Some(0), "{}", err(&o));
     assert!(out(&o).contains("not exposed"), "{}", out(&o));
+    // No advisory of the fixture lists 6.0: say "unknown", not "not exposed".
+    let o = esxup(&["advisories", "2494585"], None, Some("good"));
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+    assert!(out(&o).contains("unknown: no advisory in the knowledge base lists branch 6.0"), "{}", out(&o));
+    let v = json(&esxup(&["build", "2494585", "--format", "json"], None, Some("good")));
+    assert_eq!(v["advisories_cover_branch"], false);
 }
 
 #[test]

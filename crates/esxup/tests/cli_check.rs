@@ -70,7 +70,11 @@ fn seed_with_the_u2a_vib_list_names_vmkusb() {
     let list = scenarios().join("seed-with-depot-vmkusb/vibs.txt");
     let o = esxup(&["check", "--example", "seed", "--target", "7.0U2a", "--depot", list.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stdout(&o).contains("vmkusb 0.1-4vmw.670.3.159.18828794 > 0.1-1vmw.702.0.0.17867351"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("vmkusb 0.1-4vmw.670.3.159.18828794 > 0.1-1vmw.702.0.0.17867351"),
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

@@ -112,9 +112,17 @@ fn from_dir_without_output_prints_summary_or_json() {
         "{s}"
     );
     let o = esxup(&["collect", "--from-dir", t.path().to_str().unwrap(), "--format", "json"]);
-    let f: HostFacts = serde_json::from_str(&stdout(&o)).unwrap();
-    assert_eq!(f.product.unwrap().build, 21813344);
+    let mut f: HostFacts = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!(f.product.as_ref().unwrap().build, 21813344);
     assert_eq!(f.cpu, None);
+    // The summary of facts that are mostly unknown lists them as unknown.
+    f.source = Some("dir:sparse".into());
+    f.collection_notes.truncate(2);
+    let file = t.path().join("sparse.json");
+    std::fs::write(&file, f.to_json_pretty()).unwrap();
+    let o = esxup(&["facts", "show", file.to_str().unwrap()]);
+    assert_eq!(code(&o), 0);
+    insta::assert_snapshot!("facts_show_sparse", stdout(&o));
 }
 
 #[test]
@@ -446,6 +454,24 @@ fn ssh_unknown_host_key_is_refused_with_its_fingerprint_and_the_flag() {
     let fp = s.fingerprint();
     assert!(e.contains(&format!("host key {fp} (ecdsa-sha2-nistp256) is not known")), "{e}");
     assert!(e.contains(&format!("--ssh-fingerprint {fp}")), "{e}");
+
+    // Hashed known_hosts entries (`ssh-keygen -H`, HashKnownHosts) match too.
+    let kh = s.known_hosts();
+    let st = Command::new("ssh-keygen").args(["-q", "-H", "-f", &kh]).stdout(Stdio::null()).status().unwrap();
+    assert!(st.success());
+    assert!(std::fs::read_to_string(&kh).unwrap().starts_with("|1|"));
+    let o = esxup(&[
+        "collect",
+        "--ssh",
+        &s.target(),
+        "--known-hosts",
+        &kh,
+        "--identity",
+        &s.path("client_key"),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
 
     // A known_hosts line for this host with another key: refused as changed.
     let other = std::fs::read_to_string(s.path("wrong_key.pub")).unwrap();

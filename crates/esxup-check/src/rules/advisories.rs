@@ -37,12 +37,22 @@ pub fn advisory_exposed(cx: &Ctx, out: &mut Vec<Finding>) {
         let fixed = kbview::fixes(cx.target, a);
         let cves = a.cves.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ");
         if exploited {
-            let key = if fixed == Some(false) { "check.advisory_exploited_not_fixed" } else { "check.advisory_exploited" };
+            let key = if fixed == Some(false) {
+                "check.advisory_exploited_not_fixed"
+            } else {
+                "check.advisory_exploited"
+            };
             out.push(
                 Finding::new("ADVISORY_EXPOSED", Severity::Warning, key)
                     .arg("advisory", &a.id)
                     .arg("cves", &cves)
-                    .arg("fix", e.fix_release.clone().or(e.fix_build.map(|b| b.to_string())).unwrap_or_else(|| "@check.why.no_fix".into()))
+                    .arg(
+                        "fix",
+                        e.fix_release
+                            .clone()
+                            .or(e.fix_build.map(|b| b.to_string()))
+                            .unwrap_or_else(|| "@check.why.no_fix".into()),
+                    )
                     .arg("target", &cx.target.name)
                     .evidence("product.build", build)
                     .sources(&a.sources),
@@ -92,7 +102,8 @@ pub fn slpd(cx: &Ctx, out: &mut Vec<Finding>) {
         return;
     }
     let ids = exp.iter().map(|e| e.advisory.id.as_str()).collect::<Vec<_>>().join(", ");
-    let cves = exp.iter().flat_map(|e| e.advisory.cves.iter().map(|c| c.id.as_str())).collect::<Vec<_>>().join(", ");
+    let cves =
+        exp.iter().flat_map(|e| e.advisory.cves.iter().map(|c| c.id.as_str())).collect::<Vec<_>>().join(", ");
     let kb = exp.iter().find_map(|e| e.advisory.workaround_kb.clone()).unwrap_or_else(|| "KB 76372".into());
     match slpd_disabled(cx.facts) {
         Some(true) => out.push(

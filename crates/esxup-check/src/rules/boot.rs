@@ -26,11 +26,21 @@ pub fn boot_disk_size(cx: &Ctx, out: &mut Vec<Finding>) {
     }
     let bd = cx.facts.boot_device.as_ref();
     let Some(size) = bd.and_then(|b| b.size_bytes) else {
-        out.push(unknown("BOOT_DISK_SIZE", Severity::Info, "boot_device.size_bytes", "esxcli storage core device list -d <boot device>"));
+        out.push(unknown(
+            "BOOT_DISK_SIZE",
+            Severity::Info,
+            "boot_device.size_bytes",
+            "esxcli storage core device list -d <boot device>",
+        ));
         return;
     };
     let local = matches!(bd.and_then(|b| b.media), Some(BootMedia::LocalDisk) | Some(BootMedia::San));
-    let f = |sev, key| Finding::new("BOOT_DISK_SIZE", sev, key).arg("size", gib(size)).evidence("boot_device.size_bytes", size).source(SRC_STORAGE);
+    let f = |sev, key| {
+        Finding::new("BOOT_DISK_SIZE", sev, key)
+            .arg("size", gib(size))
+            .evidence("boot_device.size_bytes", size)
+            .source(SRC_STORAGE)
+    };
     if size < 8 * GB {
         out.push(f(Severity::Blocker, "check.boot_disk_size").arg("need", "8 GB"));
     } else if local && size < 32 * GB {
@@ -44,7 +54,12 @@ pub fn usb_sd_boot(cx: &Ctx, out: &mut Vec<Finding>) {
         return;
     }
     let Some(media) = cx.facts.boot_device.as_ref().and_then(|b| b.media) else {
-        out.push(unknown("USB_SD_BOOT", Severity::Info, "boot_device.media", "esxcli system boot device get; esxcli storage core device list"));
+        out.push(unknown(
+            "USB_SD_BOOT",
+            Severity::Info,
+            "boot_device.media",
+            "esxcli system boot device get; esxcli storage core device list",
+        ));
         return;
     };
     if !matches!(media, BootMedia::Usb | BootMedia::SdCard) {
@@ -53,7 +68,10 @@ pub fn usb_sd_boot(cx: &Ctx, out: &mut Vec<Finding>) {
     let m = if media == BootMedia::Usb { "USB" } else { "SD" };
     match cx.facts.persistent_scratch {
         Some(true) => out.push(
-            Finding::new("USB_SD_BOOT", Severity::Info, "check.usb_sd_boot").arg("media", m).evidence("boot_device.media", m).source(SRC_USB),
+            Finding::new("USB_SD_BOOT", Severity::Info, "check.usb_sd_boot")
+                .arg("media", m)
+                .evidence("boot_device.media", m)
+                .source(SRC_USB),
         ),
         Some(false) => out.push(
             Finding::new("NO_PERSISTENT_STORAGE", Severity::Warning, "check.no_persistent_storage")
@@ -63,8 +81,13 @@ pub fn usb_sd_boot(cx: &Ctx, out: &mut Vec<Finding>) {
                 .source(SRC_USB),
         ),
         None => out.push(
-            unknown("NO_PERSISTENT_STORAGE", Severity::Warning, "persistent_scratch", "esxcli system settings advanced list -o /ScratchConfig/CurrentScratchLocation")
-                .evidence("boot_device.media", m),
+            unknown(
+                "NO_PERSISTENT_STORAGE",
+                Severity::Warning,
+                "persistent_scratch",
+                "esxcli system settings advanced list -o /ScratchConfig/CurrentScratchLocation",
+            )
+            .evidence("boot_device.media", m),
         ),
     }
 }
@@ -81,7 +104,12 @@ pub fn legacy_bios(cx: &Ctx, out: &mut Vec<Finding>) {
                 .source("VMware KB 84233 (deprecation of legacy BIOS support in vSphere)"),
         ),
         Some(FirmwareType::Uefi) => {}
-        None => out.push(unknown("LEGACY_BIOS", Severity::Info, "firmware.kind", "vsish -e get /hardware/bios/bootFirmware (or the server's BIOS setup)")),
+        None => out.push(unknown(
+            "LEGACY_BIOS",
+            Severity::Info,
+            "firmware.kind",
+            "vsish -e get /hardware/bios/bootFirmware (or the server's BIOS setup)",
+        )),
     }
 }
 
@@ -91,7 +119,9 @@ pub fn tpm(cx: &Ctx, out: &mut Vec<Finding>) {
         return;
     }
     let fw = cx.facts.firmware.as_ref();
-    if fw.and_then(|f| f.tpm_present) == Some(true) && fw.and_then(|f| f.tpm_version.as_deref()) == Some("1.2") {
+    if fw.and_then(|f| f.tpm_present) == Some(true)
+        && fw.and_then(|f| f.tpm_version.as_deref()) == Some("1.2")
+    {
         out.push(
             Finding::new("TPM_VERSION", Severity::Warning, "check.tpm12")
                 .evidence("firmware.tpm_version", "1.2")
@@ -103,7 +133,12 @@ pub fn tpm(cx: &Ctx, out: &mut Vec<Finding>) {
 /// UPDATE_PENDING: altbootbank has bootstate=1, a staged update waits for a reboot.
 pub fn update_pending(cx: &Ctx, out: &mut Vec<Finding>) {
     match cx.facts.altbootbank.as_ref().and_then(|a| a.bootstate) {
-        None => out.push(unknown("UPDATE_PENDING", Severity::Info, "altbootbank.bootstate", "grep bootstate /altbootbank/boot.cfg")),
+        None => out.push(unknown(
+            "UPDATE_PENDING",
+            Severity::Info,
+            "altbootbank.bootstate",
+            "grep bootstate /altbootbank/boot.cfg",
+        )),
         Some(1) => out.push(
             Finding::new("UPDATE_PENDING", Severity::Blocker, "check.update_pending")
                 .evidence("altbootbank.bootstate", 1)

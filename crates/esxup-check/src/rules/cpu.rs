@@ -8,8 +8,13 @@ use esxup_facts::CpuVendor;
 use esxup_kb::tables::{CpuSupport, CpuTableVendor};
 use esxup_version::Version;
 
-pub const RULES: &[(&str, Rule)] =
-    &[("cpu_support", cpu_support), ("cpu_xsave", cpu_xsave), ("cpu_cores", cpu_cores), ("hv", hardware_virtualization), ("nx", nx_bit)];
+pub const RULES: &[(&str, Rule)] = &[
+    ("cpu_support", cpu_support),
+    ("cpu_xsave", cpu_xsave),
+    ("cpu_cores", cpu_cores),
+    ("hv", hardware_virtualization),
+    ("nx", nx_bit),
+];
 
 const SRC_PRECHECK: &str = "ESXi installer precheck (precheck.py), shared/research/README.md precheck table";
 const SRC_XSAVE: &str =
@@ -37,7 +42,9 @@ pub fn cpu_support(cx: &Ctx, out: &mut Vec<Finding>) {
     let brand = cpu.and_then(|c| c.brand.clone()).unwrap_or_else(|| "-".into());
     let (sev, key) = match row.support {
         CpuSupport::Deprecated => (Severity::Warning, "check.cpu_deprecated"),
-        CpuSupport::Unsupported if legacy && row.legacy_override => (Severity::Warning, "check.cpu_legacy_override"),
+        CpuSupport::Unsupported if legacy && row.legacy_override => {
+            (Severity::Warning, "check.cpu_legacy_override")
+        }
         CpuSupport::Unsupported => (Severity::Blocker, "check.cpu_unsupported"),
     };
     out.push(
@@ -71,7 +78,12 @@ pub fn cpu_xsave(cx: &Ctx, out: &mut Vec<Finding>) {
             // Every CPU the 8.0 table accepts has XSAVE (Sandy Bridge / Bulldozer
             // and later); only a CPU let through by allowLegacyCPU may lack it.
             if cx.boot_option("allowLegacyCPU") == Some(true) {
-                out.push(unknown("CPU_XSAVE", Severity::Warning, "cpu.xsave", "esxcli hardware cpu global get; vim-cmd hostsvc/hosthardware (featureCapability XSAVE)"));
+                out.push(unknown(
+                    "CPU_XSAVE",
+                    Severity::Warning,
+                    "cpu.xsave",
+                    "esxcli hardware cpu global get; vim-cmd hostsvc/hosthardware (featureCapability XSAVE)",
+                ));
             }
         }
     }
@@ -82,7 +94,10 @@ pub fn cpu_cores(cx: &Ctx, out: &mut Vec<Finding>) {
     match cx.facts.cpu.as_ref().and_then(|c| c.cores) {
         None => out.push(unknown("CPU_CORES", Severity::Warning, "cpu.cores", COLLECT_CPU)),
         Some(n) if n < 2 => out.push(
-            Finding::new("CPU_CORES", Severity::Blocker, "check.cpu_cores").arg("cores", n).evidence("cpu.cores", n).source(SRC_PRECHECK),
+            Finding::new("CPU_CORES", Severity::Blocker, "check.cpu_cores")
+                .arg("cores", n)
+                .evidence("cpu.cores", n)
+                .source(SRC_PRECHECK),
         ),
         Some(_) => {}
     }
@@ -91,7 +106,12 @@ pub fn cpu_cores(cx: &Ctx, out: &mut Vec<Finding>) {
 /// HARDWARE_VIRTUALIZATION: VT-x / AMD-V present and enabled (warning).
 pub fn hardware_virtualization(cx: &Ctx, out: &mut Vec<Finding>) {
     match cx.facts.cpu.as_ref().and_then(|c| c.hv) {
-        None => out.push(unknown("HARDWARE_VIRTUALIZATION", Severity::Info, "cpu.hv", "esxcli hardware cpu global get (Hardware Virtualization)")),
+        None => out.push(unknown(
+            "HARDWARE_VIRTUALIZATION",
+            Severity::Info,
+            "cpu.hv",
+            "esxcli hardware cpu global get (Hardware Virtualization)",
+        )),
         Some(false) => out.push(
             Finding::new("HARDWARE_VIRTUALIZATION", Severity::Warning, "check.hardware_virtualization")
                 .evidence("cpu.hv", false)
@@ -104,9 +124,16 @@ pub fn hardware_virtualization(cx: &Ctx, out: &mut Vec<Finding>) {
 /// NXBIT_ENABLED: NX/XD must be enabled.
 pub fn nx_bit(cx: &Ctx, out: &mut Vec<Finding>) {
     match cx.facts.cpu.as_ref().and_then(|c| c.nx) {
-        None => out.push(unknown("NXBIT_ENABLED", Severity::Warning, "cpu.nx", "BIOS setup (Execute Disable / No-Execute); vim-cmd hostsvc/hosthardware")),
+        None => out.push(unknown(
+            "NXBIT_ENABLED",
+            Severity::Warning,
+            "cpu.nx",
+            "BIOS setup (Execute Disable / No-Execute); vim-cmd hostsvc/hosthardware",
+        )),
         Some(false) => out.push(
-            Finding::new("NXBIT_ENABLED", Severity::Blocker, "check.nxbit").evidence("cpu.nx", false).source(SRC_PRECHECK),
+            Finding::new("NXBIT_ENABLED", Severity::Blocker, "check.nxbit")
+                .evidence("cpu.nx", false)
+                .source(SRC_PRECHECK),
         ),
         Some(true) => {}
     }

@@ -74,9 +74,14 @@ pub fn known_build(cx: &Ctx, out: &mut Vec<Finding>) {
         (None, _) => {}
         (Some(_), Some(_)) => {}
         (Some(b), None) => out.push(
-            unknown("KB_UNKNOWN_BUILD", Severity::Warning, "kb.release(product.build)", "esxup build <build>; esxup --kb DIR")
-                .arg("build", b)
-                .evidence("product.build", b),
+            unknown(
+                "KB_UNKNOWN_BUILD",
+                Severity::Warning,
+                "kb.release(product.build)",
+                "esxup build <build>; esxup --kb DIR",
+            )
+            .arg("build", b)
+            .evidence("product.build", b),
         ),
     }
 }

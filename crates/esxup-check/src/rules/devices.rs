@@ -82,7 +82,10 @@ fn finding(id: &str, sev: Severity, key: &str, dev: &PciDevice, p: &Problem, rol
         .arg("driver", &driver)
         .arg("name", role_name)
         .arg("why", format!("@check.why.{reason_key}"))
-        .evidence(&format!("pci_devices[{}]", dev.address), format!("{:04x}:{:04x}", dev.vendor_id, dev.device_id))
+        .evidence(
+            &format!("pci_devices[{}]", dev.address),
+            format!("{:04x}:{:04x}", dev.vendor_id, dev.device_id),
+        )
         .evidence(&format!("pci_devices[{}].driver", dev.address), &driver)
         .source(SRC_PRECHECK)
         .sources(sources);
@@ -96,7 +99,7 @@ fn finding(id: &str, sev: Severity, key: &str, dev: &PciDevice, p: &Problem, rol
 
 /// All three device rules (they share the device walk).
 pub fn devices(cx: &Ctx, out: &mut Vec<Finding>) {
-    let upgrade = cx.current_branch().map_or(true, |b| b < cx.target_branch());
+    let upgrade = cx.current_branch().is_none_or(|b| b < cx.target_branch());
     let unknown_sev = if upgrade { Severity::Warning } else { Severity::Info };
     let Some(pci) = cx.facts.pci_devices.as_ref() else {
         out.push(unknown("UNSUPPORTED_DEVICES", unknown_sev, "pci_devices", "esxcli hardware pci list"));
@@ -110,18 +113,35 @@ pub fn devices(cx: &Ctx, out: &mut Vec<Finding>) {
     // Management (boot) NIC.
     let mut mgmt_addrs: Vec<String> = Vec::new();
     match cx.facts.nics.as_ref() {
-        None => out.push(unknown("NATIVE_BOOT_NIC", unknown_sev, "nics", "esxcli network nic list; esxcli network vswitch standard list")),
+        None => out.push(unknown(
+            "NATIVE_BOOT_NIC",
+            unknown_sev,
+            "nics",
+            "esxcli network nic list; esxcli network vswitch standard list",
+        )),
         Some(nics) => {
             let mgmt: Vec<_> = nics.iter().filter(|n| n.management == Some(true)).collect();
             if mgmt.is_empty() {
-                out.push(unknown("NATIVE_BOOT_NIC", Severity::Info, "nics[].management", "esxcli network ip interface list; esxcli network vswitch standard list"));
+                out.push(unknown(
+                    "NATIVE_BOOT_NIC",
+                    Severity::Info,
+                    "nics[].management",
+                    "esxcli network ip interface list; esxcli network vswitch standard list",
+                ));
             }
             for n in mgmt {
                 let Some(dev) = n.pci_address.as_deref().and_then(by_addr) else { continue };
                 mgmt_addrs.push(dev.address.clone());
                 let driver = n.driver.as_deref().or(dev.driver.as_deref());
                 if let Some(p) = problem(cx, dev, driver) {
-                    out.push(finding("NATIVE_BOOT_NIC", Severity::Blocker, "check.native_boot_nic", dev, &p, &n.name));
+                    out.push(finding(
+                        "NATIVE_BOOT_NIC",
+                        Severity::Blocker,
+                        "check.native_boot_nic",
+                        dev,
+                        &p,
+                        &n.name,
+                    ));
                 }
             }
         }
@@ -131,21 +151,36 @@ pub fn devices(cx: &Ctx, out: &mut Vec<Finding>) {
     let adapters = cx.facts.storage_adapters.as_deref().unwrap_or_default();
     let boot_adapter_name = cx.facts.boot_device.as_ref().and_then(|b| b.adapter.clone());
     let boot_media_usb = cx.facts.boot_device.as_ref().and_then(|b| b.media).is_some_and(|m| {
-        matches!(m, esxup_facts::BootMedia::Usb | esxup_facts::BootMedia::SdCard | esxup_facts::BootMedia::Pxe)
+        matches!(
+            m,
+            esxup_facts::BootMedia::Usb | esxup_facts::BootMedia::SdCard | esxup_facts::BootMedia::Pxe
+        )
     });
     let boot_hbas: Vec<_> = adapters
         .iter()
         .filter(|a| a.boot == Some(true) || boot_adapter_name.as_deref() == Some(a.name.as_str()))
         .collect();
     if boot_hbas.is_empty() && !boot_media_usb && cx.facts.storage_adapters.is_none() {
-        out.push(unknown("NATIVE_BOOTBANK", unknown_sev, "storage_adapters", "esxcli storage core adapter list; esxcli storage core device list"));
+        out.push(unknown(
+            "NATIVE_BOOTBANK",
+            unknown_sev,
+            "storage_adapters",
+            "esxcli storage core adapter list; esxcli storage core device list",
+        ));
     }
     for a in boot_hbas {
         let Some(dev) = a.pci_address.as_deref().and_then(by_addr) else { continue };
         boot_addrs.push(dev.address.clone());
         let driver = a.driver.as_deref().or(dev.driver.as_deref());
         if let Some(p) = problem(cx, dev, driver) {
-            out.push(finding("NATIVE_BOOTBANK", Severity::Blocker, "check.native_bootbank", dev, &p, &a.name));
+            out.push(finding(
+                "NATIVE_BOOTBANK",
+                Severity::Blocker,
+                "check.native_bootbank",
+                dev,
+                &p,
+                &a.name,
+            ));
         }
     }
     // Every other device in use.
@@ -159,7 +194,14 @@ pub fn devices(cx: &Ctx, out: &mut Vec<Finding>) {
         }
         if let Some(p) = problem(cx, dev, driver) {
             let name = dev.vmkernel_name.clone().unwrap_or_else(|| "-".into());
-            out.push(finding("UNSUPPORTED_DEVICES", Severity::Warning, "check.unsupported_device", dev, &p, &name));
+            out.push(finding(
+                "UNSUPPORTED_DEVICES",
+                Severity::Warning,
+                "check.unsupported_device",
+                dev,
+                &p,
+                &name,
+            ));
         }
     }
 }
@@ -169,7 +211,9 @@ fn boot_nic_by_driver(cx: &Ctx, out: &mut Vec<Finding>) {
     let tb = cx.target_branch();
     for n in cx.facts.nics.iter().flatten().filter(|n| n.management == Some(true)) {
         let Some(d) = n.driver.as_deref() else { continue };
-        let row = cx.tables.devices.iter().find(|r| r.applies_to(tb) && r.status == DeviceStatus::NoDriver && r.drivers.iter().any(|x| x == d));
+        let row = cx.tables.devices.iter().find(|r| {
+            r.applies_to(tb) && r.status == DeviceStatus::NoDriver && r.drivers.iter().any(|x| x == d)
+        });
         let vmk = cx.crosses_into_70() && is_vmklinux(cx, d);
         if row.is_some() || vmk {
             let mut f = Finding::new("NATIVE_BOOT_NIC", Severity::Blocker, "check.native_boot_nic")

@@ -7,14 +7,16 @@ use crate::finding::{Finding, Severity};
 use esxup_kb::tables::{DeviceRow, DeviceStatus};
 use esxup_version::Branch;
 
-pub const RULES: &[(&str, Rule)] = &[("device_notes", device_notes), ("usb_nic_fling", usb_nic_fling), ("tpm_crb", tpm_crb)];
+pub const RULES: &[(&str, Rule)] =
+    &[("device_notes", device_notes), ("usb_nic_fling", usb_nic_fling), ("tpm_crb", tpm_crb)];
 
 fn matched_rows<'t>(cx: &Ctx<'t>, status: DeviceStatus) -> Vec<(&'t DeviceRow, String)> {
     let tb = cx.target_branch();
     let mut out = Vec::new();
     for r in cx.tables.devices.iter().filter(|r| r.applies_to(tb) && r.status == status) {
         let pci = cx.facts.pci_devices.iter().flatten().find(|d| {
-            r.matches_pci(d.vendor_id, d.device_id) || d.driver.as_ref().is_some_and(|x| r.drivers.contains(x))
+            r.matches_pci(d.vendor_id, d.device_id)
+                || d.driver.as_ref().is_some_and(|x| r.drivers.contains(x))
         });
         let vib = cx.facts.vibs.iter().flatten().find(|v| r.vibs.contains(&v.name));
         let what = match (pci, vib) {

@@ -12,7 +12,7 @@ const SRC: &str = "shared/research/README.md: free ESXi (vSphere Hypervisor) was
 /// LICENSE_KEY.
 pub fn license(cx: &Ctx, out: &mut Vec<Finding>) {
     let target_major = cx.target.version.major;
-    let upgrade_major = cx.current_version.map_or(true, |v| v.major < target_major);
+    let upgrade_major = cx.current_version.is_none_or(|v| v.major < target_major);
     let Some(l) = cx.facts.license.as_ref() else {
         if upgrade_major {
             out.push(unknown("LICENSE_KEY", Severity::Info, "license", "vim-cmd vimsvc/license --show"));
@@ -32,9 +32,15 @@ pub fn license(cx: &Ctx, out: &mut Vec<Finding>) {
             );
         }
     } else if upgrade_major {
-        out.push(unknown("LICENSE_KEY", Severity::Info, "license.product_major", "vim-cmd vimsvc/license --show"));
+        out.push(unknown(
+            "LICENSE_KEY",
+            Severity::Info,
+            "license.product_major",
+            "vim-cmd vimsvc/license --show",
+        ));
     }
-    let free = edition.to_ascii_lowercase().contains("hypervisor") || edition.to_ascii_lowercase().contains("free");
+    let free =
+        edition.to_ascii_lowercase().contains("hypervisor") || edition.to_ascii_lowercase().contains("free");
     if free && upgrade_major {
         out.push(
             Finding::new("LICENSE_FREE", Severity::Info, "check.license_free")

@@ -10,14 +10,20 @@ pub const RULES: &[(&str, Rule)] = &[("maintenance", maintenance), ("config_back
 /// MAINTENANCE_MODE: the host must be in maintenance mode for the upgrade;
 /// running VMs must be shut down or moved first.
 pub fn maintenance(cx: &Ctx, out: &mut Vec<Finding>) {
-    let running = cx
-        .facts
-        .vms
-        .as_ref()
-        .map(|v| v.iter().filter(|vm| vm.power_state == Some(PowerState::PoweredOn)).map(|vm| vm.name.clone()).collect::<Vec<_>>());
+    let running = cx.facts.vms.as_ref().map(|v| {
+        v.iter()
+            .filter(|vm| vm.power_state == Some(PowerState::PoweredOn))
+            .map(|vm| vm.name.clone())
+            .collect::<Vec<_>>()
+    });
     match cx.facts.maintenance_mode {
         Some(true) => {}
-        None => out.push(unknown("MAINTENANCE_MODE", Severity::Info, "maintenance_mode", "esxcli system maintenanceMode get")),
+        None => out.push(unknown(
+            "MAINTENANCE_MODE",
+            Severity::Info,
+            "maintenance_mode",
+            "esxcli system maintenanceMode get",
+        )),
         Some(false) => {
             let r = running.unwrap_or_default();
             out.push(

@@ -50,9 +50,13 @@ pub fn upgrade_path(cx: &Ctx, out: &mut Vec<Finding>) {
                         .arg("to", to)
                         .arg("route", route.join(" -> "))
                 }
-                _ => Finding::new("UPGRADE_PATH", Severity::Blocker, "check.upgrade_path_none").arg("from", from).arg("to", to),
+                _ => Finding::new("UPGRADE_PATH", Severity::Blocker, "check.upgrade_path_none")
+                    .arg("from", from)
+                    .arg("to", to),
             };
-            out.push(f.evidence("product.version", v).evidence("target.version", t.version).source(SRC_PATHS));
+            out.push(
+                f.evidence("product.version", v).evidence("target.version", t.version).source(SRC_PATHS),
+            );
         }
     }
 }

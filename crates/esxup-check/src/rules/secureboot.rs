@@ -6,14 +6,15 @@ use crate::engine::Ctx;
 use crate::finding::{Finding, Severity};
 use esxup_facts::{AcceptanceLevel, FirmwareType};
 
-pub const RULES: &[(&str, Rule)] = &[("secure_boot_method", secure_boot_method), ("secure_boot_community", secure_boot_community)];
+pub const RULES: &[(&str, Rule)] =
+    &[("secure_boot_method", secure_boot_method), ("secure_boot_community", secure_boot_community)];
 
 const SRC_SB: &str = "shared/research/README.md: an esxcli upgrade from 6.x does not keep the new VIB signatures, so Secure Boot cannot be used after it; upgrade with the ISO; check with /usr/lib/vmware/secureboot/bin/secureBoot.py -c";
 
 /// SECURE_BOOT_METHOD.
 pub fn secure_boot_method(cx: &Ctx, out: &mut Vec<Finding>) {
     let fw = cx.facts.firmware.as_ref();
-    let upgrade = cx.current_branch().map_or(true, |b| b < cx.target_branch());
+    let upgrade = cx.current_branch().is_none_or(|b| b < cx.target_branch());
     match fw.and_then(|f| f.secure_boot) {
         Some(true) if upgrade => out.push(
             Finding::new("SECURE_BOOT_METHOD", Severity::Warning, "check.secure_boot_method")
@@ -45,7 +46,10 @@ pub fn secure_boot_community(cx: &Ctx, out: &mut Vec<Finding>) {
         return;
     }
     let mut f = Finding::new("SECURE_BOOT_COMMUNITY_VIB", Severity::Blocker, "check.secure_boot_community")
-        .arg("vibs", community.iter().map(|v| format!("{} {}", v.name, v.version)).collect::<Vec<_>>().join(", "))
+        .arg(
+            "vibs",
+            community.iter().map(|v| format!("{} {}", v.name, v.version)).collect::<Vec<_>>().join(", "),
+        )
         .evidence("firmware.secure_boot", true)
         .source(SRC_SB);
     for v in community {

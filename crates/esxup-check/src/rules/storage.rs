@@ -26,9 +26,16 @@ pub fn vmfs_version(cx: &Ctx, out: &mut Vec<Finding>) {
 /// space; a facts file does not carry it, so esxup says what to look at.
 pub fn locker_space(cx: &Ctx, out: &mut Vec<Finding>) {
     let osdata = cx.facts.datastores.iter().flatten().find(|d| {
-        d.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("OSDATA") || k.eq_ignore_ascii_case("locker"))
+        d.kind
+            .as_deref()
+            .is_some_and(|k| k.eq_ignore_ascii_case("OSDATA") || k.eq_ignore_ascii_case("locker"))
     });
     if osdata.and_then(|d| d.free_bytes).is_none() {
-        out.push(unknown("LOCKER_SPACE_AVAIL", Severity::Info, "locker free space", "vdf -h; df -h (/store, /locker, OSDATA)"));
+        out.push(unknown(
+            "LOCKER_SPACE_AVAIL",
+            Severity::Info,
+            "locker free space",
+            "vdf -h; df -h (/store, /locker, OSDATA)",
+        ));
     }
 }

@@ -33,13 +33,18 @@ pub fn vibs_known(cx: &Ctx, out: &mut Vec<Finding>) {
 /// VIBs that will be on it (target image + kept VIBs).
 pub fn host_acceptance(cx: &Ctx, out: &mut Vec<Finding>) {
     let Some(level) = cx.facts.acceptance_level else {
-        out.push(unknown("HOST_ACCEPTANCE", Severity::Info, "acceptance_level", "esxcli software acceptance get"));
+        out.push(unknown(
+            "HOST_ACCEPTANCE",
+            Severity::Info,
+            "acceptance_level",
+            "esxcli software acceptance get",
+        ));
         return;
     };
     let mut lowest: Option<(AcceptanceLevel, String)> = None;
     let mut consider = |l: Option<AcceptanceLevel>, what: String| {
         if let Some(l) = l {
-            if lowest.as_ref().map_or(true, |(x, _)| l < *x) {
+            if lowest.as_ref().is_none_or(|(x, _)| l < *x) {
                 lowest = Some((l, what));
             }
         }
@@ -121,7 +126,7 @@ pub fn downgrade_vibs(cx: &Ctx, out: &mut Vec<Finding>) {
 
 /// THIRD_PARTY_VIBS: non-VMware VIBs that must exist for the target branch.
 pub fn third_party(cx: &Ctx, out: &mut Vec<Finding>) {
-    let upgrade = cx.current_branch().map_or(false, |b| b < cx.target_branch());
+    let upgrade = cx.current_branch().is_some_and(|b| b < cx.target_branch());
     if !upgrade {
         return;
     }
@@ -129,7 +134,7 @@ pub fn third_party(cx: &Ctx, out: &mut Vec<Finding>) {
     let others: Vec<_> = vibs
         .iter()
         .filter(|v| !is_vmware(&v.vendor) && !vmklinux_vib(cx, &v.name, &v.vendor))
-        .filter(|v| !cx.image.is_some_and(|i| i.vib(&v.name).is_some()))
+        .filter(|v| cx.image.is_none_or(|i| i.vib(&v.name).is_none()))
         .collect();
     if others.is_empty() {
         return;
@@ -137,9 +142,14 @@ pub fn third_party(cx: &Ctx, out: &mut Vec<Finding>) {
     out.push(
         Finding::new("THIRD_PARTY_VIBS", Severity::Info, "check.third_party_vibs")
             .arg("count", others.len())
-            .arg("vibs", others.iter().map(|v| format!("{}_{}", v.vendor, v.name)).collect::<Vec<_>>().join(", "))
+            .arg(
+                "vibs",
+                others.iter().map(|v| format!("{}_{}", v.vendor, v.name)).collect::<Vec<_>>().join(", "),
+            )
             .arg("branch", cx.target_branch())
             .evidence("vibs", format!("{} non-VMware", others.len()))
-            .source("shared/research/README.md: profile update keeps host VIBs the target image does not replace"),
+            .source(
+                "shared/research/README.md: profile update keeps host VIBs the target image does not replace",
+            ),
     );
 }

@@ -8,7 +8,8 @@ use crate::kbview;
 use esxup_facts::ToolsStatus;
 use esxup_kb::Release;
 
-pub const RULES: &[(&str, Rule)] = &[("snapshots", snapshots), ("vm_hardware", vm_hardware), ("vm_tools", vm_tools)];
+pub const RULES: &[(&str, Rule)] =
+    &[("snapshots", snapshots), ("vm_hardware", vm_hardware), ("vm_tools", vm_tools)];
 
 const SRC_HW: &str = "shared/research/README.md: vmx-13 = 6.5, 14 = 6.7, 15 = 6.7 U2, 17 = 7.0, 18 = 7.0 U1, 19 = 7.0 U2, 20 = 8.0, 21 = 8.0 U2";
 
@@ -19,7 +20,11 @@ pub fn max_hw(cx: &Ctx, r: &Release) -> Option<u32> {
         return Some(v);
     }
     let v = r.version;
-    let upd: u32 = r.update.as_deref().and_then(|u| u.trim_end_matches(|c: char| c.is_ascii_alphabetic()).parse().ok()).unwrap_or(0);
+    let upd: u32 = r
+        .update
+        .as_deref()
+        .and_then(|u| u.trim_end_matches(|c: char| c.is_ascii_alphabetic()).parse().ok())
+        .unwrap_or(0);
     match (v.major, v.minor, v.patch) {
         (8, 0, p) if p >= 2 => Some(21),
         (8, 0, _) => Some(20),
@@ -36,7 +41,12 @@ pub fn max_hw(cx: &Ctx, r: &Release) -> Option<u32> {
 /// VM_SNAPSHOTS: consolidate before upgrading.
 pub fn snapshots(cx: &Ctx, out: &mut Vec<Finding>) {
     let Some(vms) = cx.facts.vms.as_ref() else {
-        out.push(unknown("VM_SNAPSHOTS", Severity::Info, "vms", "vim-cmd vmsvc/getallvms; vim-cmd vmsvc/snapshot.get <vmid>"));
+        out.push(unknown(
+            "VM_SNAPSHOTS",
+            Severity::Info,
+            "vms",
+            "vim-cmd vmsvc/getallvms; vim-cmd vmsvc/snapshot.get <vmid>",
+        ));
         return;
     };
     let mut not_collected = 0;
@@ -52,7 +62,10 @@ pub fn snapshots(cx: &Ctx, out: &mut Vec<Finding>) {
                     Finding::new("VM_SNAPSHOTS", Severity::Warning, "check.vm_snapshots")
                         .arg("vm", &vm.name)
                         .arg("count", s.len())
-                        .arg("size", if s.iter().any(|x| x.size_bytes.is_some()) { gib(size) } else { "?".into() })
+                        .arg(
+                            "size",
+                            if s.iter().any(|x| x.size_bytes.is_some()) { gib(size) } else { "?".into() },
+                        )
                         .arg("oldest", oldest.map(|d| d.to_string()).unwrap_or_else(|| "?".into()))
                         .arg("days", age.map(|a| a.to_string()).unwrap_or_else(|| "?".into()))
                         .evidence(&format!("vms[{}].snapshots", vm.name), s.len())
@@ -63,7 +76,8 @@ pub fn snapshots(cx: &Ctx, out: &mut Vec<Finding>) {
     }
     if not_collected > 0 {
         out.push(
-            unknown("VM_SNAPSHOTS", Severity::Info, "vms[].snapshots", "vim-cmd vmsvc/snapshot.get <vmid>").arg("count", not_collected),
+            unknown("VM_SNAPSHOTS", Severity::Info, "vms[].snapshots", "vim-cmd vmsvc/snapshot.get <vmid>")
+                .arg("count", not_collected),
         );
     }
 }
@@ -74,7 +88,12 @@ pub fn vm_hardware(cx: &Ctx, out: &mut Vec<Finding>) {
     let Some(vms) = cx.facts.vms.as_ref() else { return };
     let Some(max) = max_hw(cx, cx.target) else {
         if !vms.is_empty() {
-            out.push(unknown("VM_HARDWARE", Severity::Info, "kb.max_vm_hardware(target)", "data/vm-hardware.toml"));
+            out.push(unknown(
+                "VM_HARDWARE",
+                Severity::Info,
+                "kb.max_vm_hardware(target)",
+                "data/vm-hardware.toml",
+            ));
         }
         return;
     };
@@ -112,7 +131,12 @@ pub fn vm_tools(cx: &Ctx, out: &mut Vec<Finding>) {
     let Some(vms) = cx.facts.vms.as_ref() else { return };
     let bad: Vec<String> = vms
         .iter()
-        .filter(|v| matches!(v.tools_status, Some(ToolsStatus::TooOld) | Some(ToolsStatus::NotInstalled) | Some(ToolsStatus::SupportedOld)))
+        .filter(|v| {
+            matches!(
+                v.tools_status,
+                Some(ToolsStatus::TooOld) | Some(ToolsStatus::NotInstalled) | Some(ToolsStatus::SupportedOld)
+            )
+        })
         .map(|v| format!("{} ({})", v.name, tools_word(v.tools_status)))
         .collect();
     if !bad.is_empty() {

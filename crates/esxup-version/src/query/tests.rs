@@ -123,6 +123,16 @@ fn esxcli_inconsistent_paste_is_read_as_given() {
 }
 
 #[test]
+fn esxcli_output_pasted_on_one_line() {
+    // `esxup build $(esxcli system version get)` joins the lines with spaces
+    // (values of tests/fixtures/esxcli-system-version-get__1.txt).
+    let q = p("Product: VMware ESXi Version: 8.0.1 Build: Releasebuild-21495797 Update: 1 Patch: 0");
+    assert_eq!((q.version, q.build, q.update.as_deref()), (v("8.0.1"), Some(21495797), Some("1")));
+    assert_eq!((q.patch, q.esxcli_patch), (None, Some(0)));
+    assert!(q.conflicts.is_empty(), "{:?}", q.conflicts);
+}
+
+#[test]
 fn releasebuild_alone() {
     let q = p("Releasebuild-20328353");
     assert_eq!(q.build, Some(20328353));
@@ -239,4 +249,46 @@ fn ga_line_letters() {
     let q = p("ESXi-6.0.0-20150701001s-standard");
     assert_eq!((q.version, q.build), (v("6.0.0"), None));
     assert!(q.profile.is_some());
+}
+
+#[test]
+fn odd_input_never_panics() {
+    // Pastes with non-ASCII, truncated ids and stray punctuation: an answer or an error.
+    for s in [
+        "ESXiaé-202102101",
+        "éVersion: 7.0.3",
+        "Build:",
+        "Version:Build:",
+        "x Patch: 5 Version:",
+        "ESXié-1",
+        "ESXi-",
+        "ESXi--",
+        "ESXi-7.0U-1-x",
+        "build-",
+        "Releasebuild-abc",
+        "7.",
+        ".7",
+        "7..0",
+        "latest",
+        "latest-",
+        "U",
+        "Update",
+        "P",
+        "EP",
+        "Express Patch",
+        "ESXi 670-",
+        "Version:",
+        "Build:\nUpdate:\nPatch: x",
+        "9999999999",
+        "8.0.3-",
+        "8.0.3-0.70.",
+        "ビルド 17700523",
+        "ESXi 7.0 Update 3g（日本語）",
+        "\u{feff}17700523",
+    ] {
+        let _ = parse_query(s);
+    }
+    assert_eq!(p("ビルド 17700523").build, Some(17700523));
+    // A byte-order mark from a Windows clipboard.
+    assert_eq!(p("\u{feff}17700523").build, Some(17700523));
 }

@@ -27,7 +27,13 @@ pub enum Format {
 /// advisories: use `esxup advisories` for a findings exit code), 2 unknown
 /// build or unreadable input. Inconsistent input (a version that does not
 /// match the build) is reported on stderr and in the JSON `inconsistencies`.
+/// The lifecycle status is for today (UTC); `ESXUP_TODAY=YYYY-MM-DD` fixes the day.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 identified (even when exposed to advisories; see `esxup advisories`), \
+2 unknown build or unreadable input. Inconsistent input is reported as warnings on stderr and in the \
+JSON `inconsistencies`. Lifecycle status is for today (UTC); ESXUP_TODAY=YYYY-MM-DD fixes the day."
+)]
 pub struct BuildArgs {
     /// A build number, version, release name, image profile or pasted `esxcli system version get`
     /// / `vmware -vl` output; `-` or nothing reads standard input.
@@ -50,9 +56,14 @@ pub struct ReleasesArgs {
 }
 
 /// List the advisories a build is exposed to, with the first fixed build of
-/// its branch. Exit codes: 0 not exposed to any known advisory, 1 exposed,
-/// 2 unknown build or unreadable input.
+/// its branch. Exit codes: 0 not exposed to any known advisory (the output
+/// says so when no advisory covers the branch at all), 1 exposed, 2 unknown
+/// build or unreadable input.
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Exit codes: 0 not exposed to any advisory in the knowledge base (or none covers the \
+branch: the output says so), 1 exposed, 2 unknown build or unreadable input."
+)]
 pub struct AdvisoriesArgs {
     /// Same forms as `esxup build`; `-` or nothing reads standard input.
     pub query: Vec<String>,
@@ -63,6 +74,8 @@ pub struct AdvisoriesArgs {
 /// Lint knowledge-base data (the built-in data, `--kb DIR`, or DIR).
 /// Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 unreadable.
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 folder unreadable. \
+The rules are listed in data/README.md.")]
 pub struct KbLintArgs {
     /// Folder of the `data/` layout; default: `--kb`, else the built-in data.
     pub dir: Option<PathBuf>,
@@ -248,7 +261,11 @@ fn targets(kb: &Kb, r: &Release) -> Vec<Value> {
     branches.retain(|t| kb.hops(b, *t).is_some());
     for t in branches {
         let hops = kb.hops(b, t).unwrap_or_default();
-        let first_allowed = kb.branch_releases(t).find(|x| x.release_date >= r.release_date);
+        // The first full release dated on or after this build (a security-only
+        // build only when nothing else qualifies).
+        let later = || kb.branch_releases(t).filter(|x| x.release_date >= r.release_date);
+        let first_allowed =
+            later().find(|x| x.kind != esxup_kb::ReleaseKind::SecurityOnly).or_else(|| later().next());
         out.push(json!({
             "branch": t,
             "direct": kb.direct_upgrade_supported(b, t),
@@ -258,6 +275,20 @@ fn targets(kb: &Kb, r: &Release) -> Vec<Value> {
         }));
     }
     out
+}
+
+/// Advisories listing a branch: none means the knowledge base cannot tell
+/// (VMware stops assessing branches past their support).
+fn branch_covered(kb: &Kb, b: Branch) -> bool {
+    kb.advisories().iter().any(|a| a.fixes.iter().any(|f| f.branch == b))
+}
+
+fn none_known(kb: &Kb, b: Branch) -> String {
+    if branch_covered(kb, b) {
+        "none known".into()
+    } else {
+        format!("unknown: no advisory in the knowledge base lists branch {b}")
+    }
 }
 
 fn build_json(kb: &Kb, res: &Resolved<'_>, today: Date) -> Value {
@@ -285,8 +316,11 @@ fn build_json(kb: &Kb, res: &Resolved<'_>, today: Date) -> Value {
             "ga": l.and_then(|l| l.ga),
             "end_of_general_support": l.and_then(|l| l.end_of_general_support),
             "end_of_technical_guidance": l.and_then(|l| l.end_of_technical_guidance),
+            "notes": l.map(|l| l.notes.clone()).unwrap_or_default(),
+            "sources": l.map(|l| l.sources.clone()).unwrap_or_default(),
         },
         "advisories": exposures.iter().map(exposure_json).collect::<Vec<_>>(),
+        "advisories_cover_branch": branch_covered(kb, b),
         "newest_in_branch": newest.map(release_ref),
         "is_newest_in_branch": newest.is_some_and(|n| n.build == r.build),
         "upgrade_targets": targets(kb, r),
@@ -357,7 +391,7 @@ fn build_table(kb: &Kb, res: &Resolved<'_>, today: Date) -> String {
     }
     let exposures = kb.exposures(r.build);
     if exposures.is_empty() {
-        row("Advisories", "none known".into());
+        row("Advisories", none_known(kb, b));
     }
     for (i, e) in exposures.iter().enumerate() {
         row(if i == 0 { "Advisories" } else { "" }, exposure_line(e));
@@ -465,11 +499,14 @@ pub fn run_advisories(g: &Global, a: AdvisoriesArgs) -> anyhow::Result<u8> {
             "release_name": r.name,
             "release_date": r.release_date,
             "exposed": !exposures.is_empty(),
+            "advisories_cover_branch": branch_covered(kb, r.version.branch()),
             "advisories": exposures.iter().map(exposure_json).collect::<Vec<_>>(),
             "inconsistencies": res.inconsistencies,
         }))?,
         Format::Table => {
-            if exposures.is_empty() {
+            if exposures.is_empty() && !branch_covered(kb, r.version.branch()) {
+                println!("{} {}: {}", r.build, r.name, none_known(kb, r.version.branch()));
+            } else if exposures.is_empty() {
                 println!("{} {}: not exposed to any advisory in the knowledge base", r.build, r.name);
             } else {
                 println!("{} {}: exposed to {} advisory(ies)", r.build, r.name, exposures.len());

@@ -72,16 +72,23 @@ fn load_kb(g: &Global) -> anyhow::Result<(&'static Kb, &'static Tables)> {
     match &g.kb {
         Some(dir) => {
             let kb = Kb::load_dir(dir).map_err(|e| {
-                hinted(format!("load knowledge base {}: {e}", dir.display()), "check the folder with `esxup kb-lint DIR`, or drop --kb")
+                hinted(
+                    format!("load knowledge base {}: {e}", dir.display()),
+                    "check the folder with `esxup kb-lint DIR`, or drop --kb",
+                )
             })?;
             let tables = Tables::load_dir(dir).map_err(|e| {
-                hinted(format!("load CPU/device tables from {}: {e}", dir.display()), "the folder needs cpu.toml and devices.toml")
+                hinted(
+                    format!("load CPU/device tables from {}: {e}", dir.display()),
+                    "the folder needs cpu.toml and devices.toml",
+                )
             })?;
             Ok((Box::leak(Box::new(kb)), Box::leak(Box::new(tables))))
         }
         None => {
             let kb = Kb::embedded().map_err(|e| anyhow::anyhow!("load the built-in knowledge base: {e}"))?;
-            let tables = Tables::embedded().map_err(|e| anyhow::anyhow!("load the built-in CPU/device tables: {e}"))?;
+            let tables = Tables::embedded()
+                .map_err(|e| anyhow::anyhow!("load the built-in CPU/device tables: {e}"))?;
             Ok((kb, tables))
         }
     }
@@ -89,7 +96,8 @@ fn load_kb(g: &Global) -> anyhow::Result<(&'static Kb, &'static Tables)> {
 
 /// Reads a facts file, refusing other schema versions clearly.
 pub fn read_facts(path: &Path) -> anyhow::Result<HostFacts> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("read facts file {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("read facts file {}", path.display()))?;
     parse_facts(&text, &path.display().to_string())
 }
 
@@ -111,7 +119,9 @@ fn parse_facts(text: &str, origin: &str) -> anyhow::Result<HostFacts> {
                 .map_err(|e| anyhow::anyhow!("read facts file {origin}: not JSON: {e}"))?;
             match v.get("schema_version").and_then(|x| x.as_u64()) {
                 None => Err(hinted(
-                    format!("read facts file {origin}: no schema_version field, this is not an esxup facts file"),
+                    format!(
+                        "read facts file {origin}: no schema_version field, this is not an esxup facts file"
+                    ),
                     "write facts with `esxup collect` (or `esxup facts` to convert saved outputs)",
                 )),
                 Some(n) if n != expected => Err(wrong_version(n)),
@@ -125,18 +135,26 @@ fn load_image(depot: &str, profile: Option<&str>, target_build: Option<u32>) -> 
     let p = Path::new(depot);
     let looks_like_list = p.is_file()
         && std::fs::read_to_string(p)
-            .map(|t| t.lines().any(|l| l.contains("_bootbank_") || l.contains("_locker_")) && !t.trim_start().starts_with('<'))
+            .map(|t| {
+                t.lines().any(|l| l.contains("_bootbank_") || l.contains("_locker_"))
+                    && !t.trim_start().starts_with('<')
+            })
             .unwrap_or(false);
     if looks_like_list {
         let text = std::fs::read_to_string(p).with_context(|| format!("read VIB list {depot}"))?;
-        let name = profile.map(str::to_string).unwrap_or_else(|| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+        let name = profile
+            .map(str::to_string)
+            .unwrap_or_else(|| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
         return TargetImage::from_vib_ids(&name, depot, &text).map_err(anyhow::Error::new);
     }
     let d = esxup_depot::Depot::open(depot).with_context(|| format!("open depot {depot}"))?;
     let prof = match profile {
         Some(n) => d.profile(n).ok_or_else(|| {
             let names: Vec<&str> = d.profiles().iter().map(|p| p.name.as_str()).collect();
-            hinted(format!("depot {depot} has no image profile {n:?}"), format!("profiles in it: {}", names.join(", ")))
+            hinted(
+                format!("depot {depot} has no image profile {n:?}"),
+                format!("profiles in it: {}", names.join(", ")),
+            )
         })?,
         None => {
             let by_build = target_build.and_then(|b| {
@@ -150,7 +168,10 @@ fn load_image(depot: &str, profile: Option<&str>, target_build: Option<u32>) -> 
                     let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
                     return Err(hinted(
                         format!("depot {depot}: cannot tell which image profile to check against"),
-                        format!("pass --profile NAME; profiles: {}", if names.is_empty() { "none".into() } else { names.join(", ") }),
+                        format!(
+                            "pass --profile NAME; profiles: {}",
+                            if names.is_empty() { "none".into() } else { names.join(", ") }
+                        ),
                     ));
                 }
             }
@@ -185,14 +206,20 @@ fn print(r: &CheckReport, a: &CheckArgs) -> anyhow::Result<()> {
 
 pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
     let spec: TargetSpec = a.target.parse().map_err(|e| {
-        hinted(format!("{e}"), "examples: --target 7.0U3g, --target 20328353, --target latest-8.0, --target auto")
+        hinted(
+            format!("{e}"),
+            "examples: --target 7.0U3g, --target 20328353, --target latest-8.0, --target auto",
+        )
     })?;
     let (kb, tables) = load_kb(g)?;
     let today = today()?;
     // Resolve the target early so that an unknown target is an error (exit 2)
     // before any facts are read.
     let resolved = esxup_check::Target::resolve(kb, &spec).map_err(|e| {
-        hinted(format!("target {:?}: {e}", a.target), "list known releases with `esxup releases`, or use --target auto")
+        hinted(
+            format!("target {:?}: {e}", a.target),
+            "list known releases with `esxup releases`, or use --target auto",
+        )
     })?;
     let image = match &a.depot {
         Some(d) => Some(load_image(d, a.profile.as_deref(), resolved.as_ref().map(|t| t.release.build))?),
@@ -211,7 +238,10 @@ pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
             return Ok(EXIT_OK);
         }
         examples::get(name).ok_or_else(|| {
-            hinted(format!("unknown example {name:?}"), format!("built-in examples: {}", examples::names().join(", ")))
+            hinted(
+                format!("unknown example {name:?}"),
+                format!("built-in examples: {}", examples::names().join(", ")),
+            )
         })?
     } else if a.vim.host.is_some() {
         match collect_vim(&a.vim) {
@@ -282,15 +312,23 @@ fn run_fleet(
         .collect();
     files.sort();
     if files.is_empty() {
-        return Err(hinted(format!("facts folder {} has no *.json files", dir.display()), "write facts with `esxup collect --out-dir DIR`"));
+        return Err(hinted(
+            format!("facts folder {} has no *.json files", dir.display()),
+            "write facts with `esxup collect --out-dir DIR`",
+        ));
     }
-    let jobs = a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
+    let jobs =
+        a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
     let chunk = files.len().div_ceil(jobs);
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(files.len());
     std::thread::scope(|s| {
         let handles: Vec<_> = files
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|p| check_file(kb, tables, p, spec, image, today)).collect::<Vec<_>>()))
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter().map(|p| check_file(kb, tables, p, spec, image, today)).collect::<Vec<_>>()
+                })
+            })
             .collect();
         for h in handles {
             match h.join() {
@@ -314,14 +352,18 @@ fn run_fleet(
                 }
                 let name = r.host.name.clone().unwrap_or(stem);
                 match a.format {
-                    Format::Json => json_rows.push(serde_json::json!({"file": p.display().to_string(), "report": r})),
+                    Format::Json => {
+                        json_rows.push(serde_json::json!({"file": p.display().to_string(), "report": r}))
+                    }
                     _ => writeln!(out, "{}", esxup_render::check::fleet_line(&name, r, lang))?,
                 }
             }
             Outcome::Error(e) => {
                 errors += 1;
                 match a.format {
-                    Format::Json => json_rows.push(serde_json::json!({"file": p.display().to_string(), "error": e})),
+                    Format::Json => {
+                        json_rows.push(serde_json::json!({"file": p.display().to_string(), "error": e}))
+                    }
                     _ => writeln!(out, "{stem:<24} ERROR      {e}")?,
                 }
             }
@@ -335,7 +377,11 @@ fn run_fleet(
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
     } else {
-        writeln!(out, "{}", esxup_render::check::fleet_totals(lang, files.len(), ready, warn, blocked, errors))?;
+        writeln!(
+            out,
+            "{}",
+            esxup_render::check::fleet_totals(lang, files.len(), ready, warn, blocked, errors)
+        )?;
     }
     Ok(if errors > 0 {
         EXIT_ERROR

@@ -11,7 +11,7 @@ use crate::cmd::{hinted, EXIT_FINDINGS, EXIT_OK};
 use anyhow::Context;
 use esxup_depot::{
     acceptance_short, backwards_vibs, diff_profiles, driver_readiness, simulate, Depot, DeviceReadiness,
-    HostImage, ImageProfile, Mode, Readiness, Transaction, TxOptions, VibCheckStatus, VibFile,
+    HostImage, ImageProfile, Mode, OpenOptions, Readiness, Transaction, TxOptions, VibCheckStatus, VibFile,
 };
 use esxup_facts::HostFacts;
 use serde_json::json;
@@ -92,7 +92,9 @@ pub enum VibCommand {
 }
 
 fn open_depot(location: &str) -> anyhow::Result<Depot> {
-    let d = Depot::open(location).map_err(|e| {
+    // Online depots are cached on disk anyway; keep their parsed metadata too.
+    let opts = OpenOptions { snapshots: location.starts_with("http"), ..OpenOptions::default() };
+    let d = Depot::open_with(location, &opts).map_err(|e| {
         let hint = if location.starts_with("http") {
             "check the URL and the network; a depot URL names index.xml or its folder"
         } else {
@@ -468,10 +470,10 @@ fn esxcli_result(tx: &Transaction) -> String {
     let mut installers = Vec::new();
     let ids = tx.installed.iter().chain(tx.removed.iter()).map(|d| d.vib.as_str());
     let kinds: Vec<&str> = ids.filter_map(|id| id.split('_').nth(1)).collect();
-    if kinds.iter().any(|k| *k == "bootbank") {
+    if kinds.contains(&"bootbank") {
         installers.push("BootBankInstaller");
     }
-    if kinds.iter().any(|k| *k == "locker") {
+    if kinds.contains(&"locker") {
         installers.push("LockerInstaller");
     }
     let list = |v: &[esxup_depot::Decision]| v.iter().map(|d| d.vib.as_str()).collect::<Vec<_>>().join(", ");

@@ -12,9 +12,9 @@ use anyhow::Context;
 use esxup_check::{KbView, TargetImage, TargetSpec};
 use esxup_facts::HostFacts;
 use esxup_i18n::Lang;
+use esxup_kb::tables::Tables;
 use esxup_plan::PlanStatus;
 use esxup_render::plan::PlanFormat;
-use esxup_kb::tables::Tables;
 use esxup_version::Date;
 use std::io::Write;
 use std::path::PathBuf;
@@ -76,7 +76,10 @@ fn load_facts(a: &PlanArgs) -> anyhow::Result<HostFacts> {
     }
     if a.vim.host.is_some() {
         if a.vim.inventory.is_some() || a.vim.out_dir.is_some() {
-            return Err(hinted("plan: --inventory/--out-dir collect many hosts", "plan one host: --host URL"));
+            return Err(hinted(
+                "plan: --inventory/--out-dir collect many hosts",
+                "plan one host: --host URL",
+            ));
         }
         return match super::collect_vim::collect_vim(&a.vim) {
             Some(Ok(super::collect_vim::VimOutcome::Facts(mut v))) if v.len() == 1 => Ok(v.remove(0)),
@@ -97,10 +100,16 @@ fn load_kb(g: &Global) -> anyhow::Result<(&'static esxup_kb::Kb, &'static Tables
     match &g.kb {
         Some(dir) => {
             let kb = esxup_kb::Kb::load_dir(dir).map_err(|e| {
-                hinted(format!("load knowledge base {}: {e}", dir.display()), "check the folder with `esxup kb-lint DIR`")
+                hinted(
+                    format!("load knowledge base {}: {e}", dir.display()),
+                    "check the folder with `esxup kb-lint DIR`",
+                )
             })?;
             let tables = Tables::load_dir(dir).map_err(|e| {
-                hinted(format!("load CPU/device tables from {}: {e}", dir.display()), "the folder needs cpu.toml and devices.toml")
+                hinted(
+                    format!("load CPU/device tables from {}: {e}", dir.display()),
+                    "the folder needs cpu.toml and devices.toml",
+                )
             })?;
             // Loaded once per process run, like `esxup check` does.
             Ok((Box::leak(Box::new(kb)), Box::leak(Box::new(tables))))
@@ -112,14 +121,33 @@ fn load_kb(g: &Global) -> anyhow::Result<(&'static esxup_kb::Kb, &'static Tables
     }
 }
 
-/// The target image in a depot: the named profile, else the `-standard`
-/// profile carrying the target build, else the depot's only profile.
+/// The target image: a text file of VIB ids (one per line, as `esxup check
+/// --depot` accepts), or a depot's named profile, else its `-standard`
+/// profile carrying the target build, else its only profile.
 fn load_image(depot: &str, profile: Option<&str>, build: u32) -> anyhow::Result<TargetImage> {
+    let path = std::path::Path::new(depot);
+    if path.is_file() {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if !text.trim_start().starts_with('<')
+            && text.lines().any(|l| l.contains("_bootbank_") || l.contains("_locker_"))
+        {
+            let name = profile
+                .map(str::to_string)
+                .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .unwrap_or_default();
+            return TargetImage::from_vib_ids(&name, depot, &text).map_err(anyhow::Error::new);
+        }
+    }
     let d = esxup_depot::Depot::open(depot).with_context(|| format!("open depot {depot}"))?;
     let names = || d.profiles().iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
     let bs = build.to_string();
     let prof = match profile {
-        Some(n) => d.profile(n).ok_or_else(|| hinted(format!("depot {depot} has no image profile {n:?}"), format!("profiles in it: {}", names())))?,
+        Some(n) => d.profile(n).ok_or_else(|| {
+            hinted(
+                format!("depot {depot} has no image profile {n:?}"),
+                format!("profiles in it: {}", names()),
+            )
+        })?,
         None => match d.profiles().iter().find(|p| p.name.contains(&bs) && p.name.ends_with("-standard")) {
             Some(p) => p,
             None if d.profiles().len() == 1 => &d.profiles()[0],
@@ -145,7 +173,10 @@ pub fn run_plan(g: &Global, a: PlanArgs) -> anyhow::Result<u8> {
     let today = today()?;
     // An unknown target is an error (exit 2) before anything else is read.
     let resolved = esxup_check::Target::resolve(kb, &spec).map_err(|e| {
-        hinted(format!("target {:?}: {e}", a.target), "list known releases with `esxup releases`, or use --target auto")
+        hinted(
+            format!("target {:?}: {e}", a.target),
+            "list known releases with `esxup releases`, or use --target auto",
+        )
     })?;
     let image = match (&a.depot, &resolved) {
         (Some(d), Some(t)) if !d.starts_with("http://") && !d.starts_with("https://") => {
@@ -155,7 +186,17 @@ pub fn run_plan(g: &Global, a: PlanArgs) -> anyhow::Result<u8> {
     };
     let report = esxup_check::check_with(kb, tables, &facts, &spec, image.as_ref(), today)
         .map_err(|e| hinted(e.to_string(), "see `esxup check --help`"))?;
-    let input = esxup_plan::from_check::plan_input(&report, &facts, kb, a.depot.clone())?;
+    // A VIB-id list stands for the target image in the check only; the
+    // esxcli commands need a real depot.
+    let depot_for_commands = match (&a.depot, &image) {
+        (Some(d), Some(img))
+            if img.source == *d && !d.ends_with(".zip") && !d.ends_with(".xml") && !d.contains("://") =>
+        {
+            None
+        }
+        (d, _) => d.clone(),
+    };
+    let input = esxup_plan::from_check::plan_input(&report, &facts, kb, depot_for_commands)?;
     let plan = esxup_plan::build_plan(&input, lang);
     let text = esxup_render::plan::render(&plan, a.format);
     match &a.output {

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# scripts/bench-depot.sh — depot engine benchmark (issue 4, "Performance").
+#
+# Generates the full-size synthetic depot (scripts/gen-synthetic-depot.py:
+# ~1,500 image profiles, ~25,000 VIBs, real schema) into a temporary
+# directory, then, side by side in one run:
+#   python-parse   python3 xml.etree.ElementTree merely parsing the XML files
+#                  esxup reads (index, vendor index, vibs/, bulletins/,
+#                  profiles/ of every metadata zip, read with zipfile)
+#   esxup-cold     esxup: open the depot (parse everything) and dry-run the
+#                  6.7 P06-like host against every profile
+#   esxup-snapshot the same, writing parsed-metadata snapshots (first run)
+#   esxup-warm     the same again, loading the snapshots
+# Each is timed with /usr/bin/time -v (wall clock, peak RSS).
+#
+#   scripts/bench-depot.sh            full size
+#   scripts/bench-depot.sh --small    a quick smoke run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+gen_args=()
+[ "${1:-}" = "--small" ] && gen_args=(--small)
+command -v python3 >/dev/null || { echo "bench-depot: python3 missing: run scripts/test.sh --setup-only" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "bench-depot: /usr/bin/time missing (apt-get install time)" >&2; exit 2; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+echo "generating the synthetic depot in $work/depot ..." >&2
+python3 scripts/gen-synthetic-depot.py "$work/depot" "${gen_args[@]}" >"$work/gen.json"
+cat "$work/gen.json" >&2
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+echo "building the benchmark driver (release) ..." >&2
+cargo build --release -q -p esxup-depot --example bench_depot
+bin="$CARGO_TARGET_DIR/release/examples/bench_depot"
+
+cat >"$work/parse.py" <<'EOF'
+import os, sys, time, zipfile
+import xml.etree.ElementTree as ET
+t = time.time()
+root = sys.argv[1]
+n = b = 0
+def parse(data):
+    global n, b
+    ET.fromstring(data)
+    n += 1
+    b += len(data)
+parse(open(os.path.join(root, "index.xml"), "rb").read())
+vi = open(os.path.join(root, "vmw", "vmw-depot-index.xml"), "rb").read()
+parse(vi)
+for url in ET.fromstring(vi).iter("url"):
+    with zipfile.ZipFile(os.path.join(root, "vmw", url.text)) as z:
+        names = z.namelist()
+        # The same files esxup parses: vmware.xml is skipped when vibs/ and
+        # bulletins/ are present (it repeats them).
+        for name in names:
+            if name.endswith(".xml") and name != "vmware.xml":
+                parse(z.read(name))
+print('{"files": %d, "xml_bytes": %d, "parse_s": %.3f}' % (n, b, time.time() - t))
+EOF
+
+host="$work/depot/hosts/6.7-P06-like.viblist"
+measure() { # name, command...
+  local name=$1; shift
+  /usr/bin/time -v "$@" >"$work/$name.out" 2>"$work/$name.time"
+  local wall rss
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$work/$name.time" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
+  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/$name.time")
+  echo "$name $wall $rss"
+}
+
+results=()
+results+=("$(measure python-parse python3 "$work/parse.py" "$work/depot")")
+results+=("$(measure esxup-cold "$bin" "$work/depot" "$host")")
+results+=("$(measure esxup-snapshot "$bin" "$work/depot" "$host" "$work/snapshots")")
+results+=("$(measure esxup-warm "$bin" "$work/depot" "$host" "$work/snapshots")")
+
+xml_bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["xml_bytes"])' "$work/gen.json")
+py_wall=$(echo "${results[0]}" | awk '{print $2}')
+echo
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "depot: $(cat "$work/gen.json")"
+printf '%-15s %9s %12s %16s %12s\n' run wall_s peak_rss_MB speedup_vs_python rss/xml
+for r in "${results[@]}"; do
+  set -- $r
+  awk -v n="$1" -v w="$2" -v k="$3" -v p="$py_wall" -v x="$xml_bytes" \
+    'BEGIN { printf "%-15s %9.2f %12.1f %16.1f %12.2f\n", n, w, k/1024, (w > 0 ? p/w : 0), k*1024/x }'
+done
+echo
+for f in python-parse esxup-cold esxup-snapshot esxup-warm; do echo "$f: $(cat "$work/$f.out")"; done
