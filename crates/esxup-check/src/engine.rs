@@ -74,6 +74,20 @@ pub fn check(
     check_with(kb, Tables::embedded()?, facts, target, image, today)
 }
 
+/// Options of a check run.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckOptions {
+    /// Compute the recommendation (alternatives, rollback) of a blocked host.
+    /// Fleet summaries that print one line per host switch it off.
+    pub recommend: bool,
+}
+
+impl Default for CheckOptions {
+    fn default() -> CheckOptions {
+        CheckOptions { recommend: true }
+    }
+}
+
 /// [`check`] with explicit tables (`--kb DIR`).
 pub fn check_with(
     kb: &dyn KbView,
@@ -82,6 +96,19 @@ pub fn check_with(
     spec: &TargetSpec,
     image: Option<&TargetImage>,
     today: Date,
+) -> Result<CheckReport, CheckError> {
+    check_with_options(kb, tables, facts, spec, image, today, CheckOptions::default())
+}
+
+/// [`check_with`] with [`CheckOptions`].
+pub fn check_with_options(
+    kb: &dyn KbView,
+    tables: &Tables,
+    facts: &HostFacts,
+    spec: &TargetSpec,
+    image: Option<&TargetImage>,
+    today: Date,
+    opts: CheckOptions,
 ) -> Result<CheckReport, CheckError> {
     if facts.schema_version != SCHEMA_VERSION {
         return Err(CheckError::SchemaVersion { found: facts.schema_version, expected: SCHEMA_VERSION });
@@ -123,7 +150,7 @@ pub fn check_with(
     let exposures = exposure_reports(&cx);
     let recommendation = match auto {
         Some(a) => Some(a.into_recommendation()),
-        None if verdict == Verdict::Blocked => Some(recommend_when_blocked(&cx, &findings)),
+        None if verdict == Verdict::Blocked && opts.recommend => Some(recommend_when_blocked(&cx, &findings)),
         None => hop_only(&cx),
     };
     let host = HostSummary {
@@ -304,17 +331,57 @@ pub fn withdrawn(r: &Release) -> bool {
 fn best_of_branch<'k>(
     kb: &'k dyn KbView,
     branch: Branch,
-    current_date: Option<Date>,
+    current: (Option<Date>, Option<Version>),
     today: Date,
     exploited: &[&esxup_kb::Advisory],
 ) -> Option<&'k Release> {
+    let (current_date, current_version) = current;
     let mut rels = kbview::branch_releases(kb, branch);
     rels.sort_by_key(|r| (r.version, r.release_date, r.build));
     rels.into_iter()
         .rev()
         .filter(|r| r.release_date <= today && !withdrawn(r))
         .filter(|r| current_date.is_none_or(|d| r.release_date >= d))
-        .find(|r| exploited.iter().all(|a| kbview::fixes(r, a) != Some(false)))
+        .filter(|r| not_older_update(r, current_version))
+        .find(|r| exploited.iter().all(|a| fixes_if_fixable(r, a)))
+}
+
+/// Releases of a branch worth recommending, best first: out by `today`, not
+/// withdrawn, not back in time; those carrying every published fix of the
+/// known-exploited advisories first, then by version, date and build.
+fn branch_candidates<'k>(
+    kb: &'k dyn KbView,
+    branch: Branch,
+    current: (Option<Date>, Option<Version>),
+    today: Date,
+    exploited: &[&esxup_kb::Advisory],
+) -> Vec<&'k Release> {
+    let (current_date, current_version) = current;
+    let mut rels: Vec<&Release> = kbview::branch_releases(kb, branch)
+        .into_iter()
+        .filter(|r| r.release_date <= today && !withdrawn(r))
+        .filter(|r| current_date.is_none_or(|d| r.release_date >= d))
+        .filter(|r| not_older_update(r, current_version))
+        .collect();
+    rels.sort_by_key(|r| {
+        let fixes_all = exploited.iter().all(|a| fixes_if_fixable(r, a));
+        std::cmp::Reverse((fixes_all, r.version, r.release_date, r.build))
+    });
+    rels
+}
+
+/// On the installed branch, the release is not of an older update level.
+fn not_older_update(r: &Release, current: Option<Version>) -> bool {
+    current.is_none_or(|v| r.version.branch() != v.branch() || r.version >= v)
+}
+
+/// The release carries the fix of the advisory on its branch, or no fix was
+/// published there (then no build of the branch can be preferred for it).
+fn fixes_if_fixable(r: &Release, a: &esxup_kb::Advisory) -> bool {
+    match a.fixes.iter().find(|f| f.branch == r.version.branch()).and_then(|f| f.build) {
+        Some(b) => r.build >= b,
+        None => true,
+    }
 }
 
 fn choose_auto(
@@ -336,7 +403,47 @@ fn choose_auto(
     let mut hop_fallback: Option<Release> = None;
     let mut alternatives = Vec::new();
     for b in branches {
-        let Some(r) = best_of_branch(kb, b, cur_date, today, &exploited) else {
+        // The newest release of the branch the hardware can run: usually the
+        // newest one; older ones when a later update dropped this hardware
+        // (8.0 U2 needs XSAVE).
+        let mut picked: Option<(&Release, Vec<Finding>)> = None;
+        let mut first: Option<(&Release, Vec<Finding>)> = None;
+        // Hardware findings depend on the update level, not the build: one
+        // blocked release of an update level stands for all of them.
+        let mut blocked_levels: Vec<Version> = Vec::new();
+        for r in branch_candidates(kb, b, (cur_date, current_version), today, &exploited).into_iter().take(80)
+        {
+            if blocked_levels.contains(&r.version) {
+                continue;
+            }
+            if Some(r.build) == current_build {
+                if first.is_none() {
+                    first = Some((r, Vec::new()));
+                }
+                break;
+            }
+            let cx = Ctx {
+                kb,
+                tables,
+                facts,
+                current_build,
+                current_version,
+                current,
+                target: r,
+                image: None,
+                today,
+            };
+            let findings = run_rules(&cx);
+            if hardware_blockers(&findings).is_empty() {
+                picked = Some((r, findings));
+                break;
+            }
+            blocked_levels.push(r.version);
+            if first.is_none() {
+                first = Some((r, findings));
+            }
+        }
+        let Some((r, findings)) = picked.or(first) else {
             continue;
         };
         if Some(r.build) == current_build {
@@ -350,9 +457,6 @@ fn choose_auto(
             }
             continue;
         }
-        let cx =
-            Ctx { kb, tables, facts, current_build, current_version, current, target: r, image: None, today };
-        let findings = run_rules(&cx);
         let hw = hardware_blockers(&findings);
         let needs_hop = findings.iter().any(|f| f.id == "UPGRADE_PATH" && f.severity == Severity::Blocker);
         let status = kbview::lifecycle_status(kb, b, today);
@@ -390,11 +494,21 @@ fn choose_auto(
                         .arg("current_date", d),
                 );
             }
-            if !exploited.is_empty() {
-                why.push(Message::new("check.auto.why_fixes").arg(
-                    "advisories",
-                    exploited.iter().map(|a| a.id.as_str()).collect::<Vec<_>>().join(", "),
-                ));
+            let fixed: Vec<&str> = exploited
+                .iter()
+                .filter(|a| kbview::fixes(r, a) == Some(true))
+                .map(|a| a.id.as_str())
+                .collect();
+            let unfixed: Vec<&str> = exploited
+                .iter()
+                .filter(|a| kbview::fixes(r, a) != Some(true))
+                .map(|a| a.id.as_str())
+                .collect();
+            if !fixed.is_empty() {
+                why.push(Message::new("check.auto.why_fixes").arg("advisories", fixed.join(", ")));
+            }
+            if !unfixed.is_empty() {
+                why.push(Message::new("check.auto.why_unfixed").arg("advisories", unfixed.join(", ")));
             }
             why.push(
                 Message::new("check.auto.why_lifecycle")
@@ -463,7 +577,7 @@ fn hop_releases(
     kbview::hops(kb, from, to)
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|b| best_of_branch(kb, b, cur_date, today, &[]).or_else(|| kbview::latest(kb, b)))
+        .filter_map(|b| best_of_branch(kb, b, (cur_date, None), today, &[]).or_else(|| kbview::latest(kb, b)))
         .map(ReleaseRef::from)
         .collect()
 }
@@ -487,13 +601,31 @@ fn recommend_when_blocked(cx: &Ctx, findings: &[Finding]) -> Recommendation {
     let tb = cx.target_branch();
     // 1. The same branch: the first release that is not back in time, and the newest.
     let mut same: Vec<&Release> = Vec::new();
-    if let Some(best) = best_of_branch(kb, tb, cur_date, cx.today, &exploited) {
-        same.push(best);
+    let not_here = |r: &&Release| Some(r.build) != cx.current_build && r.build != cx.target.build;
+    let tb_cands: Vec<&Release> =
+        branch_candidates(kb, tb, (cur_date, cx.current_version), cx.today, &exploited)
+            .into_iter()
+            .filter(not_here)
+            .collect();
+    if let Some(newest) = tb_cands.first() {
+        same.push(newest);
+    }
+    // The newest build of the branch without a blocker here (8.0 U1 for a CPU
+    // that 8.0 U2 refuses), when the newest has one.
+    let working = tb_cands
+        .iter()
+        .take(24)
+        .find(|r| blocker_ids(&run_rules(&Ctx { target: r, image: None, ..*cx })).is_empty());
+    if let Some(w) = working.filter(|w| !same.iter().any(|r| r.build == w.build)) {
+        same.push(w);
     }
     if let Some(d) = cur_date {
-        let first = kbview::branch_releases(kb, tb)
-            .into_iter()
-            .find(|r| r.release_date >= d && r.release_date <= cx.today && !withdrawn(r));
+        let first = kbview::branch_releases(kb, tb).into_iter().filter(not_here).find(|r| {
+            r.release_date >= d
+                && r.release_date <= cx.today
+                && !withdrawn(r)
+                && not_older_update(r, cx.current_version)
+        });
         if let Some(first) = first.filter(|f| !same.iter().any(|r| r.build == f.build)) {
             same.push(first);
         }
@@ -503,15 +635,29 @@ fn recommend_when_blocked(cx: &Ctx, findings: &[Finding]) -> Recommendation {
         .into_iter()
         .rev()
         .filter(|b| *b != tb && cx.current_branch().is_none_or(|c| *b >= c))
-        .filter_map(|b| best_of_branch(kb, b, cur_date, cx.today, &exploited))
+        .filter_map(|b| best_of_branch(kb, b, (cur_date, cx.current_version), cx.today, &exploited))
         .filter(|r| Some(r.build) != cx.current_build)
         .collect();
-    let mut candidates = same;
+    // 0. With a hop route, the first hop is the next step.
+    let hop_first: Vec<&Release> = match cx.current_branch() {
+        Some(c) => kbview::hops(kb, c, tb)
+            .unwrap_or_default()
+            .into_iter()
+            .take(1)
+            .filter_map(|b| best_of_branch(kb, b, (cur_date, cx.current_version), cx.today, &exploited))
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut candidates = hop_first;
+    candidates.append(&mut same);
     candidates.append(&mut others);
     let mut best: Option<ReleaseRef> = None;
-    for r in candidates {
+    for r in candidates.into_iter().take(8) {
         if r.build == cx.target.build {
             continue;
+        }
+        if alternatives.len() >= 4 && best.is_some() {
+            break;
         }
         let sub = Ctx { target: r, image: None, ..*cx };
         let f = run_rules(&sub);
@@ -533,9 +679,8 @@ fn recommend_when_blocked(cx: &Ctx, findings: &[Finding]) -> Recommendation {
             best = Some(ReleaseRef::from(r));
             why.push(Message::new("check.recommend.works").arg("name", &r.name).arg("build", r.build));
         }
-        alternatives.push(Alternative { release: ReleaseRef::from(r), blockers, reasons });
-        if alternatives.len() >= 4 {
-            break;
+        if alternatives.len() < 4 {
+            alternatives.push(Alternative { release: ReleaseRef::from(r), blockers, reasons });
         }
     }
     let rollback = if back_in_time { rollback_route(cx) } else { None };

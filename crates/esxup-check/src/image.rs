@@ -28,6 +28,10 @@ pub struct TargetImage {
     pub source: String,
     pub acceptance_level: Option<AcceptanceLevel>,
     pub vibs: Vec<ImageVib>,
+    /// Only part of the image is known (a driver/component bundle without an
+    /// image profile): its VIBs add drivers, but a PCI id it does not claim
+    /// says nothing about the rest of the image.
+    pub partial: bool,
 }
 
 /// Why a VIB id list could not be read.
@@ -67,6 +71,7 @@ impl TargetImage {
             source: source.to_string(),
             acceptance_level: None,
             vibs,
+            partial: false,
         })
     }
 
@@ -119,6 +124,19 @@ impl TargetImage {
             source: depot.location().to_string(),
             acceptance_level: profile.acceptance,
             vibs,
+            partial: false,
+        }
+    }
+
+    /// Every VIB of a depot without image profiles (a driver or component
+    /// bundle to add to the standard image): a partial image.
+    pub fn from_depot_vibs(depot: &esxup_depot::Depot) -> TargetImage {
+        TargetImage {
+            profile: format!("VIBs of {}", depot.location()),
+            source: depot.location().to_string(),
+            acceptance_level: None,
+            vibs: depot.vibs().iter().map(vib_of).collect(),
+            partial: true,
         }
     }
 }

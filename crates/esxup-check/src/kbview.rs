@@ -320,3 +320,95 @@ pub fn resolve_query<'a>(releases: Vec<&'a Release>, query: &str) -> Result<&'a 
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use esxup_kb::{Fix, ReleaseKind};
+    use esxup_version::Version;
+
+    fn rel(build: u32, v: &str, update: Option<&str>, name: &str, date: &str) -> Release {
+        Release {
+            build,
+            version: v.parse().unwrap(),
+            update: update.map(str::to_string),
+            name: name.into(),
+            kind: if update.is_some() { ReleaseKind::Update } else { ReleaseKind::Patch },
+            bulletin: None,
+            release_date: date.parse().unwrap(),
+            image_profiles: vec![],
+            iso: None,
+            max_vm_hardware: None,
+            sources: vec![],
+            notes: vec![],
+        }
+    }
+
+    fn path(to: &str, from: &[&str]) -> UpgradePath {
+        UpgradePath {
+            to: to.parse().unwrap(),
+            from: from.iter().map(|b| b.parse().unwrap()).collect(),
+            sources: vec![],
+            notes: vec![],
+        }
+    }
+
+    fn kb() -> MemKb {
+        MemKb {
+            releases: vec![
+                rel(17700523, "6.7.0", None, "ESXi 6.7 Patch 5", "2021-03-18"),
+                rel(18828794, "6.7.0", None, "ESXi 6.7 Patch 6", "2021-11-23"),
+                rel(17867351, "7.0.2", Some("2a"), "ESXi 7.0 Update 2a", "2021-04-29"),
+                rel(19193900, "7.0.3", Some("3c"), "ESXi 7.0 Update 3c", "2022-01-27"),
+            ],
+            advisories: vec![Advisory {
+                id: "VMSA-2021-0002".into(),
+                title: "t".into(),
+                published: "2021-02-23".parse().unwrap(),
+                cves: vec![],
+                fixes: vec![Fix {
+                    branch: Branch::new(6, 7),
+                    build: Some(17499825),
+                    release: None,
+                    notes: vec![],
+                }],
+                workaround_kb: None,
+                workaround: None,
+                workaround_service: Some("slpd".into()),
+                sources: vec![],
+            }],
+            lifecycles: vec![],
+            upgrade_paths: vec![
+                path("6.7", &["6.0", "6.5"]),
+                path("7.0", &["6.5", "6.7"]),
+                path("8.0", &["6.7", "7.0"]),
+            ],
+        }
+    }
+
+    #[test]
+    fn paths_and_hops() {
+        let k = kb();
+        let b = |s: &str| s.parse::<Branch>().unwrap();
+        assert!(direct_upgrade_supported(&k, b("6.7"), b("7.0")));
+        assert!(!direct_upgrade_supported(&k, b("6.0"), b("7.0")));
+        assert_eq!(hops(&k, b("6.0"), b("7.0")), Some(vec![b("6.7")]));
+        assert_eq!(hops(&k, b("6.5"), b("8.0")), Some(vec![b("7.0")]));
+        assert_eq!(hops(&k, b("6.7"), b("7.0")), Some(vec![]));
+        assert_eq!(hops(&k, b("5.5"), b("7.0")), None);
+    }
+
+    #[test]
+    fn exposures_and_fallback_resolver() {
+        let k = kb();
+        assert_eq!(exposures(&k, Branch::new(6, 7), 17167734).len(), 1);
+        assert!(exposures(&k, Branch::new(6, 7), 17700523).is_empty());
+        assert!(exposures(&k, Branch::new(7, 0), 17867351).is_empty(), "no fix record for 7.0 in this KB");
+        assert_eq!(k.resolve_release("7.0U2a").unwrap().build, 17867351);
+        assert_eq!(k.resolve_release("ESXi 7.0 Update 3c").unwrap().build, 19193900);
+        assert_eq!(k.resolve_release("18828794").unwrap().name, "ESXi 6.7 Patch 6");
+        assert!(k.resolve_release("6.7.0").is_err(), "two 6.7 patches: ambiguous");
+        assert!(k.resolve_release("9.9U1").is_err());
+        assert_eq!(latest(&k, Branch::new(7, 0)).unwrap().version, Version::new(7, 0, 3));
+    }
+}

@@ -17,7 +17,7 @@ pub mod rules;
 pub mod target;
 mod vibver;
 
-pub use engine::{check, check_with, CheckError, Ctx};
+pub use engine::{check, check_with, check_with_options, CheckError, CheckOptions, Ctx};
 pub use esxup_kb::LifecycleStatus;
 pub use finding::*;
 pub use image::{ImageVib, TargetImage};

@@ -107,3 +107,25 @@ impl Target {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_target_specs() {
+        assert_eq!("auto".parse::<TargetSpec>().unwrap(), TargetSpec::Auto);
+        assert_eq!(
+            "latest-8.0".parse::<TargetSpec>().unwrap(),
+            TargetSpec::Latest { branch: Branch::new(8, 0) }
+        );
+        assert_eq!(
+            "LATEST-7.0".parse::<TargetSpec>().unwrap(),
+            TargetSpec::Latest { branch: Branch::new(7, 0) }
+        );
+        assert_eq!("7.0U3g".parse::<TargetSpec>().unwrap(), TargetSpec::Release { query: "7.0U3g".into() });
+        assert!("latest-x".parse::<TargetSpec>().is_err());
+        assert!("  ".parse::<TargetSpec>().is_err());
+        assert_eq!(TargetSpec::Latest { branch: Branch::new(7, 0) }.to_string(), "latest-7.0");
+    }
+}

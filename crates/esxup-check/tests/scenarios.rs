@@ -44,6 +44,9 @@ struct Expect {
     #[serde(default)]
     absent_sev: BTreeMap<String, String>,
     allowed_warnings: Option<Vec<String>>,
+    #[serde(default)]
+    alternative_builds: Vec<u32>,
+    target_version_max: Option<String>,
 }
 
 fn dirs() -> Vec<PathBuf> {
@@ -186,6 +189,17 @@ fn run_one(dir: &Path, kb: &Kb) -> Result<(), String> {
     if let Some(b) = e.rollback_build {
         if rec.and_then(|x| x.rollback.as_ref()).map(|x| x.build) != Some(b) {
             errs.push(format!("rollback route to {b} expected"));
+        }
+    }
+    for b in &e.alternative_builds {
+        if !rec.is_some_and(|x| x.alternatives.iter().any(|a| a.release.build == *b)) {
+            errs.push(format!("alternative build {b} expected"));
+        }
+    }
+    if let Some(v) = &e.target_version_max {
+        let max: esxup_version::Version = v.parse().map_err(|x| format!("{name}: {x}"))?;
+        if r.target.release.version > max {
+            errs.push(format!("target {} is above version {v}", r.target.release.name));
         }
     }
     if let Some(n) = e.hops_min {

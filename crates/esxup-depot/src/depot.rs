@@ -10,7 +10,7 @@
 //! same zip, a bundle zipped inside another zip.
 
 use crate::error::DepotError;
-use crate::fasthash::FastMap;
+use crate::fasthash::{FastMap, StrIndex};
 use crate::model::*;
 use crate::store::{
     dir_of, join_rel, join_url, read_dir_file, Budget, FetchOutcome, HttpCache, OpenOptions, ZipStore,
@@ -128,8 +128,13 @@ impl Root {
 pub struct Depot {
     location: String,
     vibs: Vec<Vib>,
-    vib_index: FastMap<String, usize>,
-    by_name: FastMap<String, Vec<usize>>,
+    /// VIB id -> position in `vibs`.
+    vib_index: StrIndex,
+    /// VIB name -> group in `name_groups`: a span of `name_order`, which
+    /// holds positions in `vibs`.
+    by_name: StrIndex,
+    name_order: Vec<u32>,
+    name_groups: Vec<(u32, u32)>,
     bulletins: Vec<Bulletin>,
     components: Vec<Component>,
     profiles: Vec<ImageProfile>,
@@ -201,7 +206,10 @@ impl Depot {
             walk_local(&mut root, &budget, &mut acc, 0)?;
             root
         };
-        Ok(Depot::assemble(location, root, budget, acc))
+        let t0 = std::time::Instant::now();
+        let d = Depot::assemble(location, root, budget, acc);
+        if std::env::var_os("ESXUP_DEPOT_TIMING").is_some() { eprintln!("assemble {:?}", t0.elapsed()); }
+        Ok(d)
     }
 
     fn assemble(location: &str, root: Root, budget: Budget, acc: Acc) -> Depot {
@@ -209,70 +217,17 @@ impl Depot {
         let Parsed { vibs: all_vibs, bulletins: all_bulletins, profiles: all_profiles, mut warnings } =
             parsed;
 
-        // Sort in place (stable: the first listing of an id comes first), then
-        // fold duplicates into it.
-        let mut vibs = all_vibs;
-        vibs.sort_by(|a, b| a.id.cmp(&b.id));
-        vibs.dedup_by(|later, first| {
-            if later.id != first.id {
-                return false;
-            }
-            if first.checksum.is_some() && later.checksum.is_some() && first.checksum != later.checksum {
-                warnings.push(format!(
-                    "VIB {} is listed twice with different checksums; the first is used",
-                    later.id
-                ));
-            }
-            // Prefer the richer entry (vibs/*.xml over vmware.xml inline).
-            if first.payloads.is_empty() && !later.payloads.is_empty() {
-                let keep_reboot = first.reboot_required;
-                std::mem::swap(first, later);
-                first.reboot_required = first.reboot_required.or(keep_reboot);
-            } else if first.reboot_required.is_none() {
-                first.reboot_required = later.reboot_required;
-            }
-            true
+        // Bulletins, components and profiles on another core meanwhile.
+        let ((bulletins, components, profiles), vibs) = std::thread::scope(|s| {
+            let other = s.spawn(move || assemble_bulletins_profiles(all_bulletins, all_profiles));
+            let vibs = assemble_vibs(all_vibs, &mut warnings);
+            let bp = other.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (bp, vibs)
         });
-        vibs.shrink_to_fit();
-        let mut vib_index: FastMap<String, usize> = FastMap::default();
-        vib_index.reserve(vibs.len());
-        for (i, v) in vibs.iter().enumerate() {
-            vib_index.insert(v.id.clone(), i);
-        }
-        let mut bulletins: Vec<Bulletin> = Vec::new();
-        let mut seen_b: FastMap<String, ()> = FastMap::default();
-        for b in all_bulletins {
-            if seen_b.insert(b.id.clone(), ()).is_none() {
-                bulletins.push(b);
-            }
-        }
-        bulletins.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut components: Vec<Component> = bulletins
-            .iter()
-            .filter_map(|b| {
-                b.component.as_ref().map(|c| Component {
-                    name: c.name.clone(),
-                    version: c.version.clone(),
-                    ui_name: c.ui_name.clone(),
-                    ui_version: c.ui_version.clone(),
-                    vendor: b.vendor.clone(),
-                    bulletin_id: b.id.clone(),
-                    release_date: b.release_date.clone(),
-                    vib_ids: b.vib_ids.clone(),
-                })
-            })
-            .collect();
-        components.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.version.cmp(&b.version)));
-        let mut profiles: Vec<ImageProfile> = Vec::new();
-        let mut seen_p: FastMap<String, ()> = FastMap::default();
-        for p in all_profiles {
-            if seen_p.insert(p.name.clone(), ()).is_none() {
-                profiles.push(p);
-            }
-        }
-        profiles.sort_by(|a, b| a.name.cmp(&b.name));
+        let vib_index = StrIndex::build(vibs.len(), |i| vibs[i].id.as_str());
         for p in &profiles {
-            let missing = p.vib_ids.iter().filter(|id| !vib_index.contains_key(*id)).count();
+            let missing =
+                p.vib_ids.iter().filter(|id| vib_index.get(id, |i| vibs[i].id.as_str()).is_none()).count();
             if missing > 0 {
                 warnings.push(format!(
                     "image profile {} names {missing} VIB(s) that are not in the depot metadata",
@@ -282,37 +237,39 @@ impl Depot {
         }
 
         // Where each VIB file is, for local depots.
-        let mut vib_files = HashMap::new();
-        if !matches!(root, Root::Http { .. }) {
-            let top = root.top_files();
-            let all = root.all_files();
-            for v in &vibs {
-                let mut candidates = Vec::new();
-                if let Some(rp) = &v.relative_path {
-                    if let Ok(p) = join_rel("", "", rp) {
-                        candidates.push(p);
-                    }
-                }
-                candidates.push(format!("vib20/{}/{}.vib", v.name, v.id));
-                if let Some(found) = candidates.into_iter().find(|c| all.contains(c)) {
-                    vib_files.insert(v.id.clone(), found);
-                } else if let Some(base) = v.relative_path.as_deref().and_then(|r| r.rsplit('/').next()) {
-                    if top.iter().any(|t| t == base) {
-                        vib_files.insert(v.id.clone(), base.to_string());
-                    }
-                }
+        let vib_files =
+            if matches!(root, Root::Http { .. }) { HashMap::new() } else { locate_vib_files(&root, &vibs) };
+        // VIBs by name: positions grouped by name (in id order within a
+        // group), and an index from a name to its group.
+        let (name_order, name_groups) = {
+            let mut group_of: FastMap<&str, u32> = FastMap::default();
+            let mut groups: Vec<Vec<u32>> = Vec::new();
+            for (i, v) in vibs.iter().enumerate() {
+                let g = *group_of.entry(v.name.as_str()).or_insert_with(|| {
+                    groups.push(Vec::new());
+                    (groups.len() - 1) as u32
+                });
+                groups[g as usize].push(i as u32);
             }
-        }
-        let mut by_name: FastMap<String, Vec<usize>> = FastMap::default();
-        for (i, v) in vibs.iter().enumerate() {
-            by_name.entry(v.name.clone()).or_default().push(i);
-        }
+            let mut order = Vec::with_capacity(vibs.len());
+            let mut spans = Vec::with_capacity(groups.len());
+            for g in groups {
+                spans.push((order.len() as u32, g.len() as u32));
+                order.extend(g);
+            }
+            (order, spans)
+        };
+        let by_name = StrIndex::build(name_groups.len(), |g| {
+            vibs[name_order[name_groups[g].0 as usize] as usize].name.as_str()
+        });
 
         Depot {
             location: location.to_string(),
             vibs,
             vib_index,
             by_name,
+            name_order,
+            name_groups,
             bulletins,
             components,
             profiles,
@@ -347,11 +304,17 @@ impl Depot {
     }
     /// The VIB with this id.
     pub fn vib(&self, id: &str) -> Option<&Vib> {
-        self.vib_index.get(id).map(|&i| &self.vibs[i])
+        self.vib_index.get(id, |i| self.vibs[i].id.as_str()).map(|i| &self.vibs[i])
     }
     /// VIBs with this name (any vendor and version).
     pub fn vibs_named<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Vib> + 'a {
-        self.by_name.get(name).into_iter().flatten().map(move |&i| &self.vibs[i])
+        let span = self
+            .by_name
+            .get(name, |g| self.vibs[self.name_order[self.name_groups[g].0 as usize] as usize].name.as_str())
+            .map(|g| self.name_groups[g])
+            .map(|(s, n)| &self.name_order[s as usize..(s + n) as usize])
+            .unwrap_or(&[]);
+        span.iter().map(move |&i| &self.vibs[i as usize])
     }
     /// The depot's metadata of an installed VIB: by id, else by vendor,
     /// name and version (esxcli tables do not show the VIB type).
@@ -456,6 +419,137 @@ impl Depot {
         }
         out
     }
+}
+
+/// Positions of `items` in the order of their keys; equal keys keep their
+/// input order (a stable sort, done on indices rather than on the items).
+fn sorted_order<T>(items: &[T], key: impl Fn(&T) -> &str) -> Vec<u32> {
+    let mut keys: Vec<(&str, u32)> = items.iter().enumerate().map(|(i, t)| (key(t), i as u32)).collect();
+    keys.sort_unstable();
+    keys.into_iter().map(|(_, i)| i).collect()
+}
+
+/// VIBs sorted by id, each once: a later listing of an id is folded into
+/// the first one.
+fn assemble_vibs(all: Vec<Vib>, warnings: &mut Vec<String>) -> Vec<Vib> {
+    let order = sorted_order(&all, |v| v.id.as_str());
+    let mut slots: Vec<Option<Vib>> = all.into_iter().map(Some).collect();
+    let mut vibs: Vec<Vib> = Vec::with_capacity(order.len());
+    for i in order {
+        let Some(mut later) = slots[i as usize].take() else { continue };
+        match vibs.last_mut() {
+            Some(first) if first.id == later.id => {
+                if first.checksum.is_some() && later.checksum.is_some() && first.checksum != later.checksum {
+                    warnings.push(format!(
+                        "VIB {} is listed twice with different checksums; the first is used",
+                        later.id
+                    ));
+                }
+                // Prefer the richer entry (vibs/*.xml over vmware.xml inline).
+                if first.payloads.is_empty() && !later.payloads.is_empty() {
+                    let keep_reboot = first.reboot_required;
+                    std::mem::swap(first, &mut later);
+                    first.reboot_required = first.reboot_required.or(keep_reboot);
+                } else if first.reboot_required.is_none() {
+                    first.reboot_required = later.reboot_required;
+                }
+            }
+            _ => vibs.push(later),
+        }
+    }
+    vibs
+}
+
+/// Items sorted by key, the first listing of each key kept.
+fn sorted_unique<T>(all: Vec<T>, key: impl Fn(&T) -> &str) -> Vec<T> {
+    let order = sorted_order(&all, &key);
+    let mut slots: Vec<Option<T>> = all.into_iter().map(Some).collect();
+    let mut out: Vec<T> = Vec::with_capacity(order.len());
+    for i in order {
+        let Some(item) = slots[i as usize].take() else { continue };
+        if out.last().is_some_and(|last| key(last) == key(&item)) {
+            continue;
+        }
+        out.push(item);
+    }
+    out
+}
+
+/// Bulletins sorted by id, components (sorted by name and version) and
+/// profiles sorted by name; the first listing of an id or name is kept.
+fn assemble_bulletins_profiles(
+    all_bulletins: Vec<Bulletin>,
+    all_profiles: Vec<ImageProfile>,
+) -> (Vec<Bulletin>, Vec<Component>, Vec<ImageProfile>) {
+    let bulletins = sorted_unique(all_bulletins, |b| b.id.as_str());
+    let mut components: Vec<Component> = bulletins
+        .iter()
+        .filter_map(|b| {
+            b.component.as_ref().map(|c| Component {
+                name: c.name.clone(),
+                version: c.version.clone(),
+                ui_name: c.ui_name.clone(),
+                ui_version: c.ui_version.clone(),
+                vendor: b.vendor.clone(),
+                bulletin_id: b.id.clone(),
+                release_date: b.release_date.clone(),
+                vib_ids: b.vib_ids.clone(),
+            })
+        })
+        .collect();
+    components.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.version.cmp(&b.version)));
+    let profiles = sorted_unique(all_profiles, |p| p.name.as_str());
+    (bulletins, components, profiles)
+}
+
+/// Where each VIB's `.vib` is in a local depot: its `relative-path`, else
+/// `vib20/<name>/<id>.vib`, else its file name at the top of the root.
+fn locate_vib_files(root: &Root, vibs: &[Vib]) -> HashMap<String, String> {
+    let mut vib_files = HashMap::new();
+    let top = root.top_files();
+    let all = root.all_files();
+    // File names present anywhere: a VIB whose candidates' file names are
+    // all absent is not looked up further (metadata-only depots).
+    let mut names: FastMap<&str, ()> = FastMap::default();
+    let mut stems: FastMap<&str, ()> = FastMap::default();
+    for f in all.iter().chain(top.iter()) {
+        let n = f.rsplit('/').next().unwrap_or(f);
+        names.insert(n, ());
+        if let Some(stem) = n.strip_suffix(".vib") {
+            stems.insert(stem, ());
+        }
+    }
+    let base_of = |p: &str| -> Option<usize> {
+        let last = p.rsplit('/').next().unwrap_or(p);
+        (!last.is_empty() && last != "." && last != "..").then_some(p.len() - last.len())
+    };
+    for v in vibs {
+        let rp_name = v.relative_path.as_deref().map(|rp| base_of(rp).map(|i| &rp[i..]));
+        let rp_may = match rp_name {
+            None => false,
+            Some(None) => true, // unusual path: look it up
+            Some(Some(n)) => names.contains_key(n),
+        };
+        let id_may = stems.contains_key(v.id.as_str());
+        if !rp_may && !id_may {
+            continue;
+        }
+        let mut candidates = Vec::new();
+        if let Some(rp) = &v.relative_path {
+            if let Ok(p) = join_rel("", "", rp) {
+                candidates.push(p);
+            }
+        }
+        candidates.push(format!("vib20/{}/{}.vib", v.name, v.id));
+        if let Some(found) = candidates.into_iter().find(|c| all.contains(c)) {
+            vib_files.insert(v.id.clone(), found);
+        } else if let Some(base) = v.relative_path.as_deref().and_then(|r| r.rsplit('/').next()) {
+            if top.iter().any(|t| t == base) {
+                vib_files.insert(v.id.clone(), base.to_string());
+            }
+        }
+    }
+    vib_files
 }
 
 fn open_zip_file(location: &str) -> Result<Root, DepotError> {
@@ -572,6 +666,15 @@ fn walk_vendor_index(root: &mut Root, vi: &str, budget: &Budget, acc: &mut Acc) 
     Ok(())
 }
 
+/// Metadata parser threads: `ESXUP_DEPOT_THREADS`, else the available cores (at most 8).
+fn parser_threads() -> usize {
+    std::env::var("ESXUP_DEPOT_THREADS")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+        .clamp(1, 8)
+}
+
 /// What one parser thread returns.
 type ChunkResult = Result<(Parsed, Vec<ReleaseUnit>, Vec<ReleaseUnit>), DepotError>;
 
@@ -641,16 +744,19 @@ fn parse_metadata_zip_xml(
     budget: &Budget,
     acc: &mut Acc,
 ) -> Result<(), DepotError> {
-    let zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| DepotError::Zip {
+    let timing = std::env::var_os("ESXUP_DEPOT_TIMING").is_some();
+    let t0 = std::time::Instant::now();
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| DepotError::Zip {
         path: label.to_string(),
         message: format!("not a readable zip (corrupt or truncated?): {e}"),
     })?;
-    let mut work: Vec<(usize, Kind, String)> = Vec::new();
+    // (member index, kind, compressed size for balancing the threads)
+    let mut work: Vec<(usize, Kind, u64)> = Vec::new();
     for i in 0..zip.len() {
         let Some(name) = zip.name_for_index(i) else { continue };
-        join_rel(label, "", name)?;
+        check_member(label, name)?;
         if let Some(k) = classify(name) {
-            work.push((i, k, name.to_string()));
+            work.push((i, k, 0));
         }
     }
     let has = |k: Kind| work.iter().any(|w| w.1 == k);
@@ -666,57 +772,97 @@ fn parse_metadata_zip_xml(
     let (use_vmware_vibs, use_vmware_bulletins) = (!has(Kind::Vib), !has(Kind::Bulletin));
     work.retain(|w| w.1 != Kind::VmwareXml || need_vmware_xml);
 
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(8);
-    let threads = threads.min(work.len() / 256 + 1).max(1);
-    let chunk = work.len().div_ceil(threads).max(1);
-    let results: Vec<ChunkResult> = std::thread::scope(|s| {
-        let handles: Vec<_> = work
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || -> ChunkResult {
-                    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| DepotError::Zip {
-                        path: label.to_string(),
-                        message: format!("not a readable zip: {e}"),
-                    })?;
-                    let mut out = Parsed::default();
-                    let mut bases = Vec::new();
-                    let mut addons = Vec::new();
-                    let mut inflater = crate::store::Inflater::new();
-                    let mut buf = Vec::new();
-                    for (i, kind, name) in part {
-                        let ml = format!("{label}!{name}");
-                        inflater.read(&mut zip, *i, &ml, budget, &mut buf)?;
-                        let data = &buf[..];
-                        match kind {
-                            Kind::BaseImage => bases.push(parse_release_unit(&ml, data, &mut out.warnings)),
-                            Kind::Addon => addons.push(parse_release_unit(&ml, data, &mut out.warnings)),
-                            Kind::VmwareXml => {
-                                let mut tmp = Parsed::default();
-                                xml::parse_metadata_file(&ml, data, &mut tmp)?;
-                                if use_vmware_vibs {
-                                    out.vibs.extend(tmp.vibs);
-                                }
-                                if use_vmware_bulletins {
-                                    out.bulletins.extend(tmp.bulletins);
-                                }
-                                out.profiles.extend(tmp.profiles);
-                                out.warnings.extend(tmp.warnings);
-                            }
-                            _ => xml::parse_metadata_file(&ml, data, &mut out)?,
-                        }
+    let threads = parser_threads().min(work.len() / 256 + 1).max(1);
+    // Contiguous parts of about equal compressed size (members differ a
+    // lot: a profile is ten times a VIB entry), so that the results stay in
+    // member order.
+    let mut total = 0u64;
+    if threads > 1 {
+        for w in &mut work {
+            w.2 = zip.by_index_raw(w.0).map(|f| f.compressed_size()).unwrap_or(0) + 64;
+            total += w.2;
+        }
+    }
+    let mut parts: Vec<&[(usize, Kind, u64)]> = Vec::with_capacity(threads);
+    let mut rest = &work[..];
+    for t in 0..threads {
+        if t + 1 == threads {
+            parts.push(rest);
+            break;
+        }
+        let share = total / threads as u64;
+        let mut sum = 0;
+        let mut cut = 0;
+        while cut < rest.len() && sum < share {
+            sum += rest[cut].2;
+            cut += 1;
+        }
+        let (head, tail) = rest.split_at(cut);
+        parts.push(head);
+        rest = tail;
+    }
+    let t_plan = t0.elapsed();
+    let zip = &zip;
+    let run = move |part: &[(usize, Kind, u64)]| -> ChunkResult {
+        let t0 = std::time::Instant::now();
+        let mut zip = zip.clone();
+        let mut out = Parsed::default();
+        let mut bases = Vec::new();
+        let mut addons = Vec::new();
+        let mut inflater = crate::store::Inflater::new();
+        let mut buf = Vec::new();
+        let mut ml = String::new();
+        let mut t_inflate = std::time::Duration::ZERO;
+        for &(i, kind, _) in part {
+            ml.clear();
+            ml.push_str(label);
+            ml.push('!');
+            ml.push_str(zip.name_for_index(i).unwrap_or(""));
+            let ti = std::time::Instant::now();
+            inflater.read(&mut zip, i, &ml, budget, &mut buf)?;
+            t_inflate += ti.elapsed();
+            let data = &buf[..];
+            match kind {
+                Kind::BaseImage => bases.push(parse_release_unit(&ml, data, &mut out.warnings)),
+                Kind::Addon => addons.push(parse_release_unit(&ml, data, &mut out.warnings)),
+                Kind::VmwareXml => {
+                    let mut tmp = Parsed::default();
+                    xml::parse_metadata_file(&ml, data, &mut tmp)?;
+                    if use_vmware_vibs {
+                        out.vibs.extend(tmp.vibs);
                     }
-                    Ok((out, bases, addons))
-                })
-            })
-            .collect();
-        handles
+                    if use_vmware_bulletins {
+                        out.bulletins.extend(tmp.bulletins);
+                    }
+                    out.profiles.extend(tmp.profiles);
+                    out.warnings.extend(tmp.warnings);
+                }
+                _ => xml::parse_metadata_file(&ml, data, &mut out)?,
+            }
+        }
+        if timing {
+            eprintln!(
+                "timing: {label}: {} members, inflate {t_inflate:?}, total {:?}",
+                part.len(),
+                t0.elapsed()
+            );
+        }
+        Ok((out, bases, addons))
+    };
+    let results: Vec<ChunkResult> = std::thread::scope(|s| {
+        let (last, spawned) = parts.split_last().map(|(l, r)| (*l, r)).unwrap_or((&[], &[]));
+        let handles: Vec<_> = spawned.iter().map(|part| s.spawn(move || run(part))).collect();
+        let mine = run(last);
+        let mut out: Vec<ChunkResult> = handles
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
                     Err(DepotError::invalid(label, "a metadata parser thread panicked".to_string()))
                 })
             })
-            .collect()
+            .collect();
+        out.push(mine);
+        out
     });
     for r in results {
         let (p, b, a) = r?;
@@ -727,7 +873,25 @@ fn parse_metadata_zip_xml(
         acc.base_images.extend(b);
         acc.addons.extend(a);
     }
+    if timing {
+        eprintln!("timing: {label}: plan {t_plan:?}, all {:?}", t0.elapsed());
+    }
     Ok(())
+}
+
+/// Refuses a member name that would escape the depot (zip-slip); the
+/// common safe case is decided without allocating.
+fn check_member(label: &str, name: &str) -> Result<(), DepotError> {
+    let b = name.as_bytes();
+    let plain = !b.is_empty()
+        && b[0] != b'/'
+        && !(b.len() > 1 && b[1] == b':')
+        && !b.iter().any(|&c| c == b'\\' || c == 0)
+        && !name.split('/').any(|p| p == "..");
+    if plain {
+        return Ok(());
+    }
+    join_rel(label, "", name).map(|_| ())
 }
 
 /// An extracted metadata folder/zip at the root (`vmware.xml` at the top).

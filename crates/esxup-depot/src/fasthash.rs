@@ -34,3 +34,62 @@ impl Hasher for FastHasher {
 
 /// A HashMap with [`FastHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+fn hash_str(s: &str) -> u64 {
+    let mut h = FastHasher::default();
+    h.write(s.as_bytes());
+    h.finish()
+}
+
+const EMPTY: u32 = u32::MAX;
+
+/// An index from a string key to positions in a slice, without copying the
+/// keys: open addressing over `u32` slots; the caller supplies the key of a
+/// position. The first position inserted for a key wins.
+#[derive(Default)]
+pub struct StrIndex {
+    slots: Vec<u32>,
+    mask: usize,
+}
+
+impl StrIndex {
+    /// Indexes positions `0..n`, whose keys `key` gives.
+    pub fn build<'a>(n: usize, key: impl Fn(usize) -> &'a str) -> StrIndex {
+        let cap = (n * 2).next_power_of_two().max(16);
+        let mut t = StrIndex { slots: vec![EMPTY; cap], mask: cap - 1 };
+        for i in 0..n {
+            let k = key(i);
+            let mut s = hash_str(k) as usize & t.mask;
+            loop {
+                let v = t.slots[s];
+                if v == EMPTY {
+                    t.slots[s] = i as u32;
+                    break;
+                }
+                if key(v as usize) == k {
+                    break;
+                }
+                s = (s + 1) & t.mask;
+            }
+        }
+        t
+    }
+
+    /// The position of `k`, if indexed.
+    pub fn get<'a>(&self, k: &str, key: impl Fn(usize) -> &'a str) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mut s = hash_str(k) as usize & self.mask;
+        loop {
+            let v = self.slots[s];
+            if v == EMPTY {
+                return None;
+            }
+            if key(v as usize) == k {
+                return Some(v as usize);
+            }
+            s = (s + 1) & self.mask;
+        }
+    }
+}

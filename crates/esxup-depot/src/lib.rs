@@ -15,6 +15,7 @@ mod diff;
 mod error;
 mod fasthash;
 mod host;
+mod minixml;
 mod model;
 mod readiness;
 mod simulate;

@@ -170,6 +170,63 @@ impl Vib {
     }
 }
 
+impl Vib {
+    /// Files this VIB installs outside the paths VMware's extensibility rules
+    /// (`vib20-extensibility.rng`) allow for its acceptance level; empty for
+    /// VMware-level VIBs or when the file list is unknown. A community VIB
+    /// may also not set `overlay` true.
+    pub fn extensibility_violations(&self) -> Vec<String> {
+        use esxup_facts::AcceptanceLevel::*;
+        let partner = match self.acceptance {
+            Some(CommunitySupported) => false,
+            Some(PartnerSupported) => true,
+            _ => return Vec::new(),
+        };
+        let mut out: Vec<String> =
+            self.files.iter().filter(|f| !file_allowed(f, partner)).map(|f| f.to_string()).collect();
+        if !partner && self.overlay == Some(true) {
+            out.push("<overlay>true</overlay>".to_string());
+        }
+        out
+    }
+}
+
+/// `CommunityFile` / `PartnerFile` of vib20-extensibility.rng.
+fn file_allowed(f: &str, partner: bool) -> bool {
+    const COMMUNITY_PREFIXES: &[&str] = &[
+        "etc/vmware/shutdown/shutdown.d/",
+        "etc/vmware/pciid/",
+        "etc/vmware/vm-support/",
+        "etc/vmware/firewall/",
+        "etc/vmware/service/",
+        "etc/vmware/driver.map.d/",
+        "etc/cim/",
+        "etc/config/",
+        "opt/",
+        "usr/lib/cim/",
+        "usr/lib/pycim/",
+        "usr/lib/hostprofiles/plugins/",
+        "usr/lib/hostprofiles/locale/",
+        "usr/lib/vmware/",
+        "usr/lib/vmware-debug/",
+        "usr/libexec/jumpstart/plugins/",
+        "usr/share/hwdata/driver.pciids.d/",
+        "var/lib/sfcb/registration/",
+    ];
+    const PARTNER_FILES: &[&str] = &[
+        "etc/vmware/vmware.lic",
+        "etc/vmware/support",
+        "etc/vmware/oem.xml",
+        "etc/vmware/backup.conf",
+        "usr/lib/vmware/hostd/docroot/client/customLinks.xml",
+    ];
+    let f = f.trim_start_matches('/');
+    // The patterns are `prefix.+`: something must follow the prefix.
+    let by_prefix = |p: &str| f.len() > p.len() && f.starts_with(p);
+    COMMUNITY_PREFIXES.iter().any(|p| by_prefix(p))
+        || (partner && (PARTNER_FILES.contains(&f) || by_prefix("etc/init.d/")))
+}
+
 /// Whether a dependency name is one of the vmklinux driver APIs.
 pub fn is_vmklinux_api(name: &str) -> bool {
     name.starts_with("com.vmware.driverAPI-9.2")

@@ -61,6 +61,10 @@ pub enum ProblemKind {
     RemovalNotAllowed,
     /// The profile names a VIB the depot metadata lacks.
     MissingVib,
+    /// A community/partner VIB installs files outside the paths the
+    /// extensibility rules allow (esxcli 7.0.1 refused ghettoVCB for this;
+    /// reported as a warning: which releases enforce it is not known here).
+    Extensibility,
 }
 
 impl ProblemKind {
@@ -74,12 +78,13 @@ impl ProblemKind {
             ProblemKind::HardwarePlatform => "HardwarePlatform",
             ProblemKind::RemovalNotAllowed => "RemovalNotAllowed",
             ProblemKind::MissingVib => "MissingVib",
+            ProblemKind::Extensibility => "Extensibility",
         }
     }
 
     /// Whether esxcli would refuse the transaction.
     pub fn fails(self) -> bool {
-        !matches!(self, ProblemKind::Obsoleted)
+        !matches!(self, ProblemKind::Obsoleted | ProblemKind::Extensibility)
     }
 }
 
@@ -200,16 +205,30 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
     }
 
     let hosts: Vec<Entry> = host.vibs.iter().map(|h| Entry::from_host(h, depot)).collect();
-    let host_by_name: HashMap<&str, usize> = hosts.iter().enumerate().map(|(i, h)| (h.name, i)).collect();
+    // Name -> the last host VIB of that name.
+    let mut host_by_name: FastMap<&str, usize> = FastMap::default();
+    host_by_name.reserve(hosts.len());
+    for (i, h) in hosts.iter().enumerate() {
+        host_by_name.insert(h.name, i);
+    }
+    // Host VIBs with explicit replaces (the only ones that can obsolete a target).
+    let replacers: Vec<usize> =
+        (0..hosts.len()).filter(|&i| hosts[i].meta.is_some_and(|m| !m.replaces.is_empty())).collect();
     let mut host_removed: Vec<Option<Decision>> = vec![None; hosts.len()];
     let mut host_newer: Vec<Option<String>> = vec![None; hosts.len()];
-    let mut install: Vec<Entry> = Vec::new();
+    // Whether a target has the same name and version as this host VIB.
+    let mut host_same: Vec<bool> = vec![false; hosts.len()];
+    let mut install: Vec<Entry> = Vec::with_capacity(targets.len());
 
     for t in &targets {
         let te = Entry::from_vib(t);
         if let Some(&hi) = host_by_name.get(t.name.as_str()) {
             let h = &hosts[hi];
-            match t.version.cmp(h.version) {
+            let ord = t.version.cmp(h.version);
+            if ord == std::cmp::Ordering::Equal {
+                host_same[hi] = true;
+            }
+            match ord {
                 std::cmp::Ordering::Equal => {
                     tx.skipped.push(Decision {
                         vib: t.id.clone(),
@@ -264,11 +283,10 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
         } else {
             // A host VIB that explicitly replaces the target obsoletes it.
             if opts.mode == Mode::Update {
-                if let Some((h, c)) = hosts
+                if let Some((h, c)) = replacers
                     .iter()
-                    .enumerate()
-                    .filter(|(i, _)| host_removed[*i].is_none())
-                    .find_map(|(_, h)| explicitly_replaces(h, &te).map(|c| (h, c)))
+                    .filter(|&&i| host_removed[i].is_none())
+                    .find_map(|&i| explicitly_replaces(&hosts[i], &te).map(|c| (&hosts[i], c)))
                 {
                     tx.skipped.push(Decision {
                         vib: t.id.clone(),
@@ -287,26 +305,35 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
         install.push(te);
     }
 
-    // Explicit replaces of the installed VIBs obsolete further host VIBs.
-    for (hi, h) in hosts.iter().enumerate() {
-        if host_removed[hi].is_some() {
-            continue;
-        }
-        if let Some((t, c)) = install.iter().find_map(|t| explicitly_replaces(t, h).map(|c| (t, c))) {
-            host_removed[hi] = Some(Decision {
-                vib: h.id.to_string(),
-                reason: format!("obsoleted by {} (replaces {c})", t.id),
-                related: Some(t.id.to_string()),
-            });
+    // Explicit replaces of the installed VIBs obsolete further host VIBs:
+    // for each host VIB, the first installed VIB (and its first constraint)
+    // that replaces it.
+    let install_replacers: Vec<&Entry> =
+        install.iter().filter(|t| t.meta.is_some_and(|m| !m.replaces.is_empty())).collect();
+    if !install_replacers.is_empty() {
+        for (hi, h) in hosts.iter().enumerate() {
+            if host_removed[hi].is_some() {
+                continue;
+            }
+            if let Some((t, c)) = install_replacers.iter().find_map(|t| explicitly_replaces(t, h).map(|c| (t, c))) {
+                host_removed[hi] = Some(Decision {
+                    vib: h.id.to_string(),
+                    reason: format!("obsoleted by {} (replaces {c})", t.id),
+                    related: Some(t.id.to_string()),
+                });
+            }
         }
     }
 
     // Host VIBs left: kept (update) or removed (install).
-    let mut final_image: Vec<&Entry> = Vec::new();
+    let mut final_image: Vec<&Entry> = Vec::with_capacity(hosts.len() + install.len());
     let mut blocked_removals = Vec::new();
+    // The host VIB of each `tx.removed` decision.
+    let mut removed_hosts: Vec<usize> = Vec::new();
     for (hi, h) in hosts.iter().enumerate() {
         if let Some(d) = host_removed[hi].take() {
             tx.removed.push(d);
+            removed_hosts.push(hi);
             continue;
         }
         if let Some(t) = &host_newer[hi] {
@@ -318,9 +345,7 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
             final_image.push(h);
             continue;
         }
-        if host_by_name.get(h.name) == Some(&hi)
-            && targets.iter().any(|t| t.name == h.name && t.version == *h.version)
-        {
+        if host_same[hi] {
             tx.kept.push(Decision {
                 vib: h.id.to_string(),
                 reason: "same version in the image profile".into(),
@@ -338,11 +363,14 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
                 });
                 final_image.push(h);
             }
-            Mode::Install if opts.ok_to_remove => tx.removed.push(Decision {
-                vib: h.id.to_string(),
-                reason: "not in the image profile; removed by profile install (--ok-to-remove)".into(),
-                related: None,
-            }),
+            Mode::Install if opts.ok_to_remove => {
+                tx.removed.push(Decision {
+                    vib: h.id.to_string(),
+                    reason: "not in the image profile; removed by profile install (--ok-to-remove)".into(),
+                    related: None,
+                });
+                removed_hosts.push(hi);
+            }
             Mode::Install => {
                 tx.kept.push(Decision {
                     vib: h.id.to_string(),
@@ -382,8 +410,8 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
             }
         }
     }
-    for d in &tx.removed {
-        let Some(h) = hosts.iter().find(|h| h.id == d.vib) else { continue };
+    for &hi in &removed_hosts {
+        let h = &hosts[hi];
         match h.meta {
             Some(m) if m.live_remove_allowed == Some(true) => {}
             Some(_) => tx.reboot_reasons.push(format!("{} is not live-removable", h.id)),
@@ -497,6 +525,27 @@ fn validate(
                     }
                 }
             }
+        }
+    }
+
+    // Extensibility rules (vib20-extensibility.rng) for community/partner VIBs.
+    for e in install {
+        let Some(m) = e.meta else { continue };
+        let bad = m.extensibility_violations();
+        if let (false, Some(a)) = (bad.is_empty(), m.acceptance) {
+            tx.problems.push(Problem {
+                kind: ProblemKind::Extensibility,
+                message: format!(
+                    "VIB ({}) failed a check of extensibility rules for acceptance level '{}': {} file(s) outside the allowed paths ({}{})",
+                    e.id,
+                    acceptance_short(a),
+                    bad.len(),
+                    bad.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                    if bad.len() > 3 { ", ..." } else { "" }
+                ),
+                vibs: vec![e.id.to_string()],
+                constraint: None,
+            });
         }
     }
 

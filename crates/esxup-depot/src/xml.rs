@@ -1,14 +1,14 @@
 //! XML parsers for depot metadata (`index.xml`, `vendor-index.xml`,
 //! `vmware.xml`, `bulletins/`, `vibs/`, `profiles/`) and VIB descriptors.
 //!
-//! roxmltree refuses DTDs (and so entity expansion) by default; we keep it
-//! that way. Parsing is lenient where real community VIBs deviate from the
+//! The reader ([`crate::minixml`]) refuses DTDs (and so entity definitions
+//! and expansion) and unknown entities. Parsing is lenient where real community VIBs deviate from the
 //! VMware schema (`vibauthor/schemas`), and each deviation becomes a warning.
 
 use crate::error::DepotError;
 use crate::model::*;
 use esxup_version::vib::{Constraint, Relation, VibVersion};
-use roxmltree::{Document, Node};
+pub use crate::minixml::{Node, Parser};
 
 /// Decodes bytes as UTF-8 (a BOM is skipped), naming the file on failure.
 pub fn utf8<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, DepotError> {
@@ -18,9 +18,31 @@ pub fn utf8<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, DepotError> {
     })
 }
 
-/// Parses an XML document (DTDs refused).
-pub fn parse<'a>(path: &str, text: &'a str) -> Result<Document<'a>, DepotError> {
-    Document::parse(text).map_err(|e| DepotError::xml(path, e.to_string()))
+/// Parses an XML document (DTDs refused) with this thread's reusable
+/// parser and hands its root element to `f`.
+pub fn with_root<R>(
+    path: &str,
+    text: &str,
+    f: impl FnOnce(Node<'_, '_>) -> Result<R, DepotError>,
+) -> Result<R, DepotError> {
+    thread_local! {
+        static PARSER: std::cell::RefCell<Parser> = std::cell::RefCell::new(Parser::new());
+    }
+    let run = |p: &mut Parser| -> Result<R, DepotError> {
+        let doc = p.parse(text).map_err(|e| DepotError::xml(path, e.to_string()))?;
+        f(doc.root_element())
+    };
+    PARSER.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut p) => {
+            let r = run(&mut p);
+            // Do not keep the buffers of an unusually large document.
+            if text.len() > (4 << 20) {
+                *p = Parser::new();
+            }
+            r
+        }
+        Err(_) => run(&mut Parser::new()),
+    })
 }
 
 fn text<'a>(n: Node<'a, '_>) -> &'a str {
@@ -45,7 +67,7 @@ fn parse_bool(s: &str) -> Option<bool> {
 }
 
 fn elements<'a, 'i>(n: Node<'a, 'i>) -> impl Iterator<Item = Node<'a, 'i>> {
-    n.children().filter(Node::is_element)
+    n.elements()
 }
 
 /// `<vendorList><vendor><indexfile>..</indexfile><relativePath>..` of index.xml.
@@ -58,8 +80,10 @@ pub struct VendorRef {
 
 pub fn parse_index(path: &str, bytes: &[u8]) -> Result<Vec<VendorRef>, DepotError> {
     let src = utf8(path, bytes)?;
-    let doc = parse(path, src)?;
-    let root = doc.root_element();
+    with_root(path, src, |root| parse_index_root(path, root))
+}
+
+fn parse_index_root(path: &str, root: Node) -> Result<Vec<VendorRef>, DepotError> {
     if root.tag_name().name() != "vendorList" {
         return Err(DepotError::xml(
             path,
@@ -87,8 +111,10 @@ pub fn parse_index(path: &str, bytes: &[u8]) -> Result<Vec<VendorRef>, DepotErro
 
 pub fn parse_vendor_index(path: &str, bytes: &[u8]) -> Result<Vec<MetadataRef>, DepotError> {
     let src = utf8(path, bytes)?;
-    let doc = parse(path, src)?;
-    let root = doc.root_element();
+    with_root(path, src, |root| parse_vendor_index_root(path, root))
+}
+
+fn parse_vendor_index_root(path: &str, root: Node) -> Result<Vec<MetadataRef>, DepotError> {
     if root.tag_name().name() != "metaList" {
         return Err(DepotError::xml(
             path,
@@ -230,11 +256,12 @@ pub fn parse_vib(
     }
     let mut vib = Vib::default();
     let mut version = None;
+    let mut files: Vec<&str> = Vec::new();
     for c in elements(n) {
         match c.tag_name().name() {
             "type" => vib.kind = text(c).to_string(),
             "name" => vib.name = text(c).to_string(),
-            "version" => version = Some(text(c).to_string()),
+            "version" => version = Some(text(c)),
             "vendor" => vib.vendor = text(c).to_string(),
             "summary" => vib.summary = opt_text(c),
             "description" => vib.description = opt_text(c),
@@ -246,9 +273,7 @@ pub fn parse_vib(
             "file-list" => {
                 for f in elements(c) {
                     vib.file_count += 1;
-                    if keep_files {
-                        vib.files.push(text(f).to_string());
-                    }
+                    files.push(text(f));
                 }
             }
             "acceptance-level" => {
@@ -282,7 +307,7 @@ pub fn parse_vib(
             other => warnings.push(format!("{path}: unknown descriptor element <{other}> ignored")),
         }
     }
-    let version = version.unwrap_or_default();
+    let version: &str = version.unwrap_or_default();
     if vib.name.is_empty() || vib.vendor.is_empty() || version.is_empty() {
         return Err(DepotError::xml(path, "<vib> lacks one of <name>, <vendor>, <version>"));
     }
@@ -294,8 +319,28 @@ pub fn parse_vib(
     if vib.kind.is_empty() {
         vib.kind = "bootbank".to_string();
     }
-    vib.version = VibVersion::parse(&version);
+    vib.version = VibVersion::parse(version);
     vib.id = format!("{}_{}_{}_{}", vib.vendor, vib.kind, vib.name, version);
+    // Depot parsing keeps file lists only where the extensibility rules
+    // look at them (community and partner VIBs).
+    if keep_files
+        || matches!(
+            vib.acceptance,
+            Some(
+                esxup_facts::AcceptanceLevel::CommunitySupported
+                    | esxup_facts::AcceptanceLevel::PartnerSupported
+            )
+        )
+    {
+        vib.files = files.iter().map(|f| f.to_string()).collect();
+    }
+    for l in [&mut vib.depends, &mut vib.conflicts, &mut vib.replaces, &mut vib.compatible_with] {
+        l.shrink_to_fit();
+    }
+    vib.provides.shrink_to_fit();
+    vib.software_tags.shrink_to_fit();
+    vib.files.shrink_to_fit();
+    vib.payloads.shrink_to_fit();
     Ok(vib)
 }
 
@@ -307,8 +352,7 @@ pub fn parse_vib_bytes(
     warnings: &mut Vec<String>,
 ) -> Result<Vib, DepotError> {
     let src = utf8(path, bytes)?;
-    let doc = parse(path, src)?;
-    parse_vib(doc.root_element(), path, keep_files, warnings)
+    with_root(path, src, |root| parse_vib(root, path, keep_files, warnings))
 }
 
 /// The inline VIB form of `vmware.xml` bulletins (`vibID`, `systemReqs`, ...).
@@ -448,6 +492,7 @@ pub fn parse_bulletin(
     if b.id.is_empty() {
         return Err(DepotError::xml(path, "<bulletin> has no <id>"));
     }
+    b.vib_ids.shrink_to_fit();
     if let (Some((name, ui_name)), Some((version, ui_version))) = (cname, cver) {
         b.component = Some(ComponentSpec { name, ui_name, version: VibVersion::parse(&version), ui_version });
     }
@@ -508,6 +553,7 @@ pub fn parse_profile(n: Node, path: &str, warnings: &mut Vec<String>) -> Result<
     if p.name.is_empty() {
         return Err(DepotError::xml(path, "image profile has no <name>"));
     }
+    p.vib_ids.shrink_to_fit();
     Ok(p)
 }
 
@@ -524,9 +570,7 @@ pub struct Parsed {
 /// `<imageprofile>`, `<metadataResponse>` (vmware.xml), or lists of them.
 pub fn parse_metadata_file(path: &str, bytes: &[u8], out: &mut Parsed) -> Result<(), DepotError> {
     let src = utf8(path, bytes)?;
-    let doc = parse(path, src)?;
-    let root = doc.root_element();
-    parse_metadata_node(root, path, out)
+    with_root(path, src, |root| parse_metadata_node(root, path, out))
 }
 
 fn parse_metadata_node(n: Node, path: &str, out: &mut Parsed) -> Result<(), DepotError> {

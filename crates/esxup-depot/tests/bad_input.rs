@@ -261,3 +261,31 @@ fn unreachable_url_is_an_error() {
     assert!(e.starts_with(&format!("fetch {url}: unreachable")), "{e}");
     assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 0, "nothing cached for a failed fetch");
 }
+
+#[test]
+fn damaged_inputs_never_panic() {
+    // Flip bytes all over a real VIB (headers, descriptor, payload) and
+    // truncate a real bundle at many lengths: every outcome is Ok or Err.
+    let vib = std::fs::read(fx("vibs/fwrule-ntpServer-1.0.0-1.vib")).unwrap();
+    for i in (0..vib.len()).step_by(3) {
+        let mut b = vib.clone();
+        b[i] ^= 0xa5;
+        if let Ok(v) = VibFile::parse("x.vib", &b) {
+            let _ = v.verify_payloads("x.vib", &b);
+        }
+    }
+    let t = tempfile::tempdir().unwrap();
+    let bundle = std::fs::read(fx(GHETTO)).unwrap();
+    for cut in (0..bundle.len()).step_by(997) {
+        let p = write(t.path(), "cut.zip", &bundle[..cut]);
+        assert!(Depot::open(&p).is_err(), "a bundle cut at {cut} bytes opened");
+    }
+    for i in (0..bundle.len()).step_by(211) {
+        let mut b = bundle.clone();
+        b[i] ^= 0xff;
+        let p = write(t.path(), "flip.zip", &b);
+        if let Ok(d) = Depot::open(&p) {
+            let _ = d.verify_vibs();
+        }
+    }
+}

@@ -127,3 +127,46 @@ fn fling_versions_sort_in_esximage_order() {
             .unwrap();
     assert!(d67.vibs()[0].version > d70.vibs()[0].version);
 }
+
+#[test]
+fn ghettovcb_breaks_the_community_extensibility_rules() {
+    // esxcli 7.0.1 refused this VIB: "failed a check of extensibility rules
+    // for acceptance level 'community'" (research outputs/
+    // esxcli-software-vib-install-error__2.txt). Its /etc/ghettovcb files are
+    // outside the paths vib20-extensibility.rng allows community VIBs.
+    let (v, _) =
+        VibFile::open(std::path::Path::new(&fx("ghettovcb/vghetto-ghettoVCB-2020-12-29-37290df.vib")))
+            .unwrap();
+    assert_eq!(
+        v.descriptor.extensibility_violations(),
+        [
+            "etc/ghettovcb/ghettoVCB-restore_vm_restore_configuration_template",
+            "etc/ghettovcb/ghettoVCB-vm_backup_configuration_template",
+            "etc/ghettovcb/ghettoVCB.conf"
+        ]
+    );
+    let (fw, _) = VibFile::open(std::path::Path::new(&fx("vibs/fwrule-ntpServer-1.0.0-1.vib"))).unwrap();
+    assert!(fw.descriptor.extensibility_violations().is_empty());
+
+    // In a simulated install the depot metadata's file list gives the same warning.
+    let d = Depot::open(&fx("ghettovcb/vghetto-ghettoVCB-offline-bundle-2020-12-29-37290df.zip")).unwrap();
+    let profile = ImageProfile {
+        name: "with-ghettovcb".into(),
+        vib_ids: vec![d.vibs()[0].id.clone()],
+        ..Default::default()
+    };
+    let mut host = HostImage::from_vib_list("VMW_bootbank_vmkusb_0.1-4vmw.670.3.159.18828794\n").unwrap();
+    host.acceptance = Some(esxup_facts::AcceptanceLevel::CommunitySupported);
+    let tx = simulate(&host, &d, &profile, &TxOptions::default());
+    let p = tx.problems.iter().find(|p| p.kind == ProblemKind::Extensibility).unwrap();
+    assert_eq!(
+        p.message,
+        "VIB (virtuallyGhetto_bootbank_ghettoVCB_1.0.0-0.0.0) failed a check of extensibility rules for acceptance level 'community': 3 file(s) outside the allowed paths (etc/ghettovcb/ghettoVCB-restore_vm_restore_configuration_template, etc/ghettovcb/ghettoVCB-vm_backup_configuration_template, etc/ghettovcb/ghettoVCB.conf)"
+    );
+    assert!(tx.succeeds(), "a warning: which releases enforce the rules is not recorded");
+    // And a partner-level host refuses the community VIB, as esxcli 8.0.1 did.
+    host.acceptance = Some(esxup_facts::AcceptanceLevel::PartnerSupported);
+    let tx = simulate(&host, &d, &profile, &TxOptions::default());
+    assert!(tx.problems.iter().any(|p| p.message
+        == "VIB virtuallyGhetto_bootbank_ghettoVCB_1.0.0-0.0.0's acceptance level is community, which is not compliant with the ImageProfile acceptance level partner"));
+}

@@ -232,15 +232,15 @@ pub fn fill(t: &str, args: &BTreeMap<String, String>) -> String {
         if r.starts_with("{{") || r.starts_with("}}") {
             out.push_str(&r[..1]);
             rest = &r[2..];
-        } else if r.starts_with('{') {
-            match r[1..].find('}') {
+        } else if let Some(after) = r.strip_prefix('{') {
+            match after.find('}') {
                 Some(j) => {
-                    let name = &r[1..1 + j];
+                    let name = &after[..j];
                     match args.get(name) {
                         Some(v) => out.push_str(v),
                         None => out.push_str(&r[..j + 2]),
                     }
-                    rest = &r[j + 2..];
+                    rest = &after[j + 1..];
                 }
                 None => {
                     out.push_str(r);

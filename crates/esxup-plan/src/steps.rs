@@ -838,7 +838,9 @@ impl<'a> Builder<'a> {
             MethodKind::Iso => {
                 m.title = self.t("step.method.title_iso");
                 if self.secure_boot() {
-                    m.notes.push(self.t("note.iso_secure_boot"));
+                    if self.input.method_reasons.is_empty() {
+                        m.notes.push(self.t("note.iso_secure_boot"));
+                    }
                     m.sources.push(SRC_SECURE_BOOT.into());
                 }
             }

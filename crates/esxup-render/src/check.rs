@@ -278,13 +278,19 @@ pub fn render_md(r: &CheckReport, lang: Lang) -> String {
     let _ = writeln!(o, "|---|---|---|---|");
     for f in &r.findings {
         let (title, detail, remedy) = finding_texts(lang, f);
+        let sources = if f.sources.is_empty() {
+            String::new()
+        } else {
+            format!("<br>_{}: {}_", ui(lang, "sources"), md_escape(&f.sources.join("; ")))
+        };
         let _ = writeln!(
             o,
-            "| {} | `{}` | **{}**<br>{} | {} |",
+            "| {} | `{}` | **{}**<br>{}{} | {} |",
             sev_word(lang, f.severity),
             f.id,
             md_escape(&title),
             md_escape(&detail),
+            sources,
             md_escape(&remedy)
         );
     }

@@ -188,6 +188,15 @@ pub fn markdown(plan: &Plan) -> String {
         }
         out.push('\n');
     }
+    // A task list (GitHub/GitLab wikis render it as tickable boxes).
+    let _ = writeln!(out, "## {}\n", plan.ui("checklist"));
+    for (pi, phase) in plan.phases.iter().enumerate() {
+        let _ = writeln!(out, "- **{}. {}**", pi + 1, phase.title);
+        for (si, s) in phase.steps.iter().enumerate() {
+            let _ = writeln!(out, "  - [ ] {}.{} {} (`{}`)", pi + 1, si + 1, s.title, s.id);
+        }
+    }
+    out.push('\n');
     for (pi, phase) in plan.phases.iter().enumerate() {
         let _ = writeln!(out, "## {}. {}\n", pi + 1, phase.title);
         for (si, s) in phase.steps.iter().enumerate() {

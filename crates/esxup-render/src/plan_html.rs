@@ -277,7 +277,8 @@ pub fn html(plan: &Plan) -> String {
         PlanStatus::ReadyWithWarnings => "ready-with-warnings",
         PlanStatus::Blocked => "blocked",
     };
-    let plan_key = format!("{}:{}:{}", plan.host, plan.route.target.build, plan.lang);
+    // Ticks belong to the host and the route, whatever the language.
+    let plan_key = format!("{}:{}", plan.host, plan.route.target.build);
     let _ = writeln!(out, "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">", plan.lang);
     let _ = writeln!(out, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
     let _ = writeln!(out, "<meta name=\"generator\" content=\"esxup plan\">");

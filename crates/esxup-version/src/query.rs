@@ -1,10 +1,12 @@
 //! Parsing of every way an admin names an ESXi release.
 //!
-//! Accepted forms (each covered by a test with a real string and its source):
+//! Accepted forms (each covered by a test, on real strings with their source
+//! wherever one was published):
 //! a bare build (`17700523`), `7.0U3g`, `7.0 Update 3g`, `7.0.3`,
 //! `ESXi 7.0 Update 3g`, `VMware ESXi 6.7.0 build-17700523`,
 //! `Releasebuild-20328353`, the whole output of `esxcli system version get`
-//! or `vmware -vl`, image profile names (`ESXi-7.0U3g-20328353-standard`,
+//! (also with `--formatter=json|xml`, or pasted on one line) or `vmware -vl`,
+//! image profile names (`ESXi-7.0U3g-20328353-standard`,
 //! `ESXi-6.7.0-20210304001-standard`), bulletin ids (`ESXi670-202103001`,
 //! `ESXi70U1c-17325551`), 8.0-style version strings (`8.0.3-0.70.24674464`,
 //! Broadcom KB 395110), patch names (`6.7 P05`, `6.7 EP 23`, `6.7 Patch 5`)
@@ -219,7 +221,7 @@ pub fn patch_ref_in(name: &str) -> Option<PatchRef> {
 /// Parses a release query.
 pub fn parse_query(input: &str) -> Result<ParsedQuery, QueryError> {
     let mut q = ParsedQuery { raw: input.to_string(), ..Default::default() };
-    let text = split_inline_keys(input.trim());
+    let text = split_inline_keys(&structured_to_lines(input.trim()));
     if text.is_empty() {
         return Err(QueryError::Unrecognised(input.to_string()));
     }
@@ -260,6 +262,40 @@ pub fn parse_query(input: &str) -> Result<ParsedQuery, QueryError> {
         return Err(QueryError::Unrecognised(input.to_string()));
     }
     Ok(q)
+}
+
+/// `esxcli --formatter=json|xml system version get` output, turned into the
+/// `Key: value` lines of the plain formatter. Other text is returned as is.
+///
+/// JSON: `{"Build": "Releasebuild-17700523", "Update": 3, ...}`; XML:
+/// `<field name="Build"><string>Releasebuild-17700523</string></field>`.
+fn structured_to_lines(text: &str) -> String {
+    if let Some(body) = text.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+        let mut out = String::new();
+        for pair in body.split(',') {
+            if let Some((k, v)) = pair.split_once(':') {
+                let k = k.trim().trim_matches('"');
+                let v = v.trim().trim_matches('"');
+                out.push_str(&format!("{k}: {v}\n"));
+            }
+        }
+        return out;
+    }
+    if text.starts_with('<') && text.contains("name=\"") {
+        let mut out = String::new();
+        for part in text.split("name=\"").skip(1) {
+            let Some((key, rest)) = part.split_once('"') else { continue };
+            // The first non-empty text node after the field's opening tag.
+            let value = rest
+                .split('<')
+                .filter_map(|seg| seg.split_once('>').map(|(_, t)| t.trim()))
+                .find(|t| !t.is_empty())
+                .unwrap_or("");
+            out.push_str(&format!("{key}: {value}\n"));
+        }
+        return out;
+    }
+    text.to_string()
 }
 
 /// `esxcli system version get` pasted on one line (unquoted shell arguments

@@ -55,7 +55,12 @@ pub fn problem<'t>(cx: &Ctx<'t>, dev: &PciDevice, driver: Option<&str>) -> Optio
     }
     if let Some(img) = cx.image.filter(|i| i.has_pci_tags()) {
         let claimed = img.vibs.iter().any(|v| v.pci_ids.contains(&(dev.vendor_id, dev.device_id)));
-        return (!claimed && driver.is_some()).then_some(Problem::NotInImage);
+        if claimed {
+            return None;
+        }
+        if !img.partial {
+            return driver.is_some().then_some(Problem::NotInImage);
+        }
     }
     if let Some(r) = table_row(cx, dev) {
         return Some(Problem::Table(r));

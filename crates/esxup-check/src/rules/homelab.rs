@@ -34,7 +34,15 @@ fn matched_rows<'t>(cx: &Ctx<'t>, status: DeviceStatus) -> Vec<(&'t DeviceRow, S
 /// COMMUNITY_DRIVER (warning: add it to the image) and DRIVER_INBOX (info).
 pub fn device_notes(cx: &Ctx, out: &mut Vec<Finding>) {
     for (r, what) in matched_rows(cx, DeviceStatus::CommunityDriver) {
-        if cx.image.is_some_and(|i| i.vibs.iter().any(|v| r.vibs.contains(&v.name) || v.name == "if-re")) {
+        let claimed = |i: &crate::image::TargetImage| {
+            i.vibs.iter().any(|v| {
+                r.vibs.contains(&v.name)
+                    || v.pci_ids
+                        .iter()
+                        .any(|(ven, dev)| r.vendor_id == Some(*ven) && r.device_ids.contains(dev))
+            })
+        };
+        if cx.image.is_some_and(claimed) {
             continue;
         }
         out.push(

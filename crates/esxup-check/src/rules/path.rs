@@ -35,6 +35,16 @@ pub fn upgrade_path(cx: &Ctx, out: &mut Vec<Finding>) {
                 .evidence("target.build", t.build)
                 .source("ESXi installer precheck UPGRADE_PATH (no downgrade)"),
         ),
+        MoveKind::Update if t.version < v => out.push(
+            // A higher build of an older update line (8.0 U1 -> an 8.0 GA-line
+            // patch) takes the host back to an older update level.
+            Finding::new("UPGRADE_PATH", Severity::Blocker, "check.downgrade")
+                .arg("from", format!("{v} ({b})"))
+                .arg("to", format!("{} ({}, {})", t.name, t.version, t.build))
+                .evidence("product.version", v)
+                .evidence("target.version", t.version)
+                .source("ESXi installer precheck UPGRADE_PATH (no downgrade)"),
+        ),
         MoveKind::Update => {}
         MoveKind::Upgrade => {
             if kbview::direct_upgrade_supported(cx.kb, from, to) {

@@ -133,6 +133,43 @@ fn esxcli_output_pasted_on_one_line() {
 }
 
 #[test]
+fn esxcli_formatter_json_and_xml() {
+    // No captured sample exists in the research outputs: these follow esxcli's
+    // documented --formatter layouts (field names as the plain output prints
+    // them), with the values of ESXi 6.7 P05 from KB 316595.
+    let json = r#"{"Build": "Releasebuild-17700523", "Patch": 89, "Product": "VMware ESXi", "Update": 3, "Version": "6.7.0"}"#;
+    let q = p(json);
+    assert_eq!((q.version, q.build, q.update.as_deref()), (v("6.7.0"), Some(17700523), Some("3")));
+    assert_eq!((q.patch, q.esxcli_patch), (None, Some(89)));
+    let xml = r#"<?xml version="1.0" ?>
+<output xmlns="http://www.vmware.com/Products/ESX/5.0/esxcli">
+<root>
+   <structure typeName="VersionGet">
+      <field name="Build">
+         <string>Releasebuild-17700523</string>
+      </field>
+      <field name="Patch">
+         <integer>89</integer>
+      </field>
+      <field name="Product">
+         <string>VMware ESXi</string>
+      </field>
+      <field name="Update">
+         <integer>3</integer>
+      </field>
+      <field name="Version">
+         <string>6.7.0</string>
+      </field>
+   </structure>
+</root>
+</output>"#;
+    let q = p(xml);
+    assert_eq!((q.version, q.build, q.update.as_deref()), (v("6.7.0"), Some(17700523), Some("3")));
+    assert_eq!((q.patch, q.esxcli_patch), (None, Some(89)));
+    assert!(q.conflicts.is_empty(), "{:?}", q.conflicts);
+}
+
+#[test]
 fn releasebuild_alone() {
     let q = p("Releasebuild-20328353");
     assert_eq!(q.build, Some(20328353));

@@ -102,31 +102,26 @@ pub fn read_facts(path: &Path) -> anyhow::Result<HostFacts> {
 }
 
 fn parse_facts(text: &str, origin: &str) -> anyhow::Result<HostFacts> {
-    let expected = u64::from(esxup_facts::SCHEMA_VERSION);
-    let wrong_version = |n: u64| {
-        hinted(
-            format!("read facts file {origin}: schema version {n} is not supported (this esxup reads version {expected})"),
-            "re-collect the facts with this esxup (`esxup collect`)",
-        )
-    };
-    match serde_json::from_str::<HostFacts>(text) {
-        Ok(f) if u64::from(f.schema_version) == expected => Ok(f),
-        Ok(f) => Err(wrong_version(u64::from(f.schema_version))),
-        Err(strict) => {
-            // Explain a file of another schema version, or not a facts file at
-            // all, better than the first unknown field would.
-            let v: serde_json::Value = serde_json::from_str(text)
-                .map_err(|e| anyhow::anyhow!("read facts file {origin}: not JSON: {e}"))?;
-            match v.get("schema_version").and_then(|x| x.as_u64()) {
-                None => Err(hinted(
-                    format!(
-                        "read facts file {origin}: no schema_version field, this is not an esxup facts file"
-                    ),
-                    "write facts with `esxup collect` (or `esxup facts` to convert saved outputs)",
-                )),
-                Some(n) if n != expected => Err(wrong_version(n)),
-                Some(_) => Err(anyhow::anyhow!("read facts file {origin}: {strict}")),
-            }
+    // Fast path for the fleet: one strict parse. On any problem, the facts
+    // loader explains it (schema version first, then the field).
+    if let Ok(f) = serde_json::from_str::<HostFacts>(text) {
+        if f.schema_version == esxup_facts::SCHEMA_VERSION {
+            return Ok(f);
+        }
+    }
+    match HostFacts::from_json_str(text, Path::new(origin)) {
+        Ok(f) => Ok(f),
+        Err(e) => {
+            let hint = match &e {
+                esxup_facts::FactsError::Newer { .. } => {
+                    "upgrade esxup, or re-collect the facts with this esxup (`esxup collect`)"
+                }
+                esxup_facts::FactsError::Unsupported { .. } | esxup_facts::FactsError::Shape { .. } => {
+                    "re-collect the facts with this esxup (`esxup collect`)"
+                }
+                _ => "write facts with `esxup collect` (or `esxup facts` to convert saved outputs)",
+            };
+            Err(hinted(e.to_string(), hint))
         }
     }
 }
@@ -164,6 +159,8 @@ fn load_image(depot: &str, profile: Option<&str>, target_build: Option<u32>) -> 
             match (by_build, d.profiles()) {
                 (Some(p), _) => p,
                 (None, [one]) => one,
+                // A driver or component bundle: its VIBs are added to the image.
+                (None, []) => return Ok(TargetImage::from_depot_vibs(&d)),
                 (None, all) => {
                     let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
                     return Err(hinted(
@@ -285,12 +282,13 @@ fn check_file(
     spec: &TargetSpec,
     image: Option<&TargetImage>,
     today: Date,
+    opts: esxup_check::CheckOptions,
 ) -> Outcome {
     let facts = match read_facts(path) {
         Ok(f) => f,
         Err(e) => return Outcome::Error(format!("{e:#}")),
     };
-    match esxup_check::check_with(kb, tables, &facts, spec, image, today) {
+    match esxup_check::check_with_options(kb, tables, &facts, spec, image, today, opts) {
         Ok(r) => Outcome::Report(Box::new(r)),
         Err(e) => Outcome::Error(format!("check {}: {e}", path.display())),
     }
@@ -320,13 +318,17 @@ fn run_fleet(
     let jobs =
         a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
     let chunk = files.len().div_ceil(jobs);
+    // One line per host: the recommendation is not printed, so not computed.
+    let opts = esxup_check::CheckOptions { recommend: a.format == Format::Json };
     let mut outcomes: Vec<Outcome> = Vec::with_capacity(files.len());
     std::thread::scope(|s| {
         let handles: Vec<_> = files
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
-                    part.iter().map(|p| check_file(kb, tables, p, spec, image, today)).collect::<Vec<_>>()
+                    part.iter()
+                        .map(|p| check_file(kb, tables, p, spec, image, today, opts))
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();

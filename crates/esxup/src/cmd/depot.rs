@@ -242,6 +242,18 @@ fn ls(location: &str, format: Format) -> anyhow::Result<u8> {
         out += &table(&["Name", "Version", "Display version", "Vendor"], &rows);
         out += "\n";
     }
+    for (title, units) in [("Base images", d.base_images()), ("Add-ons", d.addons())] {
+        if units.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{title}");
+        let rows: Vec<Vec<String>> = units
+            .iter()
+            .map(|u| vec![opt(&u.name), opt(&u.version), u.components.len().to_string(), u.source.clone()])
+            .collect();
+        out += &table(&["Name", "Version", "Components", "From"], &rows);
+        out += "\n";
+    }
     if !d.profiles().is_empty() {
         out += "Image profiles\n";
         out += &profiles_table(&d);
@@ -464,6 +476,9 @@ fn esxcli_result(tx: &Transaction) -> String {
             for p in tx.problems.iter().filter(|p| p.kind.tag() == k) {
                 let _ = writeln!(out, " {}", p.message);
             }
+        }
+        for p in tx.problems.iter().filter(|p| !p.kind.fails()) {
+            let _ = writeln!(out, " Warning [{}]: {}", p.kind.tag(), p.message);
         }
         return out;
     }
@@ -719,6 +734,18 @@ pub fn run_vib(_g: &Global, c: VibCommand) -> anyhow::Result<u8> {
         kv("Driver model", "vmklinux (does not load on ESXi 7.0 and later)".into());
     }
     kv("Files", v.files.len().to_string());
+    let bad = v.extensibility_violations();
+    if !bad.is_empty() {
+        kv(
+            "Extensibility rules",
+            format!(
+                "{} file(s) outside the paths allowed for {} VIBs: {}",
+                bad.len(),
+                v.acceptance.map(acceptance_short).unwrap_or("-"),
+                bad.join(", ")
+            ),
+        );
+    }
     kv(
         "Signature",
         match vib.signature_size {
