@@ -8,10 +8,15 @@
 #                  esxup reads (index, vendor index, vibs/, bulletins/,
 #                  profiles/ of every metadata zip, read with zipfile)
 #   esxup-cold     esxup: open the depot (parse everything) and dry-run the
-#                  6.7 P06-like host against every profile
-#   esxup-snapshot the same, writing parsed-metadata snapshots (first run)
-#   esxup-warm     the same again, loading the snapshots
-# Each is timed with /usr/bin/time -v (wall clock, peak RSS).
+#                  6.7 P06-like host against every profile (every VIB
+#                  decided, every problem reported; the per-VIB reason texts
+#                  are not rendered: esxup renders them for what it prints)
+#   esxup-cold-render  the same, rendering every transaction in full
+#                  (every reason text of all 1,500 dry-runs)
+#   esxup-snapshot the same as esxup-cold, writing parsed-metadata snapshots
+#   esxup-warm     the same again, loading the snapshots (a cached run)
+# Each is timed with /usr/bin/time -v (wall clock, peak RSS), BENCH_RUNS
+# times (default 5, interleaved); the table shows medians of the wall times.
 #
 #   scripts/bench-depot.sh            full size
 #   scripts/bench-depot.sh --small    a quick smoke run
@@ -61,7 +66,8 @@ print('{"files": %d, "xml_bytes": %d, "parse_s": %.3f}' % (n, b, time.time() - t
 EOF
 
 host="$work/depot/hosts/6.7-P06-like.viblist"
-measure() { # name, command...
+runs=${BENCH_RUNS:-5}
+measure() { # name, command... -> "name wall_s rss_kb" (one run)
   local name=$1; shift
   /usr/bin/time -v "$@" >"$work/$name.out" 2>"$work/$name.time"
   local wall rss
@@ -69,23 +75,37 @@ measure() { # name, command...
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/$name.time")
   echo "$name $wall $rss"
 }
+median() { sort -g | awk '{ a[NR] = $1 } END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 
-results=()
-results+=("$(measure python-parse python3 "$work/parse.py" "$work/depot")")
-results+=("$(measure esxup-cold "$bin" "$work/depot" "$host")")
-results+=("$(measure esxup-snapshot "$bin" "$work/depot" "$host" "$work/snapshots")")
-results+=("$(measure esxup-warm "$bin" "$work/depot" "$host" "$work/snapshots")")
+# The snapshot-writing run needs an empty snapshot directory each time; the
+# warm runs reuse what the last one wrote. Runs are interleaved (round
+# robin) so that a change in the machine's load hits every variant alike.
+: >"$work/all.txt"
+for i in $(seq "$runs"); do
+  rm -rf "$work/snapshots"
+  measure python-parse python3 "$work/parse.py" "$work/depot" >>"$work/all.txt"
+  measure esxup-cold "$bin" "$work/depot" "$host" >>"$work/all.txt"
+  measure esxup-cold-render env ESXUP_BENCH_RENDER=1 "$bin" "$work/depot" "$host" >>"$work/all.txt"
+  measure esxup-snapshot "$bin" "$work/depot" "$host" "$work/snapshots" >>"$work/all.txt"
+  measure esxup-warm "$bin" "$work/depot" "$host" "$work/snapshots" >>"$work/all.txt"
+  echo "run $i/$runs done (load $(cut -d' ' -f1 /proc/loadavg))" >&2
+done
 
 xml_bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["xml_bytes"])' "$work/gen.json")
-py_wall=$(echo "${results[0]}" | awk '{print $2}')
+names="python-parse esxup-cold esxup-cold-render esxup-snapshot esxup-warm"
+py_wall=$(awk '$1 == "python-parse" {print $2}' "$work/all.txt" | median)
 echo
-echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "machine: $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); medians of $runs runs"
 echo "depot: $(cat "$work/gen.json")"
-printf '%-15s %9s %12s %16s %12s\n' run wall_s peak_rss_MB speedup_vs_python rss/xml
-for r in "${results[@]}"; do
-  set -- $r
-  awk -v n="$1" -v w="$2" -v k="$3" -v p="$py_wall" -v x="$xml_bytes" \
-    'BEGIN { printf "%-15s %9.2f %12.1f %16.1f %12.2f\n", n, w, k/1024, (w > 0 ? p/w : 0), k*1024/x }'
+printf '%-18s %9s %9s %9s %12s %16s %12s\n' run wall_s min_s max_s peak_rss_MB speedup_vs_python rss/xml
+for n in $names; do
+  w=$(awk -v n="$n" '$1 == n {print $2}' "$work/all.txt" | median)
+  lo=$(awk -v n="$n" '$1 == n {print $2}' "$work/all.txt" | sort -g | head -1)
+  hi=$(awk -v n="$n" '$1 == n {print $2}' "$work/all.txt" | sort -g | tail -1)
+  k=$(awk -v n="$n" '$1 == n {print $3}' "$work/all.txt" | sort -g | tail -1)
+  awk -v n="$n" -v w="$w" -v lo="$lo" -v hi="$hi" -v k="$k" -v p="$py_wall" -v x="$xml_bytes" \
+    'BEGIN { printf "%-18s %9.3f %9.3f %9.3f %12.1f %16.1f %12.2f\n", n, w, lo, hi, k/1024, (w > 0 ? p/w : 0), k*1024/x }'
 done
+echo "(peak_rss_MB: the largest of the runs)"
 echo
-for f in python-parse esxup-cold esxup-snapshot esxup-warm; do echo "$f: $(cat "$work/$f.out")"; done
+for f in $names; do echo "$f (last run): $(cat "$work/$f.out")"; done

@@ -516,6 +516,23 @@ PAIRED = {
 }
 
 
+# Releases VMware withdrew (pulled from downloads), written as the `withdrawn`
+# key. The text repeats what the row's own notes and sources already say (The
+# Register article 'VMware recalls full vSphere update over driver dramas' on
+# the U3 and U3b rows; the U3c row's note that U3c re-releases the withdrawn
+# U3/U3a/U3b line). No withdrawal date is given: no source in reach states one.
+S_REGISTER = "The Register article 'VMware recalls full vSphere update over driver dramas'"
+WITHDRAWN = {
+    18644231: ("VMware removed 7.0 Update 3 from downloads (after pulling 7.0 U3b the week before) over "
+               "i40en/i40enu driver-name collisions breaking upgrades and HA; replaced by 7.0 U3c 19193900 "
+               f"({S_REGISTER})"),
+    18825058: ("withdrawn with the 7.0 Update 3 line (U3, U3a, U3b); replaced by 7.0 U3c 19193900, the "
+               "re-release of that line (see the 7.0 U3 and U3c rows)"),
+    18905247: ("VMware pulled 7.0 U3b (HA issues and the i40enu->i40en driver rename causing "
+               f"'host returned esxupdate code -1'); replaced by 7.0 U3c 19193900 ({S_REGISTER})"),
+}
+
+
 # Kinds the sources do not state for rows outside KB 316595's table.
 KIND = {
     18644231: ("update", "7.0 Update 3 is an update release (name)"),
@@ -540,6 +557,8 @@ def finish(rows):
             r["date"] = p["date"]
             r["bulletin"] = r["bulletin"] or (p["bulletin"] if r["branch"] in ("6.5", "6.7") else None)
             add_note(r, f"date not given by a source for this build: set to the date of the paired standard release {p['build']} ({p['name']}), whose bundle carries the security-only image profile")
+        if b in WITHDRAWN:
+            r["withdrawn"] = WITHDRAWN[b]
         missing = [k for k in ("version", "name", "kind", "date") if not r[k]]
         if missing:
             print(f"skipped {b} ({r['branch']} {r['name']}): missing {missing}", file=sys.stderr)
@@ -587,6 +606,8 @@ def render(branch, lst):
         o.append("]")
         if r.get("order_exception"):
             o.append(f"order_exception = {q(r['order_exception'])}")
+        if r.get("withdrawn"):
+            o.append(f"withdrawn = {q(r['withdrawn'])}")
         if r["notes"]:
             o.append("notes = [")
             o.extend(f"  {q(n)}," for n in r["notes"])

@@ -66,7 +66,7 @@ for p in sorted((DATA / "releases").glob("*.toml")):
     for i, r in enumerate(d.get("release", [])):
         w = f"{p.name}[{i}] build {r.get('build')}"
         keys(w, r, ["build", "version", "name", "kind", "date", "sources"],
-             ["update", "bulletin", "profiles", "iso", "notes", "order_exception"])
+             ["update", "bulletin", "profiles", "iso", "notes", "order_exception", "withdrawn"])
         b = r.get("build")
         if not isinstance(b, int) or b <= 0:
             err(f"{w}: build must be a positive integer")
@@ -85,6 +85,8 @@ for p in sorted((DATA / "releases").glob("*.toml")):
         strlist(w, r, "profiles")
         if "iso" in r and not isinstance(r["iso"], bool):
             err(f"{w}: iso must be a boolean")
+        if "withdrawn" in r and (not isinstance(r["withdrawn"], str) or not r["withdrawn"].strip()):
+            err(f"{w}: withdrawn must be a non-empty string (why VMware pulled the release)")
         if last and r.get("date", "") < last and not r.get("order_exception"):
             err(f"{w}: date {r.get('date')} before the previous record's {last}")
         last = r.get("date", last)

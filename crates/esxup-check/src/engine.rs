@@ -3,13 +3,12 @@
 
 use crate::finding::{Finding, Severity};
 use crate::image::TargetImage;
-use crate::kbview::{self, KbView};
 use crate::report::*;
 use crate::rules;
 use crate::target::{ChosenBy, Target, TargetError, TargetSpec};
 use esxup_facts::{HostFacts, SCHEMA_VERSION};
 use esxup_kb::tables::{Tables, TablesError};
-use esxup_kb::Release;
+use esxup_kb::{Kb, Release};
 use esxup_version::{Branch, Date, Version};
 
 /// Why a check could not run at all (as opposed to findings about the host).
@@ -27,7 +26,7 @@ pub enum CheckError {
 
 /// Everything a rule may look at.
 pub struct Ctx<'a> {
-    pub kb: &'a dyn KbView,
+    pub kb: &'a Kb,
     pub tables: &'a Tables,
     pub facts: &'a HostFacts,
     /// Installed build and version from the facts.
@@ -65,7 +64,7 @@ impl Ctx<'_> {
 
 /// Checks a host against a target with the embedded CPU/device tables.
 pub fn check(
-    kb: &dyn KbView,
+    kb: &Kb,
     facts: &HostFacts,
     target: &TargetSpec,
     image: Option<&TargetImage>,
@@ -90,7 +89,7 @@ impl Default for CheckOptions {
 
 /// [`check`] with explicit tables (`--kb DIR`).
 pub fn check_with(
-    kb: &dyn KbView,
+    kb: &Kb,
     tables: &Tables,
     facts: &HostFacts,
     spec: &TargetSpec,
@@ -102,7 +101,7 @@ pub fn check_with(
 
 /// [`check_with`] with [`CheckOptions`].
 pub fn check_with_options(
-    kb: &dyn KbView,
+    kb: &Kb,
     tables: &Tables,
     facts: &HostFacts,
     spec: &TargetSpec,
@@ -115,7 +114,7 @@ pub fn check_with_options(
     }
     let current_build = facts.product.as_ref().map(|p| p.build);
     let current_version = facts.product.as_ref().map(|p| p.version);
-    let current = current_build.and_then(|b| kbview::release_by_build(kb, b));
+    let current = current_build.and_then(|b| kb.release(b));
 
     let (target, auto) = match Target::resolve(kb, spec)? {
         Some(t) => (t, None),
@@ -202,11 +201,11 @@ pub fn run_rules(cx: &Ctx) -> Vec<Finding> {
     out
 }
 
-fn branch_lifecycle(kb: &dyn KbView, b: Branch, today: Date) -> BranchLifecycle {
-    let l = kb.branch_lifecycle(b);
+fn branch_lifecycle(kb: &Kb, b: Branch, today: Date) -> BranchLifecycle {
+    let l = kb.lifecycle(b);
     BranchLifecycle {
         branch: b,
-        status: kbview::lifecycle_status(kb, b, today),
+        status: kb.status(b, today),
         end_of_general_support: l.and_then(|l| l.end_of_general_support),
         end_of_technical_guidance: l.and_then(|l| l.end_of_technical_guidance),
     }
@@ -217,13 +216,17 @@ fn method(cx: &Ctx) -> Method {
     let sb = fw.and_then(|f| f.secure_boot);
     let mut reasons = Vec::new();
     let upgrade = cx.current_branch().is_none_or(|b| b < cx.target_branch());
+    // An esxcli upgrade from 6.x does not keep the new VIB signatures, so
+    // Secure Boot cannot stay on after it (research notes): only then is the
+    // ISO required.
+    let from_6x = upgrade && cx.current_branch().is_none_or(|b| b < Branch::new(7, 0));
     match sb {
-        Some(true) => {
+        Some(true) if from_6x => {
             reasons.push(Message::new("check.method.secure_boot_iso"));
             return Method { kind: MethodKind::Iso, required: true, reasons };
         }
-        None => reasons.push(Message::new("check.method.secure_boot_unknown")),
-        Some(false) => {}
+        None if from_6x => reasons.push(Message::new("check.method.secure_boot_unknown")),
+        _ => {}
     }
     if upgrade {
         reasons.push(Message::new("check.method.upgrade_iso_or_esxcli"));
@@ -238,7 +241,7 @@ fn exposure_reports(cx: &Ctx) -> Vec<ExposureReport> {
     let (Some(branch), Some(build)) = (cx.current_branch(), cx.current_build) else {
         return Vec::new();
     };
-    kbview::exposures(cx.kb, branch, build)
+    cx.kb.exposures_on(branch, build)
         .into_iter()
         .map(|e| {
             let a = e.advisory;
@@ -253,9 +256,9 @@ fn exposure_reports(cx: &Ctx) -> Vec<ExposureReport> {
                 cves: a.cves.iter().map(|c| c.id.clone()).collect(),
                 known_exploited: a.cves.iter().any(|c| c.known_exploited),
                 max_cvss: a.cves.iter().filter_map(|c| c.cvss).reduce(f32::max),
-                fix_build: e.fix_build,
-                fix_release: e.fix_release,
-                fixed_by_target: kbview::fixes(cx.target, a),
+                fix_build: e.fix.and_then(|f| f.build),
+                fix_release: e.fix.and_then(|f| f.release.clone()),
+                fixed_by_target: a.fixed_in(cx.target),
                 workaround_kb: a.workaround_kb.clone(),
                 workaround_service: a.workaround_service.clone(),
                 workaround_in_place,
@@ -285,14 +288,14 @@ fn blocker_ids(findings: &[Finding]) -> Vec<String> {
 }
 
 /// Known-exploited advisories the installed build is exposed to.
-fn known_exploited(kb: &dyn KbView, branch: Option<Branch>, build: Option<u32>) -> Vec<&esxup_kb::Advisory> {
+fn known_exploited(kb: &Kb, branch: Option<Branch>, build: Option<u32>) -> Vec<&esxup_kb::Advisory> {
     match (branch, build) {
-        (Some(b), Some(n)) => kbview::exposures(kb, b, n)
+        (Some(b), Some(n)) => kb.exposures_on(b, n)
             .into_iter()
             .map(|e| e.advisory)
             .filter(|a| a.cves.iter().any(|c| c.known_exploited))
             .collect(),
-        _ => kb.all_advisories().into_iter().filter(|a| a.cves.iter().any(|c| c.known_exploited)).collect(),
+        _ => kb.advisories().iter().filter(|a| a.cves.iter().any(|c| c.known_exploited)).collect(),
     }
 }
 
@@ -315,28 +318,24 @@ impl AutoChoice {
     }
 }
 
-/// Whether the KB notes say the release was withdrawn (7.0 U3, U3a, U3b).
-/// The KB has no field for it yet: a note mentioning "withdrawn" that is not
-/// the re-release remark of the replacement (7.0 U3c) marks it.
+/// Whether VMware withdrew the release (the KB's `withdrawn` key: 7.0 U3,
+/// U3a, U3b).
 pub fn withdrawn(r: &Release) -> bool {
-    r.notes.iter().any(|n| {
-        let l = n.to_ascii_lowercase();
-        l.contains("withdrawn") && !l.contains("re-release")
-    })
+    r.withdrawn.is_some()
 }
 
 /// Newest release of a branch (highest version, then date, then build) that
 /// was out by `today`, is not back in time for the host, not withdrawn, and
 /// fixes every known-exploited advisory that has a fix there.
 fn best_of_branch<'k>(
-    kb: &'k dyn KbView,
+    kb: &'k Kb,
     branch: Branch,
     current: (Option<Date>, Option<Version>),
     today: Date,
     exploited: &[&esxup_kb::Advisory],
 ) -> Option<&'k Release> {
     let (current_date, current_version) = current;
-    let mut rels = kbview::branch_releases(kb, branch);
+    let mut rels: Vec<&Release> = kb.branch_releases(branch).collect();
     rels.sort_by_key(|r| (r.version, r.release_date, r.build));
     rels.into_iter()
         .rev()
@@ -350,15 +349,15 @@ fn best_of_branch<'k>(
 /// withdrawn, not back in time; those carrying every published fix of the
 /// known-exploited advisories first, then by version, date and build.
 fn branch_candidates<'k>(
-    kb: &'k dyn KbView,
+    kb: &'k Kb,
     branch: Branch,
     current: (Option<Date>, Option<Version>),
     today: Date,
     exploited: &[&esxup_kb::Advisory],
 ) -> Vec<&'k Release> {
     let (current_date, current_version) = current;
-    let mut rels: Vec<&Release> = kbview::branch_releases(kb, branch)
-        .into_iter()
+    let mut rels: Vec<&Release> = kb
+        .branch_releases(branch)
         .filter(|r| r.release_date <= today && !withdrawn(r))
         .filter(|r| current_date.is_none_or(|d| r.release_date >= d))
         .filter(|r| not_older_update(r, current_version))
@@ -385,7 +384,7 @@ fn fixes_if_fixable(r: &Release, a: &esxup_kb::Advisory) -> bool {
 }
 
 fn choose_auto(
-    kb: &dyn KbView,
+    kb: &Kb,
     tables: &Tables,
     facts: &HostFacts,
     current_build: Option<u32>,
@@ -396,7 +395,7 @@ fn choose_auto(
     let cur_branch = current_branch_of(current_version, current);
     let cur_date = current.map(|r| r.release_date);
     let exploited = known_exploited(kb, cur_branch, current_build);
-    let mut branches = kbview::branches(kb);
+    let mut branches = kb.branches();
     branches.retain(|b| cur_branch.is_none_or(|c| *b >= c));
     branches.reverse();
     let mut chosen: Option<(Release, Vec<Message>)> = None;
@@ -459,7 +458,7 @@ fn choose_auto(
         }
         let hw = hardware_blockers(&findings);
         let needs_hop = findings.iter().any(|f| f.id == "UPGRADE_PATH" && f.severity == Severity::Blocker);
-        let status = kbview::lifecycle_status(kb, b, today);
+        let status = kb.status(b, today);
         if needs_hop && hw.is_empty() {
             // Reachable later through an intermediate branch: a runner-up, and
             // the fallback when no branch is reachable directly.
@@ -496,12 +495,12 @@ fn choose_auto(
             }
             let fixed: Vec<&str> = exploited
                 .iter()
-                .filter(|a| kbview::fixes(r, a) == Some(true))
+                .filter(|a| a.fixed_in(r) == Some(true))
                 .map(|a| a.id.as_str())
                 .collect();
             let unfixed: Vec<&str> = exploited
                 .iter()
-                .filter(|a| kbview::fixes(r, a) != Some(true))
+                .filter(|a| a.fixed_in(r) != Some(true))
                 .map(|a| a.id.as_str())
                 .collect();
             if !fixed.is_empty() {
@@ -568,16 +567,16 @@ fn lifecycle_word(s: esxup_kb::LifecycleStatus) -> &'static str {
 
 /// The newest usable release of each intermediate branch.
 fn hop_releases(
-    kb: &dyn KbView,
+    kb: &Kb,
     from: Branch,
     to: Branch,
     cur_date: Option<Date>,
     today: Date,
 ) -> Vec<ReleaseRef> {
-    kbview::hops(kb, from, to)
+    kb.intermediate_hops(from, to)
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|b| best_of_branch(kb, b, (cur_date, None), today, &[]).or_else(|| kbview::latest(kb, b)))
+        .filter_map(|b| best_of_branch(kb, b, (cur_date, None), today, &[]).or_else(|| kb.latest(b)))
         .map(ReleaseRef::from)
         .collect()
 }
@@ -620,7 +619,7 @@ fn recommend_when_blocked(cx: &Ctx, findings: &[Finding]) -> Recommendation {
         same.push(w);
     }
     if let Some(d) = cur_date {
-        let first = kbview::branch_releases(kb, tb).into_iter().filter(not_here).find(|r| {
+        let first = kb.branch_releases(tb).filter(not_here).find(|r| {
             r.release_date >= d
                 && r.release_date <= cx.today
                 && !withdrawn(r)
@@ -631,7 +630,7 @@ fn recommend_when_blocked(cx: &Ctx, findings: &[Finding]) -> Recommendation {
         }
     }
     // 2. Other branches, newest first.
-    let mut others: Vec<&Release> = kbview::branches(kb)
+    let mut others: Vec<&Release> = kb.branches()
         .into_iter()
         .rev()
         .filter(|b| *b != tb && cx.current_branch().is_none_or(|c| *b >= c))
@@ -640,7 +639,7 @@ fn recommend_when_blocked(cx: &Ctx, findings: &[Finding]) -> Recommendation {
         .collect();
     // 0. With a hop route, the first hop is the next step.
     let hop_first: Vec<&Release> = match cx.current_branch() {
-        Some(c) => kbview::hops(kb, c, tb)
+        Some(c) => kb.intermediate_hops(c, tb)
             .unwrap_or_default()
             .into_iter()
             .take(1)
@@ -698,7 +697,7 @@ fn rollback_route(cx: &Ctx) -> Option<Rollback> {
     if Some(build) == cx.current_build {
         return None;
     }
-    let rel = kbview::release_by_build(cx.kb, build);
+    let rel = cx.kb.release(build);
     let safe = rel.map(|r| r.release_date <= cx.target.release_date);
     let mut steps = vec![
         Message::new("check.rollback.step_backup"),

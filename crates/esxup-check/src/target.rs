@@ -1,7 +1,6 @@
 //! Target specifications: what `--target` accepts and how it is resolved.
 
-use crate::kbview::{self, KbView, ResolveError};
-use esxup_kb::Release;
+use esxup_kb::{Kb, Release, ResolveError};
 use esxup_version::Branch;
 use serde::Serialize;
 use std::fmt;
@@ -89,11 +88,11 @@ pub enum TargetError {
 impl Target {
     /// Resolves a named or latest-of-branch spec. `Auto` needs the host and is
     /// resolved by [`crate::check`]; here it is an error-free `None`.
-    pub fn resolve(kb: &dyn KbView, spec: &TargetSpec) -> Result<Option<Target>, TargetError> {
+    pub fn resolve(kb: &Kb, spec: &TargetSpec) -> Result<Option<Target>, TargetError> {
         match spec {
             TargetSpec::Auto => Ok(None),
             TargetSpec::Latest { branch } => {
-                let r = kbview::latest(kb, *branch).ok_or(TargetError::EmptyBranch(*branch))?;
+                let r = kb.latest(*branch).ok_or(TargetError::EmptyBranch(*branch))?;
                 Ok(Some(Target {
                     spec: spec.clone(),
                     chosen_by: ChosenBy::LatestOfBranch,
@@ -101,7 +100,7 @@ impl Target {
                 }))
             }
             TargetSpec::Release { query } => {
-                let r = kb.resolve_release(query)?;
+                let r = kb.resolve_str(query)?.release;
                 Ok(Some(Target { spec: spec.clone(), chosen_by: ChosenBy::Named, release: r.clone() }))
             }
         }

@@ -98,10 +98,8 @@ pub fn collect_with(client: &Client) -> Result<Vec<HostFacts>, Error> {
                     .unwrap_or_default();
                 hosts.insert(o.obj.clone(), (host_facts(&o), ds));
             }
-            "VirtualMachine" => {
-                if o.prop("config.template").and_then(|n| n.text()) != Some("true") {
-                    vms.insert(o.obj.clone(), (o.prop("runtime.host").and_then(moref_of), vm_from(&o)));
-                }
+            "VirtualMachine" if o.prop("config.template").and_then(|n| n.text()) != Some("true") => {
+                vms.insert(o.obj.clone(), (o.prop("runtime.host").and_then(moref_of), vm_from(&o)));
             }
             "Datastore" => {
                 datastores.insert(o.obj.clone(), datastore_from(&o));

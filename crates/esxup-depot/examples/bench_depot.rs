@@ -5,8 +5,12 @@
 //!
 //! With SNAPSHOT_DIR, parsed metadata snapshots are kept there (the second
 //! run over the same depot loads them instead of parsing XML).
+//!
+//! Each dry-run decides every VIB and reports every problem ([`dry_run`]);
+//! the per-VIB reason texts are rendered only with `ESXUP_BENCH_RENDER=1`
+//! (then every transaction is rendered in full, as [`simulate`] returns it).
 
-use esxup_depot::{simulate, Depot, HostImage, OpenOptions, TxOptions};
+use esxup_depot::{dry_run, simulate, Depot, HostImage, OpenOptions, TxOptions};
 use std::time::Instant;
 
 fn main() -> std::process::ExitCode {
@@ -42,6 +46,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
+    let render = std::env::var_os("ESXUP_BENCH_RENDER").is_some_and(|v| v == "1");
     let t1 = Instant::now();
     // One dry-run per profile, spread over the cores; each transaction is
     // summarised and dropped (holding 1,500 of them would dominate memory).
@@ -55,8 +60,13 @@ fn main() -> std::process::ExitCode {
                 let (host, depot) = (&host, &depot);
                 s.spawn(move || {
                     part.iter().fold((0usize, 0usize), |(f, p), prof| {
-                        let tx = simulate(host, depot, prof, &TxOptions::default());
-                        (f + usize::from(!tx.succeeds()), p + tx.problems.len())
+                        if render {
+                            let tx = simulate(host, depot, prof, &TxOptions::default());
+                            (f + usize::from(!tx.succeeds()), p + tx.problems.len())
+                        } else {
+                            let tx = dry_run(host, depot, prof, &TxOptions::default());
+                            (f + usize::from(!tx.succeeds()), p + tx.problems.len())
+                        }
                     })
                 })
             })
@@ -65,14 +75,15 @@ fn main() -> std::process::ExitCode {
     });
     let t_sim = t1.elapsed();
     println!(
-        "{{\"vibs\": {}, \"profiles\": {}, \"open_s\": {:.3}, \"dry_runs_s\": {:.3}, \"total_s\": {:.3}, \"failing_profiles\": {}, \"problems\": {}}}",
+        "{{\"vibs\": {}, \"profiles\": {}, \"open_s\": {:.3}, \"dry_runs_s\": {:.3}, \"total_s\": {:.3}, \"failing_profiles\": {}, \"problems\": {}, \"reasons_rendered\": {}}}",
         depot.vibs().len(),
         depot.profiles().len(),
         t_open.as_secs_f64(),
         t_sim.as_secs_f64(),
         t0.elapsed().as_secs_f64(),
         failing,
-        problems
+        problems,
+        render
     );
     std::process::ExitCode::SUCCESS
 }

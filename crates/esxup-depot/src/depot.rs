@@ -148,6 +148,25 @@ pub struct Depot {
     budget: Budget,
 }
 
+impl Drop for Depot {
+    /// A full-size depot holds over a million small allocations; free the
+    /// VIBs on a second core while this one frees the rest.
+    fn drop(&mut self) {
+        if self.vibs.len() < 4096 {
+            return;
+        }
+        let vibs = std::mem::take(&mut self.vibs);
+        std::thread::scope(|s| {
+            if let Err(e) = std::thread::Builder::new().spawn_scoped(s, move || drop(vibs)) {
+                drop(e);
+            }
+            drop(std::mem::take(&mut self.profiles));
+            drop(std::mem::take(&mut self.bulletins));
+            drop(std::mem::take(&mut self.components));
+        });
+    }
+}
+
 impl std::fmt::Debug for Depot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Depot")
@@ -217,24 +236,37 @@ impl Depot {
         let Parsed { vibs: all_vibs, bulletins: all_bulletins, profiles: all_profiles, mut warnings } =
             parsed;
 
-        // Bulletins, components and profiles on another core meanwhile.
-        let ((bulletins, components, profiles), vibs) = std::thread::scope(|s| {
-            let other = s.spawn(move || assemble_bulletins_profiles(all_bulletins, all_profiles));
-            let vibs = assemble_vibs(all_vibs, &mut warnings);
+        // Bulletins, components and profiles (and the profiles' VIBs checked
+        // against the listed ids) on another core, while this one sorts the
+        // VIBs.
+        let listed = StrIndex::build(all_vibs.len(), |i| all_vibs[i].id.as_str());
+        let ((bulletins, components, profiles, missing), order) = std::thread::scope(|s| {
+            let (all_vibs, listed) = (&all_vibs, &listed);
+            let other = s.spawn(move || {
+                let (b, c, p) = assemble_bulletins_profiles(all_bulletins, all_profiles);
+                let missing: Vec<String> = p
+                    .iter()
+                    .filter_map(|p| {
+                        let n = p
+                            .vib_ids
+                            .iter()
+                            .filter(|id| listed.get(id, |i| all_vibs[i].id.as_str()).is_none())
+                            .count();
+                        (n > 0).then(|| {
+                            format!("image profile {} names {n} VIB(s) that are not in the depot metadata", p.name)
+                        })
+                    })
+                    .collect();
+                (b, c, p, missing)
+            });
+            let order = sorted_order(all_vibs, |v| v.id.as_str());
             let bp = other.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (bp, vibs)
+            (bp, order)
         });
+        drop(listed);
+        let vibs = assemble_vibs(all_vibs, order, &mut warnings);
+        warnings.extend(missing);
         let vib_index = StrIndex::build(vibs.len(), |i| vibs[i].id.as_str());
-        for p in &profiles {
-            let missing =
-                p.vib_ids.iter().filter(|id| vib_index.get(id, |i| vibs[i].id.as_str()).is_none()).count();
-            if missing > 0 {
-                warnings.push(format!(
-                    "image profile {} names {missing} VIB(s) that are not in the depot metadata",
-                    p.name
-                ));
-            }
-        }
 
         // Where each VIB file is, for local depots.
         let vib_files =
@@ -429,50 +461,58 @@ fn sorted_order<T>(items: &[T], key: impl Fn(&T) -> &str) -> Vec<u32> {
     keys.into_iter().map(|(_, i)| i).collect()
 }
 
-/// VIBs sorted by id, each once: a later listing of an id is folded into
-/// the first one.
-fn assemble_vibs(all: Vec<Vib>, warnings: &mut Vec<String>) -> Vec<Vib> {
-    let order = sorted_order(&all, |v| v.id.as_str());
-    let mut slots: Vec<Option<Vib>> = all.into_iter().map(Some).collect();
-    let mut vibs: Vec<Vib> = Vec::with_capacity(order.len());
-    for i in order {
-        let Some(mut later) = slots[i as usize].take() else { continue };
-        match vibs.last_mut() {
-            Some(first) if first.id == later.id => {
-                if first.checksum.is_some() && later.checksum.is_some() && first.checksum != later.checksum {
-                    warnings.push(format!(
-                        "VIB {} is listed twice with different checksums; the first is used",
-                        later.id
-                    ));
-                }
-                // Prefer the richer entry (vibs/*.xml over vmware.xml inline).
-                if first.payloads.is_empty() && !later.payloads.is_empty() {
-                    let keep_reboot = first.reboot_required;
-                    std::mem::swap(first, &mut later);
-                    first.reboot_required = first.reboot_required.or(keep_reboot);
-                } else if first.reboot_required.is_none() {
-                    first.reboot_required = later.reboot_required;
-                }
+/// Reorders `v` in place so that `v[k]` becomes the old `v[order[k]]`
+/// (`order` is a permutation; it is consumed). No second vector: VIBs are
+/// large and many.
+fn apply_order<T>(v: &mut [T], mut order: Vec<u32>) {
+    for i in 0..v.len() {
+        if order[i] == u32::MAX {
+            continue;
+        }
+        let mut j = i;
+        loop {
+            let k = order[j] as usize;
+            order[j] = u32::MAX;
+            if k == i {
+                break;
             }
-            _ => vibs.push(later),
+            v.swap(j, k);
+            j = k;
         }
     }
+}
+
+/// VIBs put in `order` (by id, see [`sorted_order`]), each once: a later
+/// listing of an id is folded into the first one.
+fn assemble_vibs(mut vibs: Vec<Vib>, order: Vec<u32>, warnings: &mut Vec<String>) -> Vec<Vib> {
+    apply_order(&mut vibs, order);
+    vibs.dedup_by(|later, first| {
+        if later.id != first.id {
+            return false;
+        }
+        if first.checksum.is_some() && later.checksum.is_some() && first.checksum != later.checksum {
+            warnings.push(format!("VIB {} is listed twice with different checksums; the first is used", later.id));
+        }
+        // Prefer the richer entry (vibs/*.xml over vmware.xml inline).
+        if first.payloads.is_empty() && !later.payloads.is_empty() {
+            let keep_reboot = first.reboot_required;
+            std::mem::swap(first, later);
+            first.reboot_required = first.reboot_required.or(keep_reboot);
+        } else if first.reboot_required.is_none() {
+            first.reboot_required = later.reboot_required;
+        }
+        true
+    });
+    vibs.shrink_to_fit();
     vibs
 }
 
 /// Items sorted by key, the first listing of each key kept.
-fn sorted_unique<T>(all: Vec<T>, key: impl Fn(&T) -> &str) -> Vec<T> {
+fn sorted_unique<T>(mut all: Vec<T>, key: impl Fn(&T) -> &str) -> Vec<T> {
     let order = sorted_order(&all, &key);
-    let mut slots: Vec<Option<T>> = all.into_iter().map(Some).collect();
-    let mut out: Vec<T> = Vec::with_capacity(order.len());
-    for i in order {
-        let Some(item) = slots[i as usize].take() else { continue };
-        if out.last().is_some_and(|last| key(last) == key(&item)) {
-            continue;
-        }
-        out.push(item);
-    }
-    out
+    apply_order(&mut all, order);
+    all.dedup_by(|later, first| key(later) == key(first));
+    all
 }
 
 /// Bulletins sorted by id, components (sorted by name and version) and
@@ -690,21 +730,27 @@ enum Kind {
 }
 
 fn classify(name: &str) -> Option<Kind> {
-    let lower = name.to_ascii_lowercase();
-    if lower == "vmware.xml" {
+    if name.eq_ignore_ascii_case("vmware.xml") {
         return Some(Kind::VmwareXml);
     }
-    let (dir, file) = lower.split_once('/')?;
+    let (dir, file) = name.split_once('/')?;
     if file.is_empty() || file.ends_with('/') {
         return None;
     }
-    match dir {
-        "vibs" if file.ends_with(".xml") => Some(Kind::Vib),
-        "bulletins" if file.ends_with(".xml") => Some(Kind::Bulletin),
-        "profiles" if file.ends_with(".xml") => Some(Kind::Profile),
-        "baseimages" => Some(Kind::BaseImage),
-        "addons" => Some(Kind::Addon),
-        _ => None,
+    let xml = file.len() >= 4 && file[file.len() - 4..].eq_ignore_ascii_case(".xml");
+    let is = |d: &str| dir.eq_ignore_ascii_case(d);
+    if is("vibs") && xml {
+        Some(Kind::Vib)
+    } else if is("bulletins") && xml {
+        Some(Kind::Bulletin)
+    } else if is("profiles") && xml {
+        Some(Kind::Profile)
+    } else if is("baseimages") {
+        Some(Kind::BaseImage)
+    } else if is("addons") {
+        Some(Kind::Addon)
+    } else {
+        None
     }
 }
 
@@ -746,7 +792,7 @@ fn parse_metadata_zip_xml(
 ) -> Result<(), DepotError> {
     let timing = std::env::var_os("ESXUP_DEPOT_TIMING").is_some();
     let t0 = std::time::Instant::now();
-    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| DepotError::Zip {
+    let zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| DepotError::Zip {
         path: label.to_string(),
         message: format!("not a readable zip (corrupt or truncated?): {e}"),
     })?;
@@ -773,61 +819,63 @@ fn parse_metadata_zip_xml(
     work.retain(|w| w.1 != Kind::VmwareXml || need_vmware_xml);
 
     let threads = parser_threads().min(work.len() / 256 + 1).max(1);
-    // Contiguous parts of about equal compressed size (members differ a
-    // lot: a profile is ten times a VIB entry), so that the results stay in
-    // member order.
+    // Contiguous chunks of about equal size (a profile is ten times a VIB
+    // entry), handed out to the threads as they come free (the
+    // cores are shared), and merged in member order.
+    let chunks_wanted = if threads > 1 { threads * 16 } else { 1 };
+    // Weights by kind (reading sizes from the local headers costs more than
+    // the balance it buys; the chunks are handed out dynamically anyway).
     let mut total = 0u64;
-    if threads > 1 {
-        for w in &mut work {
-            w.2 = zip.by_index_raw(w.0).map(|f| f.compressed_size()).unwrap_or(0) + 64;
-            total += w.2;
-        }
+    for w in &mut work {
+        w.2 = match w.1 {
+            Kind::Profile => 8,
+            Kind::VmwareXml => 64,
+            _ => 1,
+        };
+        total += w.2;
     }
-    let mut parts: Vec<&[(usize, Kind, u64)]> = Vec::with_capacity(threads);
+    let mut parts: Vec<&[(usize, Kind, u64)]> = Vec::with_capacity(chunks_wanted);
     let mut rest = &work[..];
-    for t in 0..threads {
-        if t + 1 == threads {
+    let share = (total / chunks_wanted as u64).max(1);
+    while !rest.is_empty() {
+        if parts.len() + 1 >= chunks_wanted {
             parts.push(rest);
             break;
         }
-        let share = total / threads as u64;
         let mut sum = 0;
         let mut cut = 0;
         while cut < rest.len() && sum < share {
             sum += rest[cut].2;
             cut += 1;
         }
-        let (head, tail) = rest.split_at(cut);
+        let (head, tail) = rest.split_at(cut.max(1));
         parts.push(head);
         rest = tail;
     }
     let t_plan = t0.elapsed();
     let zip = &zip;
-    let run = move |part: &[(usize, Kind, u64)]| -> ChunkResult {
-        let t0 = std::time::Instant::now();
-        let mut zip = zip.clone();
+    let run = move |zip: &mut zip::ZipArchive<Cursor<&[u8]>>,
+                    inflater: &mut crate::store::Inflater,
+                    buf: &mut Vec<u8>,
+                    ml: &mut String,
+                    part: &[(usize, Kind, u64)]|
+          -> ChunkResult {
         let mut out = Parsed::default();
         let mut bases = Vec::new();
         let mut addons = Vec::new();
-        let mut inflater = crate::store::Inflater::new();
-        let mut buf = Vec::new();
-        let mut ml = String::new();
-        let mut t_inflate = std::time::Duration::ZERO;
         for &(i, kind, _) in part {
             ml.clear();
             ml.push_str(label);
             ml.push('!');
             ml.push_str(zip.name_for_index(i).unwrap_or(""));
-            let ti = std::time::Instant::now();
-            inflater.read(&mut zip, i, &ml, budget, &mut buf)?;
-            t_inflate += ti.elapsed();
+            inflater.read(zip, i, ml, budget, buf)?;
             let data = &buf[..];
             match kind {
-                Kind::BaseImage => bases.push(parse_release_unit(&ml, data, &mut out.warnings)),
-                Kind::Addon => addons.push(parse_release_unit(&ml, data, &mut out.warnings)),
+                Kind::BaseImage => bases.push(parse_release_unit(ml, data, &mut out.warnings)),
+                Kind::Addon => addons.push(parse_release_unit(ml, data, &mut out.warnings)),
                 Kind::VmwareXml => {
                     let mut tmp = Parsed::default();
-                    xml::parse_metadata_file(&ml, data, &mut tmp)?;
+                    xml::parse_metadata_file(ml, data, &mut tmp)?;
                     if use_vmware_vibs {
                         out.vibs.extend(tmp.vibs);
                     }
@@ -837,33 +885,43 @@ fn parse_metadata_zip_xml(
                     out.profiles.extend(tmp.profiles);
                     out.warnings.extend(tmp.warnings);
                 }
-                _ => xml::parse_metadata_file(&ml, data, &mut out)?,
+                _ => xml::parse_metadata_file(ml, data, &mut out)?,
             }
-        }
-        if timing {
-            eprintln!(
-                "timing: {label}: {} members, inflate {t_inflate:?}, total {:?}",
-                part.len(),
-                t0.elapsed()
-            );
         }
         Ok((out, bases, addons))
     };
-    let results: Vec<ChunkResult> = std::thread::scope(|s| {
-        let (last, spawned) = parts.split_last().map(|(l, r)| (*l, r)).unwrap_or((&[], &[]));
-        let handles: Vec<_> = spawned.iter().map(|part| s.spawn(move || run(part))).collect();
-        let mine = run(last);
-        let mut out: Vec<ChunkResult> = handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(DepotError::invalid(label, "a metadata parser thread panicked".to_string()))
-                })
-            })
-            .collect();
-        out.push(mine);
-        out
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let worker = || -> Vec<(usize, ChunkResult)> {
+        let t0 = std::time::Instant::now();
+        let mut zip = zip.clone();
+        let mut inflater = crate::store::Inflater::new();
+        let (mut buf, mut ml) = (Vec::new(), String::new());
+        let mut done = Vec::new();
+        loop {
+            let c = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(part) = parts.get(c) else { break };
+            done.push((c, run(&mut zip, &mut inflater, &mut buf, &mut ml, part)));
+        }
+        if timing {
+            eprintln!("timing: {label}: {} chunks in {:?}", done.len(), t0.elapsed());
+        }
+        done
+    };
+    let mut results: Vec<(usize, ChunkResult)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (1..threads).map(|_| s.spawn(worker)).collect();
+        let mut all = worker();
+        for h in handles {
+            match h.join() {
+                Ok(r) => all.extend(r),
+                Err(_) => {
+                    all.push((0, Err(DepotError::invalid(label, "a metadata parser thread panicked"))))
+                }
+            }
+        }
+        all
     });
+    results.sort_by_key(|r| r.0);
+    let results = results.into_iter().map(|r| r.1);
     for r in results {
         let (p, b, a) = r?;
         acc.parsed.vibs.extend(p.vibs);

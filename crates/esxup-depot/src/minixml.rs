@@ -174,7 +174,12 @@ fn is_name_byte(b: u8) -> bool {
 fn unescape(src: &str, start: usize, end: usize, attr: bool, scratch: &mut String) -> Result<Str, XmlError> {
     let b = &src.as_bytes()[start..end];
     let special = |c: u8| c == b'&' || c == b'\r' || (attr && (c == b'\t' || c == b'\n'));
-    if !b.iter().any(|&c| special(c)) {
+    let plain = if attr {
+        memchr::memchr3(b'&', b'\r', b'\t', b).is_none() && memchr::memchr(b'\n', b).is_none()
+    } else {
+        memchr::memchr2(b'&', b'\r', b).is_none()
+    };
+    if plain {
         return Ok(Str::Src(start as u32, end as u32));
     }
     let s = &src[start..end];

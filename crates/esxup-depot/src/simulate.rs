@@ -163,27 +163,184 @@ fn provides(e: &Entry, c: &Constraint) -> bool {
 }
 
 /// Whether `a` replaces (obsoletes) `b` through an explicit `replaces`.
-fn explicitly_replaces(a: &Entry, b: &Entry) -> Option<String> {
+fn explicitly_replaces<'a>(a: &Entry<'a>, b: &Entry) -> Option<&'a Constraint> {
     let m = a.meta?;
-    m.replaces.iter().find(|c| provides(b, c)).map(|c| c.to_string())
+    m.replaces.iter().find(|c| provides(b, c))
+}
+
+/// Why a VIB lands where it does, kept as references until rendered
+/// (formatting every reason of every dry-run costs more than deciding).
+#[derive(Clone, Copy, Debug)]
+enum Why<'a> {
+    AlreadyInstalled { host: &'a str },
+    ReplacedByNewer { target: &'a str, tv: &'a VibVersion, hv: &'a VibVersion },
+    Upgrades { host: &'a str, tv: &'a VibVersion, hv: &'a VibVersion },
+    DowngradedTo { target: &'a str, tv: &'a VibVersion, hv: &'a VibVersion, why: &'static str },
+    Downgrades { host: &'a str, tv: &'a VibVersion, hv: &'a VibVersion, why: &'static str },
+    SkippedDowngrade { host: &'a str, hv: &'a VibVersion, tv: &'a VibVersion },
+    ObsoletedByInstalled { host: &'a str, c: &'a Constraint },
+    New,
+    ObsoletedBy { target: &'a str, c: &'a Constraint },
+    NewerThanProfile { target: &'a str },
+    SameVersion,
+    NotInProfileUpdate,
+    RemovedOkToRemove,
+    RemovalBlocked,
+}
+
+/// One decision, not yet rendered.
+#[derive(Clone, Copy, Debug)]
+struct Dec<'a> {
+    vib: &'a str,
+    why: Why<'a>,
+}
+
+impl Dec<'_> {
+    fn render(&self) -> Decision {
+        let (reason, related): (String, Option<&str>) = match self.why {
+            Why::AlreadyInstalled { host } => (format!("already installed ({host})"), Some(host)),
+            Why::ReplacedByNewer { target, tv, hv } => {
+                (format!("replaced by newer {target} ({tv} >> {hv})"), Some(target))
+            }
+            Why::Upgrades { host, tv, hv } => (format!("upgrades {host} ({tv} >> {hv})"), Some(host)),
+            Why::DowngradedTo { target, tv, hv, why } => {
+                (format!("downgraded to {target} ({tv} << {hv}; {why})"), Some(target))
+            }
+            Why::Downgrades { host, tv, hv, why } => {
+                (format!("downgrades {host} ({tv} << {hv}; {why})"), Some(host))
+            }
+            Why::SkippedDowngrade { host, hv, tv } => (
+                format!(
+                    "installed {host} is newer ({hv} >> {tv}): a downgrade, skipped without --allow-downgrades"
+                ),
+                Some(host),
+            ),
+            Why::ObsoletedByInstalled { host, c } => {
+                (format!("obsoleted by installed {host} (replaces {c})"), Some(host))
+            }
+            Why::New => ("new in the image profile".into(), None),
+            Why::ObsoletedBy { target, c } => (format!("obsoleted by {target} (replaces {c})"), Some(target)),
+            Why::NewerThanProfile { target } => (format!("newer than the profile's {target}"), Some(target)),
+            Why::SameVersion => ("same version in the image profile".into(), None),
+            Why::NotInProfileUpdate => {
+                ("not in the image profile; profile update never removes VIBs".into(), None)
+            }
+            Why::RemovedOkToRemove => {
+                ("not in the image profile; removed by profile install (--ok-to-remove)".into(), None)
+            }
+            Why::RemovalBlocked => (
+                "not in the image profile: profile install would remove it, which needs --ok-to-remove".into(),
+                None,
+            ),
+        };
+        Decision { vib: self.vib.to_string(), reason, related: related.map(str::to_string) }
+    }
+}
+
+/// Why a reboot or maintenance mode is needed, not yet rendered.
+#[derive(Clone, Copy, Debug)]
+enum Need<'a> {
+    NotLiveInstallable(&'a str),
+    NotLiveRemovable(&'a str),
+    RemovedNotInDepot(&'a str),
+    MaintenanceMode(&'a str),
+}
+
+impl Need<'_> {
+    fn render(&self) -> String {
+        match *self {
+            Need::NotLiveInstallable(id) => format!("{id} is not live-installable"),
+            Need::NotLiveRemovable(id) => format!("{id} is not live-removable"),
+            Need::RemovedNotInDepot(id) => {
+                format!("{id} is not in the depot; its removal is assumed to need a reboot")
+            }
+            Need::MaintenanceMode(id) => format!("{id} requires maintenance mode"),
+        }
+    }
+}
+
+/// A simulated transaction whose per-VIB reasons are rendered on demand
+/// ([`DryRun::to_transaction`]); what [`simulate`] returns, rendered.
+/// Problems and notes are rendered already (they are few).
+#[derive(Debug)]
+pub struct DryRun<'a> {
+    profile: &'a str,
+    opts: TxOptions,
+    installed: Vec<Dec<'a>>,
+    removed: Vec<Dec<'a>>,
+    skipped: Vec<Dec<'a>>,
+    kept: Vec<Dec<'a>>,
+    /// What esxcli would report about the resulting image.
+    pub problems: Vec<Problem>,
+    reboot: Vec<Need<'a>>,
+    maintenance: Vec<Need<'a>>,
+    /// The acceptance level VIBs were checked against.
+    pub acceptance_level: Option<AcceptanceLevel>,
+    pub notes: Vec<String>,
+}
+
+impl DryRun<'_> {
+    /// Whether esxcli would carry it out.
+    pub fn succeeds(&self) -> bool {
+        !self.problems.iter().any(|p| p.kind.fails())
+    }
+    /// Number of VIBs installed, removed, skipped and kept.
+    pub fn counts(&self) -> (usize, usize, usize, usize) {
+        (self.installed.len(), self.removed.len(), self.skipped.len(), self.kept.len())
+    }
+    pub fn reboot_required(&self) -> bool {
+        !self.reboot.is_empty()
+    }
+    pub fn maintenance_mode_required(&self) -> bool {
+        !self.maintenance.is_empty()
+    }
+    /// Renders every decision and reason.
+    pub fn to_transaction(&self) -> Transaction {
+        let r = |v: &[Dec]| v.iter().map(Dec::render).collect::<Vec<_>>();
+        Transaction {
+            profile: self.profile.to_string(),
+            mode: self.opts.mode,
+            allow_downgrades: self.opts.allow_downgrades,
+            ok_to_remove: self.opts.ok_to_remove,
+            installed: r(&self.installed),
+            removed: r(&self.removed),
+            skipped: r(&self.skipped),
+            kept: r(&self.kept),
+            problems: self.problems.clone(),
+            reboot_required: !self.reboot.is_empty(),
+            reboot_reasons: self.reboot.iter().map(Need::render).collect(),
+            maintenance_mode_required: !self.maintenance.is_empty(),
+            maintenance_mode_reasons: self.maintenance.iter().map(Need::render).collect(),
+            acceptance_level: self.acceptance_level,
+            notes: self.notes.clone(),
+        }
+    }
 }
 
 /// Simulates applying `profile` from `depot` to `host`.
 pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &TxOptions) -> Transaction {
-    let mut tx = Transaction {
-        profile: profile.name.clone(),
-        mode: opts.mode,
-        allow_downgrades: opts.allow_downgrades,
-        ok_to_remove: opts.ok_to_remove,
+    dry_run(host, depot, profile, opts).to_transaction()
+}
+
+/// [`simulate`] without rendering the reasons: every decision and problem
+/// is made; the text of the per-VIB reasons is produced by
+/// [`DryRun::to_transaction`] when wanted.
+pub fn dry_run<'a>(
+    host: &'a HostImage,
+    depot: &'a Depot,
+    profile: &'a ImageProfile,
+    opts: &TxOptions,
+) -> DryRun<'a> {
+    let mut tx = DryRun {
+        profile: &profile.name,
+        opts: opts.clone(),
         installed: Vec::new(),
         removed: Vec::new(),
         skipped: Vec::new(),
         kept: Vec::new(),
         problems: Vec::new(),
-        reboot_required: false,
-        reboot_reasons: Vec::new(),
-        maintenance_mode_required: false,
-        maintenance_mode_reasons: Vec::new(),
+        reboot: Vec::new(),
+        maintenance: Vec::new(),
         acceptance_level: None,
         notes: Vec::new(),
     };
@@ -214,11 +371,12 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
     // Host VIBs with explicit replaces (the only ones that can obsolete a target).
     let replacers: Vec<usize> =
         (0..hosts.len()).filter(|&i| hosts[i].meta.is_some_and(|m| !m.replaces.is_empty())).collect();
-    let mut host_removed: Vec<Option<Decision>> = vec![None; hosts.len()];
-    let mut host_newer: Vec<Option<String>> = vec![None; hosts.len()];
+    let mut host_removed: Vec<Option<Dec>> = vec![None; hosts.len()];
+    let mut host_newer: Vec<Option<&str>> = vec![None; hosts.len()];
     // Whether a target has the same name and version as this host VIB.
     let mut host_same: Vec<bool> = vec![false; hosts.len()];
     let mut install: Vec<Entry> = Vec::with_capacity(targets.len());
+    tx.installed.reserve(targets.len());
 
     for t in &targets {
         let te = Entry::from_vib(t);
@@ -230,23 +388,17 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
             }
             match ord {
                 std::cmp::Ordering::Equal => {
-                    tx.skipped.push(Decision {
-                        vib: t.id.clone(),
-                        reason: format!("already installed ({})", h.id),
-                        related: Some(h.id.to_string()),
-                    });
+                    tx.skipped.push(Dec { vib: &t.id, why: Why::AlreadyInstalled { host: h.id } });
                     continue;
                 }
                 std::cmp::Ordering::Greater => {
-                    host_removed[hi] = Some(Decision {
-                        vib: h.id.to_string(),
-                        reason: format!("replaced by newer {} ({} >> {})", t.id, t.version, h.version),
-                        related: Some(t.id.clone()),
+                    host_removed[hi] = Some(Dec {
+                        vib: h.id,
+                        why: Why::ReplacedByNewer { target: &t.id, tv: &t.version, hv: h.version },
                     });
-                    tx.installed.push(Decision {
-                        vib: t.id.clone(),
-                        reason: format!("upgrades {} ({} >> {})", h.id, t.version, h.version),
-                        related: Some(h.id.to_string()),
+                    tx.installed.push(Dec {
+                        vib: &t.id,
+                        why: Why::Upgrades { host: h.id, tv: &t.version, hv: h.version },
                     });
                 }
                 std::cmp::Ordering::Less => {
@@ -256,26 +408,20 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
                         } else {
                             "profile install replaces the image"
                         };
-                        host_removed[hi] = Some(Decision {
-                            vib: h.id.to_string(),
-                            reason: format!("downgraded to {} ({} << {}; {why})", t.id, t.version, h.version),
-                            related: Some(t.id.clone()),
+                        host_removed[hi] = Some(Dec {
+                            vib: h.id,
+                            why: Why::DowngradedTo { target: &t.id, tv: &t.version, hv: h.version, why },
                         });
-                        tx.installed.push(Decision {
-                            vib: t.id.clone(),
-                            reason: format!("downgrades {} ({} << {}; {why})", h.id, t.version, h.version),
-                            related: Some(h.id.to_string()),
+                        tx.installed.push(Dec {
+                            vib: &t.id,
+                            why: Why::Downgrades { host: h.id, tv: &t.version, hv: h.version, why },
                         });
                     } else {
-                        tx.skipped.push(Decision {
-                            vib: t.id.clone(),
-                            reason: format!(
-                                "installed {} is newer ({} >> {}): a downgrade, skipped without --allow-downgrades",
-                                h.id, h.version, t.version
-                            ),
-                            related: Some(h.id.to_string()),
+                        tx.skipped.push(Dec {
+                            vib: &t.id,
+                            why: Why::SkippedDowngrade { host: h.id, hv: h.version, tv: &t.version },
                         });
-                        host_newer[hi] = Some(t.id.clone());
+                        host_newer[hi] = Some(&t.id);
                         continue;
                     }
                 }
@@ -288,19 +434,11 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
                     .filter(|&&i| host_removed[i].is_none())
                     .find_map(|&i| explicitly_replaces(&hosts[i], &te).map(|c| (&hosts[i], c)))
                 {
-                    tx.skipped.push(Decision {
-                        vib: t.id.clone(),
-                        reason: format!("obsoleted by installed {} (replaces {c})", h.id),
-                        related: Some(h.id.to_string()),
-                    });
+                    tx.skipped.push(Dec { vib: &t.id, why: Why::ObsoletedByInstalled { host: h.id, c } });
                     continue;
                 }
             }
-            tx.installed.push(Decision {
-                vib: t.id.clone(),
-                reason: "new in the image profile".into(),
-                related: None,
-            });
+            tx.installed.push(Dec { vib: &t.id, why: Why::New });
         }
         install.push(te);
     }
@@ -315,12 +453,10 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
             if host_removed[hi].is_some() {
                 continue;
             }
-            if let Some((t, c)) = install_replacers.iter().find_map(|t| explicitly_replaces(t, h).map(|c| (t, c))) {
-                host_removed[hi] = Some(Decision {
-                    vib: h.id.to_string(),
-                    reason: format!("obsoleted by {} (replaces {c})", t.id),
-                    related: Some(t.id.to_string()),
-                });
+            if let Some((t, c)) =
+                install_replacers.iter().find_map(|t| explicitly_replaces(t, h).map(|c| (t, c)))
+            {
+                host_removed[hi] = Some(Dec { vib: h.id, why: Why::ObsoletedBy { target: t.id, c } });
             }
         }
     }
@@ -330,54 +466,34 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
     let mut blocked_removals = Vec::new();
     // The host VIB of each `tx.removed` decision.
     let mut removed_hosts: Vec<usize> = Vec::new();
+    tx.kept.reserve(hosts.len());
     for (hi, h) in hosts.iter().enumerate() {
         if let Some(d) = host_removed[hi].take() {
             tx.removed.push(d);
             removed_hosts.push(hi);
             continue;
         }
-        if let Some(t) = &host_newer[hi] {
-            tx.kept.push(Decision {
-                vib: h.id.to_string(),
-                reason: format!("newer than the profile's {t}"),
-                related: Some(t.clone()),
-            });
+        if let Some(t) = host_newer[hi] {
+            tx.kept.push(Dec { vib: h.id, why: Why::NewerThanProfile { target: t } });
             final_image.push(h);
             continue;
         }
         if host_same[hi] {
-            tx.kept.push(Decision {
-                vib: h.id.to_string(),
-                reason: "same version in the image profile".into(),
-                related: None,
-            });
+            tx.kept.push(Dec { vib: h.id, why: Why::SameVersion });
             final_image.push(h);
             continue;
         }
         match opts.mode {
             Mode::Update => {
-                tx.kept.push(Decision {
-                    vib: h.id.to_string(),
-                    reason: "not in the image profile; profile update never removes VIBs".into(),
-                    related: None,
-                });
+                tx.kept.push(Dec { vib: h.id, why: Why::NotInProfileUpdate });
                 final_image.push(h);
             }
             Mode::Install if opts.ok_to_remove => {
-                tx.removed.push(Decision {
-                    vib: h.id.to_string(),
-                    reason: "not in the image profile; removed by profile install (--ok-to-remove)".into(),
-                    related: None,
-                });
+                tx.removed.push(Dec { vib: h.id, why: Why::RemovedOkToRemove });
                 removed_hosts.push(hi);
             }
             Mode::Install => {
-                tx.kept.push(Decision {
-                    vib: h.id.to_string(),
-                    reason: "not in the image profile: profile install would remove it, which needs --ok-to-remove"
-                        .into(),
-                    related: None,
-                });
+                tx.kept.push(Dec { vib: h.id, why: Why::RemovalBlocked });
                 blocked_removals.push(h.id.to_string());
                 final_image.push(h);
             }
@@ -403,10 +519,10 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
     for e in &install {
         if let Some(m) = e.meta {
             if m.needs_reboot() {
-                tx.reboot_reasons.push(format!("{} is not live-installable", e.id));
+                tx.reboot.push(Need::NotLiveInstallable(e.id));
             }
             if m.maintenance_mode == Some(true) {
-                tx.maintenance_mode_reasons.push(format!("{} requires maintenance mode", e.id));
+                tx.maintenance.push(Need::MaintenanceMode(e.id));
             }
         }
     }
@@ -414,14 +530,10 @@ pub fn simulate(host: &HostImage, depot: &Depot, profile: &ImageProfile, opts: &
         let h = &hosts[hi];
         match h.meta {
             Some(m) if m.live_remove_allowed == Some(true) => {}
-            Some(_) => tx.reboot_reasons.push(format!("{} is not live-removable", h.id)),
-            None => tx
-                .reboot_reasons
-                .push(format!("{} is not in the depot; its removal is assumed to need a reboot", h.id)),
+            Some(_) => tx.reboot.push(Need::NotLiveRemovable(h.id)),
+            None => tx.reboot.push(Need::RemovedNotInDepot(h.id)),
         }
     }
-    tx.reboot_required = !tx.reboot_reasons.is_empty();
-    tx.maintenance_mode_required = !tx.maintenance_mode_reasons.is_empty();
     tx
 }
 
@@ -430,18 +542,11 @@ fn validate(
     install: &[Entry],
     host: &HostImage,
     profile: &ImageProfile,
-    tx: &mut Transaction,
+    tx: &mut DryRun,
 ) {
-    // Name -> entries providing it (implicit and explicit provides).
-    let mut providers: FastMap<&str, Vec<usize>> = FastMap::default();
-    for (i, e) in image.iter().enumerate() {
-        providers.entry(e.name).or_default().push(i);
-        if let Some(m) = e.meta {
-            for p in &m.provides {
-                providers.entry(p.name.as_str()).or_default().push(i);
-            }
-        }
-    }
+    // Name -> entries providing it (implicit and explicit provides), in
+    // image order: linked lists in one vector, no allocation per name.
+    let providers = Providers::build(image);
     let unknown: Vec<&str> = image.iter().filter(|e| e.meta.is_none()).map(|e| e.id).collect();
     if !unknown.is_empty() {
         tx.notes.push(format!(
@@ -453,8 +558,7 @@ fn validate(
     for (i, e) in image.iter().enumerate() {
         let Some(m) = e.meta else { continue };
         for c in &m.depends {
-            let ok =
-                providers.get(c.name.as_str()).is_some_and(|ps| ps.iter().any(|&j| provides(image[j], c)));
+            let ok = providers.of(c.name.as_str()).any(|j| provides(image[j], c));
             if !ok {
                 tx.problems.push(Problem {
                     kind: ProblemKind::DependencyError,
@@ -468,8 +572,8 @@ fn validate(
             }
         }
         for c in &m.conflicts {
-            if let Some(ps) = providers.get(c.name.as_str()) {
-                for &j in ps {
+            {
+                for j in providers.of(c.name.as_str()) {
                     if j != i && provides(image[j], c) {
                         let (a, b) =
                             if e.id < image[j].id { (&e.id, &image[j].id) } else { (&image[j].id, &e.id) };
@@ -487,8 +591,8 @@ fn validate(
             }
         }
         for c in &m.replaces {
-            if let Some(ps) = providers.get(c.name.as_str()) {
-                for &j in ps {
+            {
+                for j in providers.of(c.name.as_str()) {
                     if j != i && provides(image[j], c) {
                         tx.problems.push(Problem {
                             kind: ProblemKind::Obsoleted,
@@ -587,6 +691,56 @@ fn validate(
                 constraint: None,
             });
         }
+    }
+}
+
+/// Which entries of an image provide a name (implicitly or explicitly).
+struct Providers<'a> {
+    /// Name -> (first, last) link.
+    heads: FastMap<&'a str, (u32, u32)>,
+    /// (image index, next link or `u32::MAX`).
+    links: Vec<(u32, u32)>,
+}
+
+impl<'a> Providers<'a> {
+    fn build(image: &[&Entry<'a>]) -> Providers<'a> {
+        let mut p = Providers { heads: FastMap::default(), links: Vec::with_capacity(image.len() * 2) };
+        p.heads.reserve(image.len() * 2);
+        for (i, e) in image.iter().enumerate() {
+            p.add(e.name, i);
+            if let Some(m) = e.meta {
+                for pr in &m.provides {
+                    p.add(pr.name.as_str(), i);
+                }
+            }
+        }
+        p
+    }
+
+    fn add(&mut self, name: &'a str, i: usize) {
+        let link = self.links.len() as u32;
+        self.links.push((i as u32, u32::MAX));
+        match self.heads.get_mut(name) {
+            Some((_, last)) => {
+                self.links[*last as usize].1 = link;
+                *last = link;
+            }
+            None => {
+                self.heads.insert(name, (link, link));
+            }
+        }
+    }
+
+    fn of(&self, name: &str) -> impl Iterator<Item = usize> + '_ {
+        let mut next = self.heads.get(name).map(|h| h.0).unwrap_or(u32::MAX);
+        std::iter::from_fn(move || {
+            if next == u32::MAX {
+                return None;
+            }
+            let (i, n) = self.links[next as usize];
+            next = n;
+            Some(i as usize)
+        })
     }
 }
 

@@ -170,6 +170,7 @@ fn parse_relationships(n: Node, vib: &mut Vib, path: &str, warnings: &mut Vec<St
     for group in elements(n) {
         let tag = group.tag_name().name();
         if tag == "provides" {
+            vib.provides.reserve_exact(elements(group).count());
             for p in elements(group) {
                 if let Some(name) = p.attribute("name") {
                     vib.provides.push(Provide {
@@ -190,6 +191,7 @@ fn parse_relationships(n: Node, vib: &mut Vib, path: &str, warnings: &mut Vec<St
                 continue;
             }
         };
+        list.reserve_exact(elements(group).count());
         for c in elements(group) {
             if let Some(cons) = parse_constraint(c, path, warnings) {
                 list.push(cons);
@@ -268,7 +270,10 @@ pub fn parse_vib(
             "release-date" => vib.release_date = opt_text(c),
             "urls" => {}
             "relationships" => parse_relationships(c, &mut vib, path, warnings),
-            "software-tags" => vib.software_tags.extend(elements(c).map(|t| text(t).to_string())),
+            "software-tags" => {
+                vib.software_tags.reserve_exact(elements(c).count());
+                vib.software_tags.extend(elements(c).map(|t| text(t).to_string()))
+            }
             "system-requires" => parse_system_requires(c, &mut vib, path, warnings),
             "file-list" => {
                 for f in elements(c) {
@@ -292,6 +297,7 @@ pub fn parse_vib(
             "packed-size" => vib.packed_size = text(c).parse().ok(),
             "checksum" => vib.checksum = Some(parse_checksum_attr(c)),
             "payloads" => {
+                vib.payloads.reserve_exact(elements(c).filter(|p| p.has_tag_name("payload")).count());
                 for p in elements(c).filter(|p| p.has_tag_name("payload")) {
                     vib.payloads.push(Payload {
                         name: p.attribute("name").unwrap_or("").to_string(),
@@ -320,7 +326,7 @@ pub fn parse_vib(
         vib.kind = "bootbank".to_string();
     }
     vib.version = VibVersion::parse(version);
-    vib.id = format!("{}_{}_{}_{}", vib.vendor, vib.kind, vib.name, version);
+    vib.id = compose_id(&vib.vendor, &vib.kind, &vib.name, version);
     // Depot parsing keeps file lists only where the extensibility rules
     // look at them (community and partner VIBs).
     if keep_files
@@ -342,6 +348,18 @@ pub fn parse_vib(
     vib.files.shrink_to_fit();
     vib.payloads.shrink_to_fit();
     Ok(vib)
+}
+
+/// `<vendor>_<type>_<name>_<version>`, allocated once at its final size.
+fn compose_id(vendor: &str, kind: &str, name: &str, version: &str) -> String {
+    let mut id = String::with_capacity(vendor.len() + kind.len() + name.len() + version.len() + 3);
+    for (i, part) in [vendor, kind, name, version].into_iter().enumerate() {
+        if i > 0 {
+            id.push('_');
+        }
+        id.push_str(part);
+    }
+    id
 }
 
 /// Parses a VIB descriptor or depot VIB file from bytes.
@@ -462,7 +480,10 @@ pub fn parse_bulletin(
             "releaseType" => b.release_type = opt_text(c),
             "releaseDate" => b.release_date = opt_text(c),
             "kbUrl" => b.kb_url = opt_text(c),
-            "platforms" => b.platforms.extend(elements(c).map(parse_sw_platform)),
+            "platforms" => {
+                b.platforms.reserve_exact(elements(c).count());
+                b.platforms.extend(elements(c).map(parse_sw_platform))
+            }
             "componentNameSpec" => {
                 cname =
                     c.attribute("name").map(|s| (s.to_string(), c.attribute("uiString").map(str::to_string)))
@@ -473,6 +494,7 @@ pub fn parse_bulletin(
                     .map(|s| (s.to_string(), c.attribute("uiString").map(str::to_string)))
             }
             "vibList" => {
+                b.vib_ids.reserve_exact(elements(c).count());
                 for v in elements(c) {
                     match v.tag_name().name() {
                         "vibID" => b.vib_ids.push(text(v).to_string()),
@@ -524,6 +546,7 @@ pub fn parse_profile(n: Node, path: &str, warnings: &mut Vec<String>) -> Result<
                 }
             }
             "viblist" => {
+                p.vib_ids.reserve_exact(elements(c).count());
                 for v in elements(c) {
                     if let Some(id) = elements(v).find(|x| x.has_tag_name("vib-id")) {
                         p.vib_ids.push(text(id).to_string());

@@ -378,6 +378,15 @@ impl Kb {
         None
     }
 
+    /// The intermediate branches of [`Kb::hops`] (the chain without `to`):
+    /// `Some([])` when `from` may go to `to` directly, `None` when no chain
+    /// exists.
+    pub fn intermediate_hops(&self, from: Branch, to: Branch) -> Option<Vec<Branch>> {
+        let mut chain = self.hops(from, to)?;
+        chain.pop();
+        Some(chain)
+    }
+
     /// Highest VM hardware version a known build supports.
     pub fn max_vm_hardware(&self, build: u32) -> Option<u32> {
         self.release(build).and_then(|r| r.max_vm_hardware)

@@ -43,6 +43,11 @@ pub struct Release {
     pub sources: Vec<String>,
     /// Source disagreements and remarks, kept verbatim.
     pub notes: Vec<String>,
+    /// VMware withdrew (pulled) the release: why and by what it was
+    /// replaced, from the `withdrawn` key (7.0 U3, U3a, U3b). `None`: not
+    /// withdrawn as far as the sources say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawn: Option<String>,
 }
 
 /// Support milestones of one branch.
@@ -116,6 +121,21 @@ pub struct Advisory {
     /// Service whose disabling is the workaround (`slpd`), for the checks.
     pub workaround_service: Option<String>,
     pub sources: Vec<String>,
+}
+
+impl Advisory {
+    /// The fix record for a branch (`None`: the advisory does not list it).
+    pub fn fix_for(&self, branch: Branch) -> Option<&Fix> {
+        self.fixes.iter().find(|f| f.branch == branch)
+    }
+
+    /// Whether release `r` carries the fix: `None` when the advisory lists
+    /// no fix record for its branch, `Some(false)` when the branch has no
+    /// published fix or `r` is older than the first fixed build.
+    pub fn fixed_in(&self, r: &Release) -> Option<bool> {
+        let f = self.fix_for(r.version.branch())?;
+        Some(matches!(f.build, Some(b) if r.build >= b))
+    }
 }
 
 /// A dated remark about ESXi availability (free-ESXi withdrawal and return),

@@ -69,6 +69,8 @@ pub struct RawRelease {
     sources: Vec<String>,
     #[serde(default)]
     notes: Vec<String>,
+    /// Why and how VMware withdrew (pulled) the release.
+    withdrawn: Option<String>,
     /// Read by the lint only: why this record breaks date/build order.
     #[allow(dead_code)]
     order_exception: Option<String>,
@@ -95,6 +97,9 @@ impl TryFrom<RawRelease> for Release {
         if let Some(b) = &r.bulletin {
             check_text("bulletin", b).map_err(at)?;
         }
+        if let Some(w) = &r.withdrawn {
+            check_text("withdrawn", w).map_err(at)?;
+        }
         for p in &r.profiles {
             if p.is_empty() || p.chars().any(char::is_whitespace) {
                 return Err(at(format!("image profile {p:?} is empty or has whitespace")));
@@ -113,6 +118,7 @@ impl TryFrom<RawRelease> for Release {
             max_vm_hardware: None,
             sources: r.sources,
             notes: r.notes,
+            withdrawn: r.withdrawn,
         })
     }
 }

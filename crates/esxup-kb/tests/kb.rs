@@ -82,6 +82,22 @@ fn exposures_compare_with_the_first_fixed_build() {
 }
 
 #[test]
+fn advisory_fixed_in_compares_with_the_fix_of_the_release_branch() {
+    let kb = good();
+    let a = &kb.advisories()[0];
+    let fixed = a.fixes.iter().find(|f| f.build.is_some()).expect("fixture advisory has a fixed build");
+    let (branch, first) = (fixed.branch, fixed.build.unwrap_or_default());
+    let on_branch: Vec<_> = kb.branch_releases(branch).collect();
+    for r in &on_branch {
+        assert_eq!(a.fixed_in(r), Some(r.build >= first), "{} vs first fixed {first}", r.build);
+    }
+    assert!(on_branch.iter().any(|r| r.build < first) && on_branch.iter().any(|r| r.build >= first));
+    // A branch the advisory does not list: no claim either way.
+    let other = kb.releases().iter().find(|r| a.fix_for(r.version.branch()).is_none()).expect("a 6.0 release");
+    assert_eq!(a.fixed_in(other), None);
+}
+
+#[test]
 fn upgrade_paths_and_hops() {
     let kb = good();
     assert!(kb.direct_upgrade_supported(b("6.7"), b("7.0")));
@@ -93,6 +109,10 @@ fn upgrade_paths_and_hops() {
     assert_eq!(kb.hops(b("7.0"), b("6.7")), None);
     assert_eq!(kb.hops(b("7.0"), b("7.0")), Some(vec![]));
     assert_eq!(kb.upgrade_targets(b("6.0")), [b("6.7")]);
+    assert_eq!(kb.intermediate_hops(b("6.0"), b("7.0")), Some(vec![b("6.7")]));
+    assert_eq!(kb.intermediate_hops(b("6.7"), b("7.0")), Some(vec![]));
+    assert_eq!(kb.intermediate_hops(b("7.0"), b("7.0")), Some(vec![]));
+    assert_eq!(kb.intermediate_hops(b("7.0"), b("6.7")), None);
 }
 
 #[test]

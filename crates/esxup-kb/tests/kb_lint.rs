@@ -59,6 +59,21 @@ fn seed_facts() {
 }
 
 #[test]
+fn withdrawn_releases_are_the_pulled_70_u3_line() {
+    // The Register ('VMware recalls full vSphere update over driver dramas')
+    // and the 7.0 U3c row: U3, U3a and U3b were pulled and re-released as U3c.
+    let kb = Kb::embedded().unwrap_or_else(|e| panic!("{e}"));
+    let mut pulled: Vec<u32> = kb.releases().iter().filter(|r| r.withdrawn.is_some()).map(|r| r.build).collect();
+    pulled.sort();
+    assert_eq!(pulled, [18644231, 18825058, 18905247]);
+    for b in pulled {
+        let w = kb.release(b).and_then(|r| r.withdrawn.clone()).unwrap_or_default();
+        assert!(w.contains("19193900"), "{b}: withdrawn text names the replacement 7.0 U3c: {w}");
+    }
+    assert_eq!(kb.release(19193900).map(|r| r.withdrawn.is_some()), Some(false));
+}
+
+#[test]
 fn every_release_resolves_by_its_own_names() {
     let kb = Kb::embedded().unwrap_or_else(|e| panic!("{e}"));
     for r in kb.releases() {

@@ -3,10 +3,9 @@
 //! full knowledge-base records (image profiles, VM hardware) the steps need.
 
 use crate::input::*;
-use esxup_check::kbview::{self, KbView};
 use esxup_check::{CheckReport, Message};
 use esxup_facts::HostFacts;
-use esxup_kb::{Release, ReleaseKind};
+use esxup_kb::{Kb, Release, ReleaseKind};
 
 /// Why a check report cannot be turned into a plan.
 #[derive(Debug, thiserror::Error)]
@@ -15,8 +14,8 @@ pub enum PlanError {
     UnknownTarget { host: String, build: u32 },
 }
 
-fn full(kb: &dyn KbView, r: &esxup_check::ReleaseRef) -> Release {
-    match kbview::release_by_build(kb, r.build) {
+fn full(kb: &Kb, r: &esxup_check::ReleaseRef) -> Release {
+    match kb.release(r.build) {
         Some(x) => x.clone(),
         None => Release {
             build: r.build,
@@ -31,6 +30,7 @@ fn full(kb: &dyn KbView, r: &esxup_check::ReleaseRef) -> Release {
             max_vm_hardware: None,
             sources: Vec::new(),
             notes: Vec::new(),
+            withdrawn: None,
         },
     }
 }
@@ -44,16 +44,16 @@ fn text(m: &Message) -> Text {
 pub fn plan_input(
     report: &CheckReport,
     facts: &HostFacts,
-    kb: &dyn KbView,
+    kb: &Kb,
     depot: Option<String>,
 ) -> Result<PlanInput, PlanError> {
-    let requested = kbview::release_by_build(kb, report.target.release.build).cloned().ok_or_else(|| {
+    let requested = kb.release(report.target.release.build).cloned().ok_or_else(|| {
         PlanError::UnknownTarget {
             host: facts.hostname.clone().unwrap_or_else(|| "host".into()),
             build: report.target.release.build,
         }
     })?;
-    let current = report.host.build.and_then(|b| kbview::release_by_build(kb, b)).cloned();
+    let current = report.host.build.and_then(|b| kb.release(b)).cloned();
     let verdict = match report.verdict {
         esxup_check::Verdict::Ready => Verdict::Ready,
         esxup_check::Verdict::ReadyWithWarnings => Verdict::ReadyWithWarnings,
@@ -71,11 +71,11 @@ pub fn plan_input(
     let cur_date = current.as_ref().map(|c| c.release_date);
     let hops_to = |target: &Release| -> Vec<Release> {
         match cur_branch {
-            Some(c) => kbview::hops(kb, c, target.version.branch())
+            Some(c) => kb.intermediate_hops(c, target.version.branch())
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|b| {
-                    let rels = kbview::branch_releases(kb, b);
+                    let rels: Vec<&Release> = kb.branch_releases(b).collect();
                     rels.iter()
                         .rev()
                         .find(|r| {
@@ -121,22 +121,22 @@ pub fn plan_input(
         if rb.back_in_time_safe != Some(true) {
             return None;
         }
-        let to = kbview::release_by_build(kb, rb.build)?.clone();
+        let to = kb.release(rb.build)?.clone();
         Some(RollbackRoute { to, then: full(kb, &rb.then) })
     });
     let altbootbank = facts
         .altbootbank
         .as_ref()
         .and_then(|a| a.build)
-        .and_then(|b| kbview::release_by_build(kb, b))
+        .and_then(|b| kb.release(b))
         .cloned();
-    let advisories = kb.all_advisories();
+    let advisories = kb.advisories();
     let exposures = report
         .exposures
         .iter()
         .map(|e| {
             let adv = advisories.iter().find(|a| a.id == e.advisory);
-            let fixed_by_target = adv.and_then(|a| kbview::fixes(&route_target, a));
+            let fixed_by_target = adv.and_then(|a| a.fixed_in(&route_target));
             let workaround = if e.workaround_in_place == Some(true) {
                 None
             } else {
@@ -168,8 +168,8 @@ pub fn plan_input(
             }
         })
         .collect();
-    let latest_in_branch = kbview::latest(kb, route_target.version.branch()).cloned();
-    let max_vm_hardware = kbview::max_vm_hardware(kb, &route_target);
+    let latest_in_branch = kb.latest(route_target.version.branch()).cloned();
+    let max_vm_hardware = kb.max_vm_hardware(route_target.build);
     // The check chose the method for the requested target; a different route
     // target gets the same rule: Secure Boot forces the ISO, an upgrade to a
     // new branch suggests it, an update within the branch uses esxcli.

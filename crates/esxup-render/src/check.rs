@@ -72,8 +72,12 @@ fn pad(s: &str, w: usize) -> String {
     }
 }
 
-fn rel(r: &ReleaseRef) -> String {
-    format!("{} (build {}, {})", r.name, r.build, r.date)
+fn rel(lang: Lang, r: &ReleaseRef) -> String {
+    let mut a = BTreeMap::new();
+    a.insert("name".to_string(), r.name.clone());
+    a.insert("build".to_string(), r.build.to_string());
+    a.insert("date".to_string(), r.date.to_string());
+    t(lang, "check.ui.release", &a)
 }
 
 fn lifecycle_word(lang: Lang, s: esxup_check::LifecycleStatus) -> String {
@@ -98,7 +102,7 @@ fn counts_line(lang: Lang, r: &CheckReport) -> String {
 
 fn installed(lang: Lang, r: &CheckReport) -> String {
     match (&r.host.release, r.host.build, r.host.version) {
-        (Some(rr), _, _) => rel(rr),
+        (Some(rr), _, _) => rel(lang, rr),
         (None, Some(b), v) => format!(
             "{} build {b} ({})",
             v.map(|v| v.to_string()).unwrap_or_else(|| "?".into()),
@@ -134,32 +138,38 @@ fn method_line(lang: Lang, r: &CheckReport) -> String {
 /// Plain-text report for a terminal (no colour, readable when piped).
 pub fn render_table(r: &CheckReport, lang: Lang) -> String {
     let mut o = String::new();
+    let lw = ["host", "installed", "target", "verdict", "method"]
+        .iter()
+        .map(|k| width(&ui(lang, k)))
+        .max()
+        .unwrap_or(0)
+        + 2;
     let name = r.host.name.clone().unwrap_or_else(|| "-".into());
-    let _ = writeln!(o, "{}{name}", pad(&ui(lang, "host"), 13));
-    let _ = writeln!(o, "{}{}", pad(&ui(lang, "installed"), 13), installed(lang, r));
+    let _ = writeln!(o, "{}{name}", pad(&ui(lang, "host"), lw));
+    let _ = writeln!(o, "{}{}", pad(&ui(lang, "installed"), lw), installed(lang, r));
     if let Some(l) = &r.host.lifecycle {
-        let _ = writeln!(o, "{}{} {}", pad("", 13), l.branch, lifecycle_word(lang, l.status));
+        let _ = writeln!(o, "{}{} {}", pad("", lw), l.branch, lifecycle_word(lang, l.status));
     }
     let _ = writeln!(
         o,
         "{}{} [{}]",
-        pad(&ui(lang, "target"), 13),
-        rel(&r.target.release),
+        pad(&ui(lang, "target"), lw),
+        rel(lang, &r.target.release),
         chosen(lang, r.target.chosen_by)
     );
     if let Some(l) = &r.target.lifecycle {
-        let _ = writeln!(o, "{}{} {}", pad("", 13), l.branch, lifecycle_word(lang, l.status));
+        let _ = writeln!(o, "{}{} {}", pad("", lw), l.branch, lifecycle_word(lang, l.status));
     }
     let _ = writeln!(
         o,
         "{}{} — {}",
-        pad(&ui(lang, "verdict"), 13),
+        pad(&ui(lang, "verdict"), lw),
         verdict_word(lang, r.verdict),
         counts_line(lang, r)
     );
-    let _ = writeln!(o, "{}{}", pad(&ui(lang, "method"), 13), method_line(lang, r));
+    let _ = writeln!(o, "{}{}", pad(&ui(lang, "method"), lw), method_line(lang, r));
     for reason in &r.method.reasons {
-        let _ = writeln!(o, "{}{}", pad("", 13), m(lang, reason));
+        let _ = writeln!(o, "{}{}", pad("", lw), m(lang, reason));
     }
     let _ = writeln!(o);
     let _ = writeln!(o, "{}", ui(lang, "findings"));
@@ -178,7 +188,7 @@ pub fn render_table(r: &CheckReport, lang: Lang) -> String {
         let _ = writeln!(o);
         let _ = writeln!(o, "{}", ui(lang, "recommendation"));
         if let Some(b) = &rec.best {
-            let _ = writeln!(o, "  {}: {}", ui(lang, "best"), rel(b));
+            let _ = writeln!(o, "  {}: {}", ui(lang, "best"), rel(lang, b));
         }
         for w in &rec.why {
             let _ = writeln!(o, "    - {}", m(lang, w));
@@ -187,14 +197,14 @@ pub fn render_table(r: &CheckReport, lang: Lang) -> String {
             let _ = writeln!(o, "  {}:", ui(lang, "alternatives"));
             for a in &rec.alternatives {
                 let status = if a.blockers.is_empty() { "ok".to_string() } else { a.blockers.join(", ") };
-                let _ = writeln!(o, "    - {} [{status}]", rel(&a.release));
+                let _ = writeln!(o, "    - {} [{status}]", rel(lang, &a.release));
                 for reason in &a.reasons {
                     let _ = writeln!(o, "        {}", m(lang, reason));
                 }
             }
         }
         if !rec.hops.is_empty() {
-            let route: Vec<String> = rec.hops.iter().map(rel).collect();
+            let route: Vec<String> = rec.hops.iter().map(|h| rel(lang, h)).collect();
             let _ = writeln!(o, "  {}: {}", ui(lang, "hops"), route.join(" -> "));
         }
         if let Some(rb) = &rec.rollback {
@@ -207,7 +217,7 @@ pub fn render_table(r: &CheckReport, lang: Lang) -> String {
                 "  {}: Shift+R -> {} ({safe}) -> {}",
                 ui(lang, "rollback"),
                 rb.build,
-                rel(&rb.then)
+                rel(lang, &rb.then)
             );
             for (i, s) in rb.steps.iter().enumerate() {
                 let _ = writeln!(o, "    {}. {}", i + 1, m(lang, s));
@@ -252,7 +262,7 @@ pub fn render_md(r: &CheckReport, lang: Lang) -> String {
         o,
         "| {} | {} ({}) |",
         ui(lang, "target"),
-        md_escape(&rel(&r.target.release)),
+        md_escape(&rel(lang, &r.target.release)),
         chosen(lang, r.target.chosen_by)
     );
     let _ = writeln!(
@@ -297,7 +307,7 @@ pub fn render_md(r: &CheckReport, lang: Lang) -> String {
     if let Some(rec) = &r.recommendation {
         let _ = writeln!(o, "\n## {}\n", ui(lang, "recommendation"));
         if let Some(b) = &rec.best {
-            let _ = writeln!(o, "**{}**: {}\n", ui(lang, "best"), rel(b));
+            let _ = writeln!(o, "**{}**: {}\n", ui(lang, "best"), rel(lang, b));
         }
         for w in &rec.why {
             let _ = writeln!(o, "- {}", m(lang, w));
@@ -307,11 +317,11 @@ pub fn render_md(r: &CheckReport, lang: Lang) -> String {
             for a in &rec.alternatives {
                 let status = if a.blockers.is_empty() { "ok".to_string() } else { a.blockers.join(", ") };
                 let reasons: Vec<String> = a.reasons.iter().map(|x| m(lang, x)).collect();
-                let _ = writeln!(o, "- {} — `{status}` {}", rel(&a.release), reasons.join(" "));
+                let _ = writeln!(o, "- {} — `{status}` {}", rel(lang, &a.release), reasons.join(" "));
             }
         }
         if !rec.hops.is_empty() {
-            let route: Vec<String> = rec.hops.iter().map(rel).collect();
+            let route: Vec<String> = rec.hops.iter().map(|h| rel(lang, h)).collect();
             let _ = writeln!(o, "\n{}: {}", ui(lang, "hops"), route.join(" → "));
         }
         if let Some(rb) = &rec.rollback {

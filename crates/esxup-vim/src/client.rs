@@ -255,6 +255,10 @@ impl Client {
             .timeout_connect(opts.timeout)
             .timeout_read(opts.timeout)
             .timeout_write(opts.timeout)
+            // Also a deadline per request: ureq does not re-arm the socket read
+            // timeout on pooled connections, so a host that stops answering
+            // on a kept-alive connection would block for ever without it.
+            .timeout(opts.timeout)
             .user_agent(concat!("esxup/", env!("CARGO_PKG_VERSION")))
             .build();
         let mut c = Client {
@@ -421,7 +425,8 @@ impl Client {
         };
         Ok(ServiceContent {
             root_folder: mo("rootFolder").ok_or_else(|| self.bad_response(op, "no rootFolder"))?,
-            property_collector: mo("propertyCollector").ok_or_else(|| self.bad_response(op, "no propertyCollector"))?,
+            property_collector: mo("propertyCollector")
+                .ok_or_else(|| self.bad_response(op, "no propertyCollector"))?,
             view_manager: mo("viewManager"),
             session_manager: mo("sessionManager"),
             license_manager: mo("licenseManager"),
@@ -432,7 +437,8 @@ impl Client {
     /// Logs in (again) with the stored credentials.
     pub fn login(&self) -> Result<(), Error> {
         let op = "Login";
-        let sm = self.content.session_manager.clone().ok_or_else(|| self.bad_response(op, "no sessionManager"))?;
+        let sm =
+            self.content.session_manager.clone().ok_or_else(|| self.bad_response(op, "no sessionManager"))?;
         if let Ok(mut g) = self.cookie.lock() {
             *g = None;
         }
@@ -458,7 +464,8 @@ impl Client {
             return Ok(());
         }
         let Some(sm) = self.content.session_manager.clone() else { return Ok(()) };
-        let r = self.soap("Logout", &format!(r#"<Logout xmlns="urn:vim25">{}</Logout>"#, moref_xml("_this", &sm)));
+        let r = self
+            .soap("Logout", &format!(r#"<Logout xmlns="urn:vim25">{}</Logout>"#, moref_xml("_this", &sm)));
         if let Ok(mut g) = self.cookie.lock() {
             *g = None;
         }
@@ -482,7 +489,8 @@ impl Client {
     /// (None when the method returns nothing). Re-logs in once on session expiry.
     pub fn invoke(&self, method: &str, this: &MoRef, args_xml: &str) -> Result<Option<Node>, Error> {
         self.with_relogin(|c| {
-            let body = format!(r#"<{method} xmlns="urn:vim25">{}{args_xml}</{method}>"#, moref_xml("_this", this));
+            let body =
+                format!(r#"<{method} xmlns="urn:vim25">{}{args_xml}</{method}>"#, moref_xml("_this", this));
             let text = c.soap(method, &body)?;
             let doc = c.parse(method, &text)?;
             Ok(response_root(&doc).and_then(|r| child(r, "returnval")).map(Node::from_roxml))
@@ -500,7 +508,8 @@ impl Client {
             );
             let mut all = Vec::new();
             c.retrieve_filter(&filter, &mut |o| all.push(o))?;
-            all.pop().ok_or_else(|| c.bad_response("RetrievePropertiesEx", &format!("object {obj} not returned")))
+            all.pop()
+                .ok_or_else(|| c.bad_response("RetrievePropertiesEx", &format!("object {obj} not returned")))
         })
     }
 
@@ -521,7 +530,11 @@ impl Client {
     /// its page is parsed, so that a large inventory is never held twice.
     /// After a re-login the retrieval starts over: `f` may see an object
     /// again and should keep the last one.
-    pub fn retrieve_all_each(&self, specs: &[PropSpec<'_>], f: &mut dyn FnMut(ObjectContent)) -> Result<(), Error> {
+    pub fn retrieve_all_each(
+        &self,
+        specs: &[PropSpec<'_>],
+        f: &mut dyn FnMut(ObjectContent),
+    ) -> Result<(), Error> {
         let f = std::cell::RefCell::new(f);
         self.with_relogin(|c| {
             let view = c.create_container_view(specs)?;
@@ -538,7 +551,10 @@ impl Client {
             let mut f = f.borrow_mut();
             let res = c.retrieve_filter(&filter, &mut **f);
             // Best effort: a view left behind dies with the session anyway.
-            let _ = c.soap("DestroyView", &format!(r#"<DestroyView xmlns="urn:vim25">{}</DestroyView>"#, moref_xml("_this", &view)));
+            let _ = c.soap(
+                "DestroyView",
+                &format!(r#"<DestroyView xmlns="urn:vim25">{}</DestroyView>"#, moref_xml("_this", &view)),
+            );
             res
         })
     }
@@ -585,7 +601,12 @@ impl Client {
         Ok(())
     }
 
-    fn retrieve_page(&self, op: &str, body: &str, out: &mut dyn FnMut(ObjectContent)) -> Result<Option<String>, Error> {
+    fn retrieve_page(
+        &self,
+        op: &str,
+        body: &str,
+        out: &mut dyn FnMut(ObjectContent),
+    ) -> Result<Option<String>, Error> {
         let text = self.soap(op, body)?;
         parse_page(op, &self.url, &text, out)
     }
@@ -607,12 +628,21 @@ impl Client {
                         .and_then(|f| f.xsi_type.clone())
                         .unwrap_or_else(|| "Fault".to_string());
                     let message = err.and_then(|e| e.text_at("localizedMessage")).unwrap_or("").to_string();
-                    return Err(Error::TaskFailed { task: task.to_string(), url: self.url.clone(), kind, message });
+                    return Err(Error::TaskFailed {
+                        task: task.to_string(),
+                        url: self.url.clone(),
+                        kind,
+                        message,
+                    });
                 }
                 _ => {}
             }
             if start.elapsed() >= timeout {
-                return Err(Error::TaskTimeout { task: task.to_string(), url: self.url.clone(), secs: timeout.as_secs() });
+                return Err(Error::TaskTimeout {
+                    task: task.to_string(),
+                    url: self.url.clone(),
+                    secs: timeout.as_secs(),
+                });
             }
             std::thread::sleep(delay);
             delay = (delay * 2).min(Duration::from_secs(2));
@@ -628,11 +658,25 @@ impl Drop for Client {
 
 /// Reads one RetrievePropertiesEx / ContinueRetrievePropertiesEx answer into
 /// `out`; returns the token of the next page, if any.
-pub fn parse_page(op: &str, url: &str, text: &str, out: &mut dyn FnMut(ObjectContent)) -> Result<Option<String>, Error> {
-    let bad = |detail: &str| Error::Response { op: op.to_string(), url: url.to_string(), detail: detail.to_string() };
+pub fn parse_page(
+    op: &str,
+    url: &str,
+    text: &str,
+    out: &mut dyn FnMut(ObjectContent),
+) -> Result<Option<String>, Error> {
+    let bad = |detail: &str| Error::Response {
+        op: op.to_string(),
+        url: url.to_string(),
+        detail: detail.to_string(),
+    };
     let doc = roxmltree::Document::parse(text).map_err(|e| bad(&format!("not well-formed XML: {e}")))?;
     if let Some(f) = parse_soap_fault(&doc) {
-        return Err(Error::Fault { op: op.to_string(), url: url.to_string(), kind: f.kind, message: f.message });
+        return Err(Error::Fault {
+            op: op.to_string(),
+            url: url.to_string(),
+            kind: f.kind,
+            message: f.message,
+        });
     }
     let root = response_root(&doc).ok_or_else(|| bad("empty SOAP body"))?;
     let Some(rv) = child(root, "returnval") else {
@@ -660,7 +704,10 @@ pub fn parse_page(op: &str, url: &str, text: &str, out: &mut dyn FnMut(ObjectCon
                             let fault = parse_fault_detail(lf.and_then(|f| child(f, "fault")), msg);
                             if fault.kind == "NotAuthenticated" {
                                 // vcsim reports an unauthenticated session per property.
-                                return Err(Error::NotAuthenticated { op: op.to_string(), url: url.to_string() });
+                                return Err(Error::NotAuthenticated {
+                                    op: op.to_string(),
+                                    url: url.to_string(),
+                                });
                             }
                             oc.missing.push((path, fault));
                         }
@@ -715,7 +762,9 @@ fn cert_reason(r: &rustls::Error) -> Option<String> {
     match r {
         rustls::Error::InvalidCertificate(c) => Some(match c {
             rustls::CertificateError::UnknownIssuer => "issuer not trusted".to_string(),
-            rustls::CertificateError::NotValidForName => "certificate not valid for this host name".to_string(),
+            rustls::CertificateError::NotValidForName => {
+                "certificate not valid for this host name".to_string()
+            }
             rustls::CertificateError::Expired => "certificate expired".to_string(),
             other => format!("{other:?}"),
         }),

@@ -219,9 +219,12 @@ pub fn client_config(opts: &TlsOptions) -> Result<(Arc<rustls::ClientConfig>, Ar
             if let Some(p) = &opts.ca_file {
                 load_ca_file(p, &mut roots)?;
             }
-            let v = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-                .build()
-                .map_err(|e| TlsError::Config(e.to_string()))?;
+            let v = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider.clone(),
+            )
+            .build()
+            .map_err(|e| TlsError::Config(e.to_string()))?;
             Inner::WebPki(v)
         }
     };
@@ -241,7 +244,8 @@ mod tests {
 
     #[test]
     fn parses_thumbprints() {
-        let s256 = "F5:B7:44:04:B8:48:B1:A3:9D:CB:7C:2A:1E:E3:B7:A3:33:1B:44:2B:77:61:25:D1:58:34:AE:91:21:FD:27:F2";
+        let s256 =
+            "F5:B7:44:04:B8:48:B1:A3:9D:CB:7C:2A:1E:E3:B7:A3:33:1B:44:2B:77:61:25:D1:58:34:AE:91:21:FD:27:F2";
         let t = Thumbprint::parse(s256).unwrap();
         assert!(!t.is_sha1());
         assert_eq!(t.to_string(), s256);

@@ -206,3 +206,34 @@ fn checks_a_live_host_over_the_api() {
     assert_eq!(v["host"]["build"], 17700523);
     assert_eq!(v["target"]["release"]["build"], 19193900);
 }
+
+#[test]
+fn community_bundle_above_host_acceptance_blocks() {
+    // ghettoVCB's offline bundle (CommunitySupported), a real fixture of the
+    // depot crate, added to a host whose acceptance level is PartnerSupported.
+    let bundle = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../esxup-depot/tests/fixtures/ghettovcb/vghetto-ghettoVCB-offline-bundle-2020-12-29-37290df.zip",
+    );
+    let o = esxup(&[
+        "check",
+        "--example",
+        "clean-70u3",
+        "--target",
+        "latest-7.0",
+        "--format",
+        "json",
+        "--depot",
+        bundle.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "HOST_ACCEPTANCE")
+        .expect("HOST_ACCEPTANCE");
+    assert_eq!(f["severity"], "blocker");
+    assert_eq!(f["args"]["vib_level"], "CommunitySupported");
+    assert_eq!(f["args"]["host_level"], "PartnerSupported");
+}

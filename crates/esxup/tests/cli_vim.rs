@@ -46,7 +46,11 @@ fn code(o: &Output) -> i32 {
 fn unknown_certificate_refused_with_pin_hint() {
     let sim = Sim::start(&["-mode", "esx", "-vms", "1"]);
     let dir = tempfile::tempdir().unwrap();
-    let o = esxup().args(["collect", "--host", &sim.url, "--user", "root"]).env("ESXUP_PASSWORD", sim::PASSWORD).output().unwrap();
+    let o = esxup()
+        .args(["collect", "--host", &sim.url, "--user", "root"])
+        .env("ESXUP_PASSWORD", sim::PASSWORD)
+        .output()
+        .unwrap();
     assert_eq!(code(&o), 2);
     insta::assert_snapshot!("unknown_certificate", redact(&text(&o.stderr), &sim, dir.path()));
 }
@@ -197,8 +201,10 @@ name = "untrusted"
         .output()
         .unwrap();
     assert_eq!(code(&o), 1, "{}", text(&o.stderr));
-    let mut files: Vec<String> =
-        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut files: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     files.sort();
     assert_eq!(files, ["DC0_H0.json", "DC0_H1.json", "DC0_H2.json", "localhost.localdomain.json"]);
     let esx70 = esxup_facts::HostFacts::from_json_file(&out.join("localhost.localdomain.json")).unwrap();
@@ -224,11 +230,30 @@ fn bad_inventory_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("inv.toml");
     std::fs::write(&inv, "[[host]]\nurl = \"esx1.example.com\"\nthumbprint = \"12:34\"\n").unwrap();
-    let o = esxup().args(["collect", "--inventory"]).arg(&inv).arg("--out-dir").arg(dir.path()).output().unwrap();
+    let o =
+        esxup().args(["collect", "--inventory"]).arg(&inv).arg("--out-dir").arg(dir.path()).output().unwrap();
     assert_eq!(code(&o), 2);
     let err = text(&o.stderr).replace(&dir.path().display().to_string(), "[DIR]");
     insta::assert_snapshot!("bad_inventory", err);
     let o = esxup().args(["collect", "--inventory"]).arg(&inv).output().unwrap();
     assert_eq!(code(&o), 2);
     assert!(text(&o.stderr).contains("hint: give --out-dir DIR"));
+}
+
+#[test]
+fn single_host_goes_through_the_usual_output() {
+    let sim = Sim::start(&["-mode", "esx", "-product", "7.0.3", "-vms", "2"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("facts.json");
+    let o = esxup()
+        .args(["collect", "--host", &sim.url, "--user", "root", "--thumbprint", &sim.thumbprint, "-o"])
+        .arg(&path)
+        .env("ESXUP_PASSWORD", sim::PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 0, "{}", text(&o.stderr));
+    let f = esxup_facts::HostFacts::from_json_file(&path).unwrap();
+    let p = f.product.unwrap();
+    assert_eq!((p.version.to_string(), p.build), ("7.0.3".to_string(), 20328353));
+    assert_eq!(f.slpd.unwrap().running, Some(false));
 }

@@ -4,7 +4,6 @@
 use super::{unknown, Rule};
 use crate::engine::Ctx;
 use crate::finding::{Finding, Severity};
-use crate::kbview;
 use esxup_facts::HostFacts;
 
 pub const RULES: &[(&str, Rule)] = &[("advisory_exposed", advisory_exposed), ("slpd", slpd)];
@@ -28,13 +27,13 @@ pub fn advisory_exposed(cx: &Ctx, out: &mut Vec<Finding>) {
     let (Some(branch), Some(build)) = (cx.current_branch(), cx.current_build) else {
         return;
     };
-    let exp = kbview::exposures(cx.kb, branch, build);
+    let exp = cx.kb.exposures_on(branch, build);
     let mut others = Vec::new();
     let mut other_sources: Vec<String> = Vec::new();
     for e in &exp {
         let a = e.advisory;
         let exploited = a.cves.iter().any(|c| c.known_exploited);
-        let fixed = kbview::fixes(cx.target, a);
+        let fixed = a.fixed_in(cx.target);
         let cves = a.cves.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ");
         if exploited {
             let key = if fixed == Some(false) {
@@ -48,9 +47,8 @@ pub fn advisory_exposed(cx: &Ctx, out: &mut Vec<Finding>) {
                     .arg("cves", &cves)
                     .arg(
                         "fix",
-                        e.fix_release
-                            .clone()
-                            .or(e.fix_build.map(|b| b.to_string()))
+                        e.fix
+                            .and_then(|f| f.release.clone().or(f.build.map(|b| b.to_string())))
                             .unwrap_or_else(|| "@check.why.no_fix".into()),
                     )
                     .arg("target", &cx.target.name)
@@ -72,7 +70,7 @@ pub fn advisory_exposed(cx: &Ctx, out: &mut Vec<Finding>) {
         );
     }
     // The target's own exposure to known-exploited advisories.
-    let texp: Vec<String> = kbview::exposures(cx.kb, cx.target_branch(), cx.target.build)
+    let texp: Vec<String> = cx.kb.exposures_on(cx.target_branch(), cx.target.build)
         .into_iter()
         .filter(|e| e.advisory.cves.iter().any(|c| c.known_exploited))
         .map(|e| e.advisory.id.clone())
@@ -94,7 +92,7 @@ pub fn slpd(cx: &Ctx, out: &mut Vec<Finding>) {
     let (Some(branch), Some(build)) = (cx.current_branch(), cx.current_build) else {
         return;
     };
-    let exp: Vec<_> = kbview::exposures(cx.kb, branch, build)
+    let exp: Vec<_> = cx.kb.exposures_on(branch, build)
         .into_iter()
         .filter(|e| e.advisory.workaround_service.as_deref() == Some("slpd"))
         .collect();
@@ -111,7 +109,8 @@ pub fn slpd(cx: &Ctx, out: &mut Vec<Finding>) {
                 .arg("advisories", &ids)
                 .arg("cves", &cves)
                 .arg("kb", &kb)
-                .evidence("slpd.running", false),
+                .evidence("slpd.running", false)
+                .source(&format!("VMware {kb} (disable slpd)")),
         ),
         Some(false) => {
             let s = cx.facts.slpd.as_ref();

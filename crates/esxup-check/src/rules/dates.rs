@@ -4,7 +4,7 @@
 use super::{unknown, Rule};
 use crate::engine::Ctx;
 use crate::finding::{Finding, Severity};
-use crate::vibver;
+use esxup_version::vib::VibVersion;
 use esxup_version::MoveKind;
 
 pub const RULES: &[(&str, Rule)] = &[("back_in_time", back_in_time), ("known_build", known_build)];
@@ -21,7 +21,7 @@ pub fn backwards_vibs(cx: &Ctx) -> Vec<(String, String, String)> {
         .iter()
         .filter_map(|h| {
             let t = img.vib(&h.name)?;
-            (vibver::cmp(&h.version, &t.version) == std::cmp::Ordering::Greater)
+            (VibVersion::parse(&h.version) > VibVersion::parse(&t.version))
                 .then(|| (h.name.clone(), h.version.clone(), t.version.clone()))
         })
         .collect();

@@ -3,7 +3,6 @@
 use super::{unknown, Rule};
 use crate::engine::Ctx;
 use crate::finding::{Finding, Severity};
-use crate::kbview;
 use esxup_version::MoveKind;
 
 pub const RULES: &[(&str, Rule)] = &[("upgrade_path", upgrade_path)];
@@ -47,10 +46,10 @@ pub fn upgrade_path(cx: &Ctx, out: &mut Vec<Finding>) {
         ),
         MoveKind::Update => {}
         MoveKind::Upgrade => {
-            if kbview::direct_upgrade_supported(cx.kb, from, to) {
+            if cx.kb.direct_upgrade_supported(from, to) {
                 return;
             }
-            let f = match kbview::hops(cx.kb, from, to) {
+            let f = match cx.kb.intermediate_hops(from, to) {
                 Some(h) if !h.is_empty() => {
                     let mut route = vec![from.to_string()];
                     route.extend(h.iter().map(|x| x.to_string()));

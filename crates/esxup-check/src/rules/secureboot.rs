@@ -5,6 +5,7 @@ use super::{unknown, Rule};
 use crate::engine::Ctx;
 use crate::finding::{Finding, Severity};
 use esxup_facts::{AcceptanceLevel, FirmwareType};
+use esxup_version::Branch;
 
 pub const RULES: &[(&str, Rule)] =
     &[("secure_boot_method", secure_boot_method), ("secure_boot_community", secure_boot_community)];
@@ -14,9 +15,11 @@ const SRC_SB: &str = "shared/research/README.md: an esxcli upgrade from 6.x does
 /// SECURE_BOOT_METHOD.
 pub fn secure_boot_method(cx: &Ctx, out: &mut Vec<Finding>) {
     let fw = cx.facts.firmware.as_ref();
-    let upgrade = cx.current_branch().is_none_or(|b| b < cx.target_branch());
+    // The signature problem is specific to esxcli upgrades from 6.x.
+    let from_6x =
+        cx.current_branch().is_none_or(|b| b < Branch::new(7, 0)) && cx.target_branch() >= Branch::new(7, 0);
     match fw.and_then(|f| f.secure_boot) {
-        Some(true) if upgrade => out.push(
+        Some(true) if from_6x => out.push(
             Finding::new("SECURE_BOOT_METHOD", Severity::Warning, "check.secure_boot_method")
                 .arg("from", cx.current_branch().map(|b| b.to_string()).unwrap_or_else(|| "?".into()))
                 .arg("to", cx.target_branch())
@@ -24,7 +27,7 @@ pub fn secure_boot_method(cx: &Ctx, out: &mut Vec<Finding>) {
                 .source(SRC_SB),
         ),
         Some(_) => {}
-        None if fw.and_then(|f| f.kind) != Some(FirmwareType::Bios) => out.push(unknown(
+        None if from_6x && fw.and_then(|f| f.kind) != Some(FirmwareType::Bios) => out.push(unknown(
             "SECURE_BOOT_METHOD",
             Severity::Warning,
             "firmware.secure_boot",

@@ -4,7 +4,6 @@
 use super::{gib, unknown, Rule};
 use crate::engine::Ctx;
 use crate::finding::{Finding, Severity};
-use crate::kbview;
 use esxup_facts::ToolsStatus;
 use esxup_kb::Release;
 
@@ -16,7 +15,7 @@ const SRC_HW: &str = "shared/research/README.md: vmx-13 = 6.5, 14 = 6.7, 15 = 6.
 /// Highest VM hardware version of a release: the KB's value, else the
 /// research table by version.
 pub fn max_hw(cx: &Ctx, r: &Release) -> Option<u32> {
-    if let Some(v) = kbview::max_vm_hardware(cx.kb, r) {
+    if let Some(v) = cx.kb.max_vm_hardware(r.build) {
         return Some(v);
     }
     let v = r.version;

@@ -10,7 +10,7 @@ use super::collect_vim::{collect_vim, VimArgs, VimOutcome};
 use super::{hinted, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::Global;
 use anyhow::Context;
-use esxup_check::{examples, CheckReport, KbView, TargetImage, TargetSpec, Verdict};
+use esxup_check::{examples, CheckReport, TargetImage, TargetSpec, Verdict};
 use esxup_facts::HostFacts;
 use esxup_i18n::Lang;
 use esxup_kb::tables::Tables;
@@ -263,7 +263,7 @@ pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
             "give --facts FILE, --example seed, --facts-dir DIR or --host URL",
         ));
     };
-    let report = esxup_check::check_with(kb as &dyn KbView, tables, &facts, &spec, image.as_ref(), today)
+    let report = esxup_check::check_with(kb, tables, &facts, &spec, image.as_ref(), today)
         .map_err(|e| hinted(e.to_string(), "see `esxup check --help`"))?;
     print(&report, &a)?;
     Ok(exit_for(&report))

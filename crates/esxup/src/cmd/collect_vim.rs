@@ -44,7 +44,7 @@ pub struct VimArgs {
     /// Read the password from the first line of this file.
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<PathBuf>,
-    /// Connect/read timeout per request, in seconds.
+    /// Timeout of each API request (connect, read, whole request), in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub timeout: u64,
     /// Collect every vCenter and host listed in this TOML inventory (needs --out-dir).
@@ -86,7 +86,8 @@ fn env_true(name: &str) -> bool {
 }
 
 fn read_password_file(p: &Path) -> anyhow::Result<String> {
-    let text = std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("read password file {}: {e}", p.display()))?;
+    let text =
+        std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("read password file {}: {e}", p.display()))?;
     let line = text.lines().next().unwrap_or("").to_string();
     if line.is_empty() {
         anyhow::bail!("read password file {}: the first line is empty", p.display());
@@ -107,9 +108,13 @@ fn known_host(file: &Path, host: &str, host_port: &str) -> anyhow::Result<Option
         if h.starts_with('#') || (h != host && h != host_port) {
             continue;
         }
-        return Thumbprint::parse(t)
-            .map(Some)
-            .ok_or_else(|| anyhow::anyhow!("read GOVC_TLS_KNOWN_HOSTS {} line {}: bad thumbprint {t:?}", file.display(), i + 1));
+        return Thumbprint::parse(t).map(Some).ok_or_else(|| {
+            anyhow::anyhow!(
+                "read GOVC_TLS_KNOWN_HOSTS {} line {}: bad thumbprint {t:?}",
+                file.display(),
+                i + 1
+            )
+        });
     }
     Ok(None)
 }
@@ -122,17 +127,16 @@ fn warn_sha1(t: &Thumbprint, url: &str) {
 
 fn run_single(a: &VimArgs, host: &str) -> anyhow::Result<VimOutcome> {
     let raw = if host.is_empty() {
-        env("GOVC_URL").ok_or_else(|| hinted("--host without a URL and GOVC_URL is not set", "give --host https://HOST"))?
+        env("GOVC_URL").ok_or_else(|| {
+            hinted("--host without a URL and GOVC_URL is not set", "give --host https://HOST")
+        })?
     } else {
         host.to_string()
     };
     let u = parse_url(&raw)?;
-    let user = a
-        .user
-        .clone()
-        .or(u.user.clone())
-        .or_else(|| env("GOVC_USERNAME"))
-        .ok_or_else(|| hinted(format!("no user name for {}", u.url), "give --user USER or set GOVC_USERNAME"))?;
+    let user = a.user.clone().or(u.user.clone()).or_else(|| env("GOVC_USERNAME")).ok_or_else(|| {
+        hinted(format!("no user name for {}", u.url), "give --user USER or set GOVC_USERNAME")
+    })?;
     let password = match &a.password_file {
         Some(p) => read_password_file(p)?,
         None => match u.password.clone().or_else(|| env("ESXUP_PASSWORD")).or_else(|| env("GOVC_PASSWORD")) {
@@ -152,7 +156,10 @@ fn run_single(a: &VimArgs, host: &str) -> anyhow::Result<VimOutcome> {
         TlsMode::Insecure
     } else if let Some(t) = &a.thumbprint {
         let t = Thumbprint::parse(t).ok_or_else(|| {
-            hinted(format!("--thumbprint {t:?} is not a SHA-256 thumbprint"), "give 32 hex bytes, e.g. AA:BB:...:FF")
+            hinted(
+                format!("--thumbprint {t:?} is not a SHA-256 thumbprint"),
+                "give 32 hex bytes, e.g. AA:BB:...:FF",
+            )
         })?;
         warn_sha1(&t, &u.url);
         TlsMode::Pin(t)
@@ -195,8 +202,12 @@ fn explain(e: esxup_vim::Error) -> anyhow::Error {
             };
             hinted(e.to_string(), hint)
         }
-        E::InvalidLogin { .. } => hinted(e.to_string(), "check --user and the password (ESXUP_PASSWORD, --password-file)"),
-        E::Transport { .. } => hinted(e.to_string(), "check the host name, the port and that the host is up; --timeout SECONDS"),
+        E::InvalidLogin { .. } => {
+            hinted(e.to_string(), "check --user and the password (ESXUP_PASSWORD, --password-file)")
+        }
+        E::Transport { .. } => {
+            hinted(e.to_string(), "check the host name, the port and that the host is up; --timeout SECONDS")
+        }
         _ => anyhow::Error::new(e),
     }
 }
@@ -217,9 +228,11 @@ fn run_inventory(a: &VimArgs, inv: &Path) -> anyhow::Result<VimOutcome> {
                     .ok_or_else(|| "no user: set `user` in the inventory".to_string())?;
                 let password = match (&t.password_file, &t.password_env) {
                     (Some(p), _) => read_password_file(p).map_err(|e| e.to_string())?,
-                    (None, Some(var)) => env(var).ok_or_else(|| format!("no password: environment variable {var} is not set"))?,
-                    (None, None) => env("ESXUP_PASSWORD")
-                        .ok_or_else(|| "no password: set password_env in the inventory or ESXUP_PASSWORD".to_string())?,
+                    (None, Some(var)) => env(var)
+                        .ok_or_else(|| format!("no password: environment variable {var} is not set"))?,
+                    (None, None) => env("ESXUP_PASSWORD").ok_or_else(|| {
+                        "no password: set password_env in the inventory or ESXUP_PASSWORD".to_string()
+                    })?,
                 };
                 let mode = match (&t.thumbprint, t.insecure) {
                     (Some(tp), _) => TlsMode::Pin(tp.clone()),
@@ -227,7 +240,10 @@ fn run_inventory(a: &VimArgs, inv: &Path) -> anyhow::Result<VimOutcome> {
                     (None, false) => TlsMode::Verify,
                 };
                 if mode == TlsMode::Insecure {
-                    eprintln!("warning: {}: insecure = true: the certificate of {} is NOT checked", t.label, t.url);
+                    eprintln!(
+                        "warning: {}: insecure = true: the certificate of {} is NOT checked",
+                        t.label, t.url
+                    );
                 }
                 Ok(ConnectOptions {
                     url: t.url.clone(),
@@ -258,7 +274,10 @@ fn finish_fleet(jobs: Vec<fleet::Job>, concurrency: usize, dir: &Path) -> anyhow
         for r in &reports {
             if let Err(e) = &r.result {
                 if e.contains("SHA-256 thumbprint is") {
-                    eprintln!("hint: {}: pin a certificate you trust with `thumbprint = \"...\"` in the inventory", r.label);
+                    eprintln!(
+                        "hint: {}: pin a certificate you trust with `thumbprint = \"...\"` in the inventory",
+                        r.label
+                    );
                 }
             }
         }

@@ -9,7 +9,7 @@
 use super::{hinted, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::Global;
 use anyhow::Context;
-use esxup_check::{KbView, TargetImage, TargetSpec};
+use esxup_check::{TargetImage, TargetSpec};
 use esxup_facts::HostFacts;
 use esxup_i18n::Lang;
 use esxup_kb::tables::Tables;
@@ -169,7 +169,6 @@ pub fn run_plan(g: &Global, a: PlanArgs) -> anyhow::Result<u8> {
     })?;
     let facts = load_facts(&a)?;
     let (kb, tables) = load_kb(g)?;
-    let kb: &dyn KbView = kb;
     let today = today()?;
     // An unknown target is an error (exit 2) before anything else is read.
     let resolved = esxup_check::Target::resolve(kb, &spec).map_err(|e| {
