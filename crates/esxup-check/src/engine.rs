@@ -241,7 +241,8 @@ fn exposure_reports(cx: &Ctx) -> Vec<ExposureReport> {
     let (Some(branch), Some(build)) = (cx.current_branch(), cx.current_build) else {
         return Vec::new();
     };
-    cx.kb.exposures_on(branch, build)
+    cx.kb
+        .exposures_on(branch, build)
         .into_iter()
         .map(|e| {
             let a = e.advisory;
@@ -290,7 +291,8 @@ fn blocker_ids(findings: &[Finding]) -> Vec<String> {
 /// Known-exploited advisories the installed build is exposed to.
 fn known_exploited(kb: &Kb, branch: Option<Branch>, build: Option<u32>) -> Vec<&esxup_kb::Advisory> {
     match (branch, build) {
-        (Some(b), Some(n)) => kb.exposures_on(b, n)
+        (Some(b), Some(n)) => kb
+            .exposures_on(b, n)
             .into_iter()
             .map(|e| e.advisory)
             .filter(|a| a.cves.iter().any(|c| c.known_exploited))
@@ -493,16 +495,10 @@ fn choose_auto(
                         .arg("current_date", d),
                 );
             }
-            let fixed: Vec<&str> = exploited
-                .iter()
-                .filter(|a| a.fixed_in(r) == Some(true))
-                .map(|a| a.id.as_str())
-                .collect();
-            let unfixed: Vec<&str> = exploited
-                .iter()
-                .filter(|a| a.fixed_in(r) != Some(true))
-                .map(|a| a.id.as_str())
-                .collect();
+            let fixed: Vec<&str> =
+                exploited.iter().filter(|a| a.fixed_in(r) == Some(true)).map(|a| a.id.as_str()).collect();
+            let unfixed: Vec<&str> =
+                exploited.iter().filter(|a| a.fixed_in(r) != Some(true)).map(|a| a.id.as_str()).collect();
             if !fixed.is_empty() {
                 why.push(Message::new("check.auto.why_fixes").arg("advisories", fixed.join(", ")));
             }
@@ -566,13 +562,7 @@ fn lifecycle_word(s: esxup_kb::LifecycleStatus) -> &'static str {
 }
 
 /// The newest usable release of each intermediate branch.
-fn hop_releases(
-    kb: &Kb,
-    from: Branch,
-    to: Branch,
-    cur_date: Option<Date>,
-    today: Date,
-) -> Vec<ReleaseRef> {
+fn hop_releases(kb: &Kb, from: Branch, to: Branch, cur_date: Option<Date>, today: Date) -> Vec<ReleaseRef> {
     kb.intermediate_hops(from, to)
         .unwrap_or_default()
         .into_iter()
@@ -630,7 +620,8 @@ fn recommend_when_blocked(cx: &Ctx, findings: &[Finding]) -> Recommendation {
         }
     }
     // 2. Other branches, newest first.
-    let mut others: Vec<&Release> = kb.branches()
+    let mut others: Vec<&Release> = kb
+        .branches()
         .into_iter()
         .rev()
         .filter(|b| *b != tb && cx.current_branch().is_none_or(|c| *b >= c))
@@ -639,7 +630,8 @@ fn recommend_when_blocked(cx: &Ctx, findings: &[Finding]) -> Recommendation {
         .collect();
     // 0. With a hop route, the first hop is the next step.
     let hop_first: Vec<&Release> = match cx.current_branch() {
-        Some(c) => kb.intermediate_hops(c, tb)
+        Some(c) => kb
+            .intermediate_hops(c, tb)
             .unwrap_or_default()
             .into_iter()
             .take(1)
@@ -719,4 +711,36 @@ fn rollback_route(cx: &Ctx) -> Option<Rollback> {
         then: ReleaseRef::from(cx.target),
         steps,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn withdrawn_70_u3_builds_are_never_candidates() {
+        let kb = Kb::embedded().expect("embedded knowledge base");
+        let pulled = [18644231, 18825058, 18905247];
+        for b in pulled {
+            assert!(kb.release(b).is_some_and(withdrawn), "{b} carries the KB's withdrawn key");
+        }
+        assert!(kb.release(19193900).is_some_and(|r| !withdrawn(r)), "7.0 U3c is the re-release");
+        // By the end of 2021 all three were out (and pulled), U3c was not yet.
+        let today: Date = "2021-12-31".parse().unwrap();
+        let out: Vec<u32> = kb
+            .branch_releases(Branch::new(7, 0))
+            .filter(|r| r.release_date <= today)
+            .map(|r| r.build)
+            .collect();
+        assert!(pulled.iter().all(|b| out.contains(b)));
+        let cands = branch_candidates(kb, Branch::new(7, 0), (None, None), today, &[]);
+        assert!(!cands.is_empty());
+        assert!(
+            cands.iter().all(|r| !pulled.contains(&r.build)),
+            "{:?}",
+            cands.iter().map(|r| r.build).collect::<Vec<_>>()
+        );
+        let best = best_of_branch(kb, Branch::new(7, 0), (None, None), today, &[]).expect("a 7.0 release");
+        assert!(!pulled.contains(&best.build) && best.version < Version::new(7, 0, 3), "{}", best.name);
+    }
 }

@@ -32,6 +32,12 @@ pub struct TargetImage {
     /// image profile): its VIBs add drivers, but a PCI id it does not claim
     /// says nothing about the rest of the image.
     pub partial: bool,
+    /// The problems `esxcli software profile update` would report applying
+    /// this depot profile to the checked host, in esxcli's words
+    /// (`esxup_depot::simulate`). Set per host by [`TargetImage::simulated_on`];
+    /// `None`: not simulated (no depot profile, or no VIB list in the facts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub simulated: Option<Vec<esxup_depot::Problem>>,
 }
 
 /// Why a VIB id list could not be read.
@@ -72,6 +78,7 @@ impl TargetImage {
             acceptance_level: None,
             vibs,
             partial: false,
+            simulated: None,
         })
     }
 
@@ -125,6 +132,7 @@ impl TargetImage {
             acceptance_level: profile.acceptance,
             vibs,
             partial: false,
+            simulated: None,
         }
     }
 
@@ -137,7 +145,24 @@ impl TargetImage {
             acceptance_level: None,
             vibs: depot.vibs().iter().map(vib_of).collect(),
             partial: true,
+            simulated: None,
         }
+    }
+
+    /// This image with the transaction of `esxcli software profile update`
+    /// (no `--allow-downgrades`) simulated on the host of `facts`: `profile`
+    /// of `depot` is the image this one was read from. Facts without a VIB
+    /// list leave it unsimulated (the VIB rules report them as unknown).
+    pub fn simulated_on(
+        &self,
+        depot: &esxup_depot::Depot,
+        profile: &esxup_depot::ImageProfile,
+        facts: &esxup_facts::HostFacts,
+    ) -> TargetImage {
+        let simulated = esxup_depot::HostImage::from_facts(facts).ok().map(|host| {
+            esxup_depot::simulate(&host, depot, profile, &esxup_depot::TxOptions::default()).problems
+        });
+        TargetImage { simulated, ..self.clone() }
     }
 }
 

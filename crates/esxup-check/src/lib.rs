@@ -9,7 +9,9 @@
 //! `Kb::load_dir` on a fixture folder), `spec` a [`TargetSpec`] (`"7.0U3g".parse()`, `latest-8.0`,
 //! `auto`) and `image` the target image from `--depot`, built with
 //! [`TargetImage::from_depot`] (a depot profile), [`TargetImage::from_depot_vibs`]
-//! (a driver bundle) or [`TargetImage::from_vib_ids`] (a VIB id list).
+//! (a driver bundle) or [`TargetImage::from_vib_ids`] (a VIB id list); for a
+//! depot profile, [`TargetImage::simulated_on`] adds what the host's
+//! `esxcli software profile update` would report (`esxup_depot::simulate`).
 //! The result is a [`CheckReport`] (JSON layout: `docs/check-json.md`).
 //!
 //! Rules live in [`rules`], one module per family; each rule is a small pure

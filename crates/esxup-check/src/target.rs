@@ -127,4 +127,26 @@ mod tests {
         assert!("  ".parse::<TargetSpec>().is_err());
         assert_eq!(TargetSpec::Latest { branch: Branch::new(7, 0) }.to_string(), "latest-7.0");
     }
+
+    #[test]
+    fn latest_is_the_kbs_newest_build_of_the_highest_update_line() {
+        let kb = Kb::embedded().expect("embedded knowledge base");
+        let spec = TargetSpec::Latest { branch: Branch::new(8, 0) };
+        let t = Target::resolve(kb, &spec).expect("resolves").expect("not auto");
+        assert_eq!(t.chosen_by, ChosenBy::LatestOfBranch);
+        // Not the back-in-time 8.0 U2f 25626445 (dated 2026-08-03, after U3k):
+        // the 8.0 U3 line's newest build (data/releases/8.0.toml).
+        assert_ne!(t.release.build, 25626445);
+        assert_eq!(t.release.version.patch, 3, "{}", t.release.name);
+        assert_eq!(Some(&t.release), kb.latest(Branch::new(8, 0)));
+    }
+
+    #[test]
+    fn named_targets_use_the_kb_resolver_and_its_errors() {
+        let kb = Kb::embedded().expect("embedded knowledge base");
+        let t = Target::resolve(kb, &"7.0U3g".parse().unwrap()).unwrap().unwrap();
+        assert_eq!(t.release.build, 20328353);
+        let e = Target::resolve(kb, &"9.9U9".parse().unwrap()).unwrap_err();
+        assert!(matches!(e, TargetError::Resolve(_)), "{e}");
+    }
 }

@@ -227,7 +227,9 @@ impl Depot {
         };
         let t0 = std::time::Instant::now();
         let d = Depot::assemble(location, root, budget, acc);
-        if std::env::var_os("ESXUP_DEPOT_TIMING").is_some() { eprintln!("assemble {:?}", t0.elapsed()); }
+        if std::env::var_os("ESXUP_DEPOT_TIMING").is_some() {
+            eprintln!("assemble {:?}", t0.elapsed());
+        }
         Ok(d)
     }
 
@@ -236,32 +238,29 @@ impl Depot {
         let Parsed { vibs: all_vibs, bulletins: all_bulletins, profiles: all_profiles, mut warnings } =
             parsed;
 
-        // Bulletins, components and profiles (and the profiles' VIBs checked
-        // against the listed ids) on another core, while this one sorts the
-        // VIBs.
+        // Bulletins and components on another core, while this one sorts
+        // the VIBs and the profiles and checks the profiles' VIBs against the
+        // listed ids.
         let listed = StrIndex::build(all_vibs.len(), |i| all_vibs[i].id.as_str());
-        let ((bulletins, components, profiles, missing), order) = std::thread::scope(|s| {
-            let (all_vibs, listed) = (&all_vibs, &listed);
-            let other = s.spawn(move || {
-                let (b, c, p) = assemble_bulletins_profiles(all_bulletins, all_profiles);
-                let missing: Vec<String> = p
-                    .iter()
-                    .filter_map(|p| {
-                        let n = p
-                            .vib_ids
-                            .iter()
-                            .filter(|id| listed.get(id, |i| all_vibs[i].id.as_str()).is_none())
-                            .count();
-                        (n > 0).then(|| {
-                            format!("image profile {} names {n} VIB(s) that are not in the depot metadata", p.name)
-                        })
+        let ((bulletins, components), (order, profiles, missing)) = std::thread::scope(|s| {
+            let other = s.spawn(move || assemble_bulletins(all_bulletins));
+            let order = sorted_order(&all_vibs, |v| v.id.as_str());
+            let profiles = sorted_unique(all_profiles, |p| p.name.as_str());
+            let missing: Vec<String> = profiles
+                .iter()
+                .filter_map(|p| {
+                    let n = p
+                        .vib_ids
+                        .iter()
+                        .filter(|id| listed.get(id, |i| all_vibs[i].id.as_str()).is_none())
+                        .count();
+                    (n > 0).then(|| {
+                        format!("image profile {} names {n} VIB(s) that are not in the depot metadata", p.name)
                     })
-                    .collect();
-                (b, c, p, missing)
-            });
-            let order = sorted_order(all_vibs, |v| v.id.as_str());
-            let bp = other.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            (bp, order)
+                })
+                .collect();
+            let bc = other.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (bc, (order, profiles, missing))
         });
         drop(listed);
         let vibs = assemble_vibs(all_vibs, order, &mut warnings);
@@ -491,7 +490,10 @@ fn assemble_vibs(mut vibs: Vec<Vib>, order: Vec<u32>, warnings: &mut Vec<String>
             return false;
         }
         if first.checksum.is_some() && later.checksum.is_some() && first.checksum != later.checksum {
-            warnings.push(format!("VIB {} is listed twice with different checksums; the first is used", later.id));
+            warnings.push(format!(
+                "VIB {} is listed twice with different checksums; the first is used",
+                later.id
+            ));
         }
         // Prefer the richer entry (vibs/*.xml over vmware.xml inline).
         if first.payloads.is_empty() && !later.payloads.is_empty() {
@@ -515,12 +517,9 @@ fn sorted_unique<T>(mut all: Vec<T>, key: impl Fn(&T) -> &str) -> Vec<T> {
     all
 }
 
-/// Bulletins sorted by id, components (sorted by name and version) and
-/// profiles sorted by name; the first listing of an id or name is kept.
-fn assemble_bulletins_profiles(
-    all_bulletins: Vec<Bulletin>,
-    all_profiles: Vec<ImageProfile>,
-) -> (Vec<Bulletin>, Vec<Component>, Vec<ImageProfile>) {
+/// Bulletins sorted by id (the first listing of an id kept) and their
+/// components, sorted by name and version.
+fn assemble_bulletins(all_bulletins: Vec<Bulletin>) -> (Vec<Bulletin>, Vec<Component>) {
     let bulletins = sorted_unique(all_bulletins, |b| b.id.as_str());
     let mut components: Vec<Component> = bulletins
         .iter()
@@ -538,8 +537,7 @@ fn assemble_bulletins_profiles(
         })
         .collect();
     components.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.version.cmp(&b.version)));
-    let profiles = sorted_unique(all_profiles, |p| p.name.as_str());
-    (bulletins, components, profiles)
+    (bulletins, components)
 }
 
 /// Where each VIB's `.vib` is in a local depot: its `relative-path`, else
@@ -768,6 +766,10 @@ fn parse_metadata_zip(label: &str, bytes: &[u8], budget: &Budget, acc: &mut Acc)
             return Ok(());
         }
     }
+    let Some(snap_path) = snap_path else {
+        return parse_metadata_zip_xml(label, bytes, budget, acc);
+    };
+    let snap_path = Some(snap_path);
     let mut one = Acc::default();
     parse_metadata_zip_xml(label, bytes, budget, &mut one)?;
     let snap = crate::snapshot::Snap { parsed: one.parsed, base_images: one.base_images, addons: one.addons };
@@ -861,6 +863,10 @@ fn parse_metadata_zip_xml(
                     part: &[(usize, Kind, u64)]|
           -> ChunkResult {
         let mut out = Parsed::default();
+        let count = |k: Kind| part.iter().filter(|w| w.1 == k).count();
+        out.vibs.reserve_exact(count(Kind::Vib));
+        out.bulletins.reserve_exact(count(Kind::Bulletin));
+        out.profiles.reserve_exact(count(Kind::Profile));
         let mut bases = Vec::new();
         let mut addons = Vec::new();
         for &(i, kind, _) in part {
@@ -913,15 +919,23 @@ fn parse_metadata_zip_xml(
         for h in handles {
             match h.join() {
                 Ok(r) => all.extend(r),
-                Err(_) => {
-                    all.push((0, Err(DepotError::invalid(label, "a metadata parser thread panicked"))))
-                }
+                Err(_) => all.push((0, Err(DepotError::invalid(label, "a metadata parser thread panicked")))),
             }
         }
         all
     });
     results.sort_by_key(|r| r.0);
     let results = results.into_iter().map(|r| r.1);
+    let results: Vec<ChunkResult> = results.collect();
+    let mut sizes = (0, 0, 0);
+    for (p, _, _) in results.iter().flatten() {
+        sizes.0 += p.vibs.len();
+        sizes.1 += p.bulletins.len();
+        sizes.2 += p.profiles.len();
+    }
+    acc.parsed.vibs.reserve(sizes.0);
+    acc.parsed.bulletins.reserve(sizes.1);
+    acc.parsed.profiles.reserve(sizes.2);
     for r in results {
         let (p, b, a) = r?;
         acc.parsed.vibs.extend(p.vibs);
@@ -941,11 +955,12 @@ fn parse_metadata_zip_xml(
 /// common safe case is decided without allocating.
 fn check_member(label: &str, name: &str) -> Result<(), DepotError> {
     let b = name.as_bytes();
-    let plain = !b.is_empty()
-        && b[0] != b'/'
-        && !(b.len() > 1 && b[1] == b':')
-        && !b.iter().any(|&c| c == b'\\' || c == 0)
-        && !name.split('/').any(|p| p == "..");
+    let suspicious = b.is_empty()
+        || b[0] == b'/'
+        || (b.len() > 1 && b[1] == b':')
+        || b.iter().any(|&c| c == b'\\' || c == 0)
+        || name.split('/').any(|p| p == "..");
+    let plain = !suspicious;
     if plain {
         return Ok(());
     }

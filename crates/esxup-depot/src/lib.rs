@@ -32,7 +32,8 @@ pub use host::{HostImage, HostVib};
 pub use model::*;
 pub use readiness::{driver_readiness, pciid_matches, DeviceReadiness, DeviceRole, Readiness};
 pub use simulate::{
-    backwards_vibs, dry_run, simulate, simulate_many, Decision, DryRun, Mode, Problem, ProblemKind, Transaction, TxOptions,
+    backwards_vibs, dry_run, simulate, simulate_many, Decision, DryRun, Mode, Problem, ProblemKind,
+    Transaction, TxOptions,
 };
 pub use store::{FetchOutcome, OpenOptions};
 pub use vibfile::{

@@ -7,7 +7,8 @@
 //! entity expansion), entities other than the five predefined ones and
 //! character references, mismatched or unclosed tags, text or a second
 //! element outside the root element, `<` in attribute values, duplicate
-//! attributes. Comments, processing instructions and CDATA are read.
+//! attributes, nesting deeper than 256 elements. Comments, processing
+//! instructions and CDATA are read.
 //! Namespace prefixes are ignored (names are matched on their local part).
 
 /// Why a document was refused.
@@ -84,6 +85,10 @@ impl<'s> TagName<'s> {
 }
 
 const NONE: u32 = u32::MAX;
+
+/// Deepest element nesting accepted (depot metadata nests a few levels;
+/// the readers recurse over containers).
+const MAX_DEPTH: usize = 256;
 
 impl<'s> Document<'s> {
     /// The root element.
@@ -453,6 +458,9 @@ impl Parser {
         }
         *seen_root = true;
         if !empty {
+            if self.stack.len() >= MAX_DEPTH {
+                return err(format!("elements nested more than {MAX_DEPTH} deep"), lt);
+            }
             self.stack.push(Open { id, qname: qrange, last_child: NONE, text_open: true });
         }
         Ok(i)
@@ -504,7 +512,10 @@ mod tests {
         ] {
             assert!(Parser::new().parse(bad).is_err(), "{bad}");
         }
-        let e = Parser::new().parse("<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x/>").err().unwrap();
+        let deep = "<a>".repeat(300) + &"</a>".repeat(300);
+        assert!(Parser::new().parse(&deep).err().unwrap().message.contains("nested"));
+        let e =
+            Parser::new().parse("<?xml version=\"1.0\"?><!DOCTYPE x [<!ENTITY a \"b\">]><x/>").err().unwrap();
         assert!(e.to_string().contains("DTD"), "{e}");
     }
 }

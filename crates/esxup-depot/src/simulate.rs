@@ -537,13 +537,7 @@ pub fn dry_run<'a>(
     tx
 }
 
-fn validate(
-    image: &[&Entry],
-    install: &[Entry],
-    host: &HostImage,
-    profile: &ImageProfile,
-    tx: &mut DryRun,
-) {
+fn validate(image: &[&Entry], install: &[Entry], host: &HostImage, profile: &ImageProfile, tx: &mut DryRun) {
     // Name -> entries providing it (implicit and explicit provides), in
     // image order: linked lists in one vector, no allocation per name.
     let providers = Providers::build(image);

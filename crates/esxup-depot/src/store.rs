@@ -262,7 +262,9 @@ pub(crate) fn read_dir_file(root: &Path, rel: &str, budget: &Budget) -> Result<V
     let safe = join_rel(&root.display().to_string(), "", rel)?;
     let path = root.join(safe);
     let f = std::fs::File::open(&path).map_err(|e| DepotError::io(&label, e))?;
-    let mut out = Vec::new();
+    // Sized from the file's length (bounded): no regrowing while reading.
+    let hint = f.metadata().map(|m| m.len()).unwrap_or(0).min(budget.opts.max_file_bytes);
+    let mut out = Vec::with_capacity(hint as usize + 1);
     f.take(budget.opts.max_file_bytes + 1).read_to_end(&mut out).map_err(|e| DepotError::io(&label, e))?;
     if out.len() as u64 > budget.opts.max_file_bytes {
         return Err(DepotError::TooLarge {

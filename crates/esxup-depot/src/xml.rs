@@ -6,9 +6,9 @@
 //! VMware schema (`vibauthor/schemas`), and each deviation becomes a warning.
 
 use crate::error::DepotError;
+pub use crate::minixml::{Node, Parser};
 use crate::model::*;
 use esxup_version::vib::{Constraint, Relation, VibVersion};
-pub use crate::minixml::{Node, Parser};
 
 /// Decodes bytes as UTF-8 (a BOM is skipped), naming the file on failure.
 pub fn utf8<'a>(path: &str, bytes: &'a [u8]) -> Result<&'a str, DepotError> {

@@ -93,7 +93,8 @@ fn advisory_fixed_in_compares_with_the_fix_of_the_release_branch() {
     }
     assert!(on_branch.iter().any(|r| r.build < first) && on_branch.iter().any(|r| r.build >= first));
     // A branch the advisory does not list: no claim either way.
-    let other = kb.releases().iter().find(|r| a.fix_for(r.version.branch()).is_none()).expect("a 6.0 release");
+    let other =
+        kb.releases().iter().find(|r| a.fix_for(r.version.branch()).is_none()).expect("a 6.0 release");
     assert_eq!(a.fixed_in(other), None);
 }
 

@@ -63,7 +63,8 @@ fn withdrawn_releases_are_the_pulled_70_u3_line() {
     // The Register ('VMware recalls full vSphere update over driver dramas')
     // and the 7.0 U3c row: U3, U3a and U3b were pulled and re-released as U3c.
     let kb = Kb::embedded().unwrap_or_else(|e| panic!("{e}"));
-    let mut pulled: Vec<u32> = kb.releases().iter().filter(|r| r.withdrawn.is_some()).map(|r| r.build).collect();
+    let mut pulled: Vec<u32> =
+        kb.releases().iter().filter(|r| r.withdrawn.is_some()).map(|r| r.build).collect();
     pulled.sort();
     assert_eq!(pulled, [18644231, 18825058, 18905247]);
     for b in pulled {

@@ -47,12 +47,11 @@ pub fn plan_input(
     kb: &Kb,
     depot: Option<String>,
 ) -> Result<PlanInput, PlanError> {
-    let requested = kb.release(report.target.release.build).cloned().ok_or_else(|| {
-        PlanError::UnknownTarget {
+    let requested =
+        kb.release(report.target.release.build).cloned().ok_or_else(|| PlanError::UnknownTarget {
             host: facts.hostname.clone().unwrap_or_else(|| "host".into()),
             build: report.target.release.build,
-        }
-    })?;
+        })?;
     let current = report.host.build.and_then(|b| kb.release(b)).cloned();
     let verdict = match report.verdict {
         esxup_check::Verdict::Ready => Verdict::Ready,
@@ -71,7 +70,8 @@ pub fn plan_input(
     let cur_date = current.as_ref().map(|c| c.release_date);
     let hops_to = |target: &Release| -> Vec<Release> {
         match cur_branch {
-            Some(c) => kb.intermediate_hops(c, target.version.branch())
+            Some(c) => kb
+                .intermediate_hops(c, target.version.branch())
                 .unwrap_or_default()
                 .into_iter()
                 .filter_map(|b| {
@@ -124,12 +124,7 @@ pub fn plan_input(
         let to = kb.release(rb.build)?.clone();
         Some(RollbackRoute { to, then: full(kb, &rb.then) })
     });
-    let altbootbank = facts
-        .altbootbank
-        .as_ref()
-        .and_then(|a| a.build)
-        .and_then(|b| kb.release(b))
-        .cloned();
+    let altbootbank = facts.altbootbank.as_ref().and_then(|a| a.build).and_then(|b| kb.release(b)).cloned();
     let advisories = kb.advisories();
     let exposures = report
         .exposures

@@ -81,6 +81,36 @@ fn seed_with_the_u2a_vib_list_names_vmkusb() {
 }
 
 #[test]
+fn seed_with_a_u2a_depot_profile_reports_the_simulated_esxcli_dependency_error() {
+    // The small synthetic depot (real schema; the 7.0 U2a profile from its
+    // real VIB list) written by scripts/gen-synthetic-depot.py, as the depot
+    // crate's own tests use it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("depot");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/gen-synthetic-depot.py");
+    let gen = Command::new("python3").arg(&script).arg(&root).arg("--small").output().unwrap_or_else(|e| {
+        panic!("python3 is needed to generate the synthetic depot ({e}): run scripts/test.sh")
+    });
+    assert!(gen.status.success(), "generator failed: {}", String::from_utf8_lossy(&gen.stderr));
+    let o = esxup(&["check", "--example", "seed", "--target", "7.0U2a", "--depot", root.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "blocked -> exit 1; stderr: {}", stderr(&o));
+    let out = stdout(&o);
+    let line = out
+        .lines()
+        .find(|l| l.contains("[blocker] MISSING_DEPENDENCY_VIBS"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(line.contains("ESXi-7.0U2a-17867351-standard"), "{line}");
+    assert!(
+        out.contains("[DependencyError] VIB VMW_bootbank_vmkusb_0.1-4vmw.670.3.159.18828794 requires vmkapi_incompat_2_5_0_0, but the requirement cannot be satisfied within the ImageProfile."),
+        "{out}"
+    );
+    // The same host with only a VIB id list (no profile to apply): no simulation.
+    let list = scenarios().join("seed-with-depot-vmkusb/vibs.txt");
+    let o = esxup(&["check", "--example", "seed", "--target", "7.0U2a", "--depot", list.to_str().unwrap()]);
+    assert!(!stdout(&o).contains("[DependencyError]"), "{}", stdout(&o));
+}
+
+#[test]
 fn ready_host_exits_zero() {
     let o = esxup(&["check", "--example", "clean-70u3", "--target", "latest-8.0"]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));

@@ -70,7 +70,9 @@ pub fn advisory_exposed(cx: &Ctx, out: &mut Vec<Finding>) {
         );
     }
     // The target's own exposure to known-exploited advisories.
-    let texp: Vec<String> = cx.kb.exposures_on(cx.target_branch(), cx.target.build)
+    let texp: Vec<String> = cx
+        .kb
+        .exposures_on(cx.target_branch(), cx.target.build)
         .into_iter()
         .filter(|e| e.advisory.cves.iter().any(|c| c.known_exploited))
         .map(|e| e.advisory.id.clone())
@@ -92,7 +94,9 @@ pub fn slpd(cx: &Ctx, out: &mut Vec<Finding>) {
     let (Some(branch), Some(build)) = (cx.current_branch(), cx.current_build) else {
         return;
     };
-    let exp: Vec<_> = cx.kb.exposures_on(branch, build)
+    let exp: Vec<_> = cx
+        .kb
+        .exposures_on(branch, build)
         .into_iter()
         .filter(|e| e.advisory.workaround_service.as_deref() == Some("slpd"))
         .collect();

@@ -1,16 +1,20 @@
 //! VIBs: HOST_ACCEPTANCE, MISSING_DEPENDENCY_VIBS (vmklinux VIBs on a move
 //! into 7.0), CONFLICTING_VIBS / DOWNGRADE_VIBS against a `--depot` image,
-//! third-party VIBs to re-check.
+//! third-party VIBs to re-check. With a depot image profile, the dependency
+//! and conflict errors of the simulated `esxcli software profile update`
+//! (`esxup_depot::simulate`) are reported in esxcli's words.
 
 use super::{unknown, Rule};
 use crate::engine::Ctx;
 use crate::finding::{Finding, Severity};
 use crate::rules::dates::backwards_vibs;
+use esxup_depot::ProblemKind;
 use esxup_facts::AcceptanceLevel;
 
 pub const RULES: &[(&str, Rule)] = &[
     ("vibs_known", vibs_known),
     ("host_acceptance", host_acceptance),
+    ("simulated_transaction", simulated_transaction),
     ("missing_dependency", missing_dependency),
     ("downgrade_vibs", downgrade_vibs),
     ("third_party", third_party),
@@ -82,15 +86,60 @@ fn vmklinux_vib(cx: &Ctx, name: &str, vendor: &str) -> bool {
         || name.starts_with("sata-")
 }
 
+const SRC_SIMULATE: &str = "esxup-depot transaction simulation of `esxcli software profile update` (esximage dependency/conflict rules, shared/research/README.md)";
+
+/// The simulated transaction's problems of one kind, esxcli-worded.
+fn simulated_problems<'a>(cx: &Ctx<'a>, kind: ProblemKind) -> Vec<&'a esxup_depot::Problem> {
+    let Some(problems) = cx.image.and_then(|i| i.simulated.as_ref()) else {
+        return Vec::new();
+    };
+    problems.iter().filter(|p| p.kind == kind).collect()
+}
+
+/// MISSING_DEPENDENCY_VIBS / CONFLICTING_VIBS from the simulated
+/// `esxcli software profile update` of a `--depot` image profile: one
+/// finding per kind listing every problem as esxcli words it
+/// (`[DependencyError] VIB VMW_bootbank_vmkusb_0.1-4vmw.670.3.159.18828794 requires ...`).
+pub fn simulated_transaction(cx: &Ctx, out: &mut Vec<Finding>) {
+    let Some(img) = cx.image.filter(|i| i.simulated.is_some()) else { return };
+    for (kind, id, key) in [
+        (ProblemKind::DependencyError, "MISSING_DEPENDENCY_VIBS", "check.simulated_dependency"),
+        (ProblemKind::Conflict, "CONFLICTING_VIBS", "check.simulated_conflict"),
+    ] {
+        let problems = simulated_problems(cx, kind);
+        if problems.is_empty() {
+            continue;
+        }
+        let list = problems.iter().map(|p| format!("[{}] {}", p.kind.tag(), p.message)).collect::<Vec<_>>();
+        let mut f = Finding::new(id, Severity::Blocker, key)
+            .arg("count", problems.len())
+            .arg("profile", &img.profile)
+            .arg("problems", list.join("; "))
+            .source(SRC_SIMULATE);
+        for p in &problems {
+            for v in &p.vibs {
+                f = f
+                    .evidence(&format!("depot.simulate({v})"), p.constraint.as_deref().unwrap_or(kind.tag()));
+            }
+        }
+        out.push(f);
+    }
+}
+
 /// MISSING_DEPENDENCY_VIBS: third-party vmklinux VIBs block a move into 7.0.
 pub fn missing_dependency(cx: &Ctx, out: &mut Vec<Finding>) {
     if !cx.crosses_into_70() {
         return;
     }
     let Some(vibs) = cx.facts.vibs.as_ref() else { return };
+    let simulated = simulated_problems(cx, ProblemKind::DependencyError);
     for v in vibs.iter().filter(|v| vmklinux_vib(cx, &v.name, &v.vendor)) {
         if cx.image.is_some_and(|i| i.vib(&v.name).is_some()) {
             continue; // the image replaces it
+        }
+        let id_tail = format!("_{}_{}", v.name, v.version);
+        if simulated.iter().any(|p| p.vibs.iter().any(|id| id.ends_with(&id_tail))) {
+            continue; // the simulated transaction already names it
         }
         out.push(
             Finding::new("MISSING_DEPENDENCY_VIBS", Severity::Blocker, "check.missing_dependency_vib")

@@ -7,11 +7,11 @@
 //! any host), 2 error (bad facts, unknown target, unreadable depot).
 
 use super::collect_vim::{collect_vim, VimArgs, VimOutcome};
+use super::input::{self, For, LoadedImage};
 use super::{hinted, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::Global;
 use anyhow::Context;
-use esxup_check::{examples, CheckReport, TargetImage, TargetSpec, Verdict};
-use esxup_facts::HostFacts;
+use esxup_check::{examples, CheckReport, TargetSpec, Verdict};
 use esxup_i18n::Lang;
 use esxup_kb::tables::Tables;
 use esxup_kb::Kb;
@@ -60,123 +60,6 @@ pub struct CheckArgs {
     pub vim: VimArgs,
 }
 
-/// Today, or `ESXUP_TODAY=YYYY-MM-DD` for reproducible output.
-fn today() -> anyhow::Result<Date> {
-    match std::env::var("ESXUP_TODAY") {
-        Ok(s) if !s.trim().is_empty() => s.trim().parse().with_context(|| format!("read ESXUP_TODAY={s:?}")),
-        _ => Ok(Date::today()),
-    }
-}
-
-fn load_kb(g: &Global) -> anyhow::Result<(&'static Kb, &'static Tables)> {
-    match &g.kb {
-        Some(dir) => {
-            let kb = Kb::load_dir(dir).map_err(|e| {
-                hinted(
-                    format!("load knowledge base {}: {e}", dir.display()),
-                    "check the folder with `esxup kb-lint DIR`, or drop --kb",
-                )
-            })?;
-            let tables = Tables::load_dir(dir).map_err(|e| {
-                hinted(
-                    format!("load CPU/device tables from {}: {e}", dir.display()),
-                    "the folder needs cpu.toml and devices.toml",
-                )
-            })?;
-            Ok((Box::leak(Box::new(kb)), Box::leak(Box::new(tables))))
-        }
-        None => {
-            let kb = Kb::embedded().map_err(|e| anyhow::anyhow!("load the built-in knowledge base: {e}"))?;
-            let tables = Tables::embedded()
-                .map_err(|e| anyhow::anyhow!("load the built-in CPU/device tables: {e}"))?;
-            Ok((kb, tables))
-        }
-    }
-}
-
-/// Reads a facts file, refusing other schema versions clearly.
-pub fn read_facts(path: &Path) -> anyhow::Result<HostFacts> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("read facts file {}", path.display()))?;
-    parse_facts(&text, &path.display().to_string())
-}
-
-fn parse_facts(text: &str, origin: &str) -> anyhow::Result<HostFacts> {
-    // Fast path for the fleet: one strict parse. On any problem, the facts
-    // loader explains it (schema version first, then the field).
-    if let Ok(f) = serde_json::from_str::<HostFacts>(text) {
-        if f.schema_version == esxup_facts::SCHEMA_VERSION {
-            return Ok(f);
-        }
-    }
-    match HostFacts::from_json_str(text, Path::new(origin)) {
-        Ok(f) => Ok(f),
-        Err(e) => {
-            let hint = match &e {
-                esxup_facts::FactsError::Newer { .. } => {
-                    "upgrade esxup, or re-collect the facts with this esxup (`esxup collect`)"
-                }
-                esxup_facts::FactsError::Unsupported { .. } | esxup_facts::FactsError::Shape { .. } => {
-                    "re-collect the facts with this esxup (`esxup collect`)"
-                }
-                _ => "write facts with `esxup collect` (or `esxup facts` to convert saved outputs)",
-            };
-            Err(hinted(e.to_string(), hint))
-        }
-    }
-}
-
-fn load_image(depot: &str, profile: Option<&str>, target_build: Option<u32>) -> anyhow::Result<TargetImage> {
-    let p = Path::new(depot);
-    let looks_like_list = p.is_file()
-        && std::fs::read_to_string(p)
-            .map(|t| {
-                t.lines().any(|l| l.contains("_bootbank_") || l.contains("_locker_"))
-                    && !t.trim_start().starts_with('<')
-            })
-            .unwrap_or(false);
-    if looks_like_list {
-        let text = std::fs::read_to_string(p).with_context(|| format!("read VIB list {depot}"))?;
-        let name = profile
-            .map(str::to_string)
-            .unwrap_or_else(|| p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
-        return TargetImage::from_vib_ids(&name, depot, &text).map_err(anyhow::Error::new);
-    }
-    let d = esxup_depot::Depot::open(depot).with_context(|| format!("open depot {depot}"))?;
-    let prof = match profile {
-        Some(n) => d.profile(n).ok_or_else(|| {
-            let names: Vec<&str> = d.profiles().iter().map(|p| p.name.as_str()).collect();
-            hinted(
-                format!("depot {depot} has no image profile {n:?}"),
-                format!("profiles in it: {}", names.join(", ")),
-            )
-        })?,
-        None => {
-            let by_build = target_build.and_then(|b| {
-                let bs = b.to_string();
-                d.profiles().iter().find(|p| p.name.contains(&bs) && p.name.ends_with("-standard"))
-            });
-            match (by_build, d.profiles()) {
-                (Some(p), _) => p,
-                (None, [one]) => one,
-                // A driver or component bundle: its VIBs are added to the image.
-                (None, []) => return Ok(TargetImage::from_depot_vibs(&d)),
-                (None, all) => {
-                    let names: Vec<&str> = all.iter().map(|p| p.name.as_str()).collect();
-                    return Err(hinted(
-                        format!("depot {depot}: cannot tell which image profile to check against"),
-                        format!(
-                            "pass --profile NAME; profiles: {}",
-                            if names.is_empty() { "none".into() } else { names.join(", ") }
-                        ),
-                    ));
-                }
-            }
-        }
-    };
-    Ok(TargetImage::from_depot(&d, prof))
-}
-
 fn lang_of(a: &CheckArgs) -> Lang {
     a.lang.unwrap_or_else(Lang::from_env)
 }
@@ -208,8 +91,8 @@ pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
             "examples: --target 7.0U3g, --target 20328353, --target latest-8.0, --target auto",
         )
     })?;
-    let (kb, tables) = load_kb(g)?;
-    let today = today()?;
+    let (kb, tables) = input::load_kb(g, For::Check)?;
+    let today = input::today()?;
     // Resolve the target early so that an unknown target is an error (exit 2)
     // before any facts are read.
     let resolved = esxup_check::Target::resolve(kb, &spec).map_err(|e| {
@@ -219,14 +102,19 @@ pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
         )
     })?;
     let image = match &a.depot {
-        Some(d) => Some(load_image(d, a.profile.as_deref(), resolved.as_ref().map(|t| t.release.build))?),
+        Some(d) => Some(input::load_image(
+            d,
+            a.profile.as_deref(),
+            resolved.as_ref().map(|t| t.release.build),
+            For::Check,
+        )?),
         None => None,
     };
     if let Some(dir) = &a.facts_dir {
         return run_fleet(kb, tables, dir, &spec, image.as_ref(), today, &a);
     }
     let facts = if let Some(p) = &a.facts {
-        read_facts(p)?
+        input::read_facts(p)?
     } else if let Some(name) = &a.example {
         if name == "list" {
             for n in examples::names() {
@@ -234,12 +122,7 @@ pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
             }
             return Ok(EXIT_OK);
         }
-        examples::get(name).ok_or_else(|| {
-            hinted(
-                format!("unknown example {name:?}"),
-                format!("built-in examples: {}", examples::names().join(", ")),
-            )
-        })?
+        input::example(name, For::Check)?
     } else if a.vim.host.is_some() {
         match collect_vim(&a.vim) {
             Some(Ok(VimOutcome::Facts(mut v))) if v.len() == 1 => v.remove(0),
@@ -263,6 +146,7 @@ pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
             "give --facts FILE, --example seed, --facts-dir DIR or --host URL",
         ));
     };
+    let image = image.as_ref().map(|i| i.for_host(&facts));
     let report = esxup_check::check_with(kb, tables, &facts, &spec, image.as_ref(), today)
         .map_err(|e| hinted(e.to_string(), "see `esxup check --help`"))?;
     print(&report, &a)?;
@@ -280,15 +164,16 @@ fn check_file(
     tables: &Tables,
     path: &Path,
     spec: &TargetSpec,
-    image: Option<&TargetImage>,
+    image: Option<&LoadedImage>,
     today: Date,
     opts: esxup_check::CheckOptions,
 ) -> Outcome {
-    let facts = match read_facts(path) {
+    let facts = match input::read_facts(path) {
         Ok(f) => f,
         Err(e) => return Outcome::Error(format!("{e:#}")),
     };
-    match esxup_check::check_with_options(kb, tables, &facts, spec, image, today, opts) {
+    let image = image.map(|i| i.for_host(&facts));
+    match esxup_check::check_with_options(kb, tables, &facts, spec, image.as_ref(), today, opts) {
         Ok(r) => Outcome::Report(Box::new(r)),
         Err(e) => Outcome::Error(format!("check {}: {e}", path.display())),
     }
@@ -299,7 +184,7 @@ fn run_fleet(
     tables: &Tables,
     dir: &Path,
     spec: &TargetSpec,
-    image: Option<&TargetImage>,
+    image: Option<&LoadedImage>,
     today: Date,
     a: &CheckArgs,
 ) -> anyhow::Result<u8> {

@@ -6,6 +6,7 @@ pub mod check;
 pub mod collect;
 pub mod collect_vim;
 pub mod depot;
+pub mod input;
 pub mod plan;
 
 use crate::cli::{Cli, Command};

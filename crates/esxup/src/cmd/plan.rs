@@ -6,16 +6,15 @@
 //! requested target is blocked (the plan is still written, with the way
 //! out), 2 error (bad facts, unknown target, unreachable host).
 
+use super::input::{self, For};
 use super::{hinted, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::Global;
 use anyhow::Context;
-use esxup_check::{TargetImage, TargetSpec};
+use esxup_check::TargetSpec;
 use esxup_facts::HostFacts;
 use esxup_i18n::Lang;
-use esxup_kb::tables::Tables;
 use esxup_plan::PlanStatus;
 use esxup_render::plan::PlanFormat;
-use esxup_version::Date;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -51,28 +50,12 @@ pub struct PlanArgs {
     pub vim: super::collect_vim::VimArgs,
 }
 
-/// "Today" for lifecycle and ages: `ESXUP_TODAY` (tests, reproducible
-/// output) or the system clock.
-fn today() -> anyhow::Result<Date> {
-    match std::env::var("ESXUP_TODAY") {
-        Ok(s) if !s.trim().is_empty() => {
-            s.trim().parse::<Date>().with_context(|| format!("read ESXUP_TODAY={s:?}"))
-        }
-        _ => Ok(Date::today()),
-    }
-}
-
 fn load_facts(a: &PlanArgs) -> anyhow::Result<HostFacts> {
     if let Some(p) = &a.facts {
-        return super::check::read_facts(p);
+        return input::read_facts(p);
     }
     if let Some(n) = &a.example {
-        return esxup_check::examples::get(n).ok_or_else(|| {
-            hinted(
-                format!("plan: unknown example {n:?}"),
-                format!("built-in examples: {}", esxup_check::examples::names().join(", ")),
-            )
-        });
+        return input::example(n, For::Plan);
     }
     if a.vim.host.is_some() {
         if a.vim.inventory.is_some() || a.vim.out_dir.is_some() {
@@ -96,80 +79,14 @@ fn load_facts(a: &PlanArgs) -> anyhow::Result<HostFacts> {
     Err(hinted("plan: no host given", "use --facts FILE, --example seed or --host URL"))
 }
 
-fn load_kb(g: &Global) -> anyhow::Result<(&'static esxup_kb::Kb, &'static Tables)> {
-    match &g.kb {
-        Some(dir) => {
-            let kb = esxup_kb::Kb::load_dir(dir).map_err(|e| {
-                hinted(
-                    format!("load knowledge base {}: {e}", dir.display()),
-                    "check the folder with `esxup kb-lint DIR`",
-                )
-            })?;
-            let tables = Tables::load_dir(dir).map_err(|e| {
-                hinted(
-                    format!("load CPU/device tables from {}: {e}", dir.display()),
-                    "the folder needs cpu.toml and devices.toml",
-                )
-            })?;
-            // Loaded once per process run, like `esxup check` does.
-            Ok((Box::leak(Box::new(kb)), Box::leak(Box::new(tables))))
-        }
-        None => Ok((
-            esxup_kb::Kb::embedded().context("load the built-in knowledge base")?,
-            Tables::embedded().context("load the built-in CPU/device tables")?,
-        )),
-    }
-}
-
-/// The target image: a text file of VIB ids (one per line, as `esxup check
-/// --depot` accepts), or a depot's named profile, else its `-standard`
-/// profile carrying the target build, else its only profile.
-fn load_image(depot: &str, profile: Option<&str>, build: u32) -> anyhow::Result<TargetImage> {
-    let path = std::path::Path::new(depot);
-    if path.is_file() {
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        if !text.trim_start().starts_with('<')
-            && text.lines().any(|l| l.contains("_bootbank_") || l.contains("_locker_"))
-        {
-            let name = profile
-                .map(str::to_string)
-                .or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()))
-                .unwrap_or_default();
-            return TargetImage::from_vib_ids(&name, depot, &text).map_err(anyhow::Error::new);
-        }
-    }
-    let d = esxup_depot::Depot::open(depot).with_context(|| format!("open depot {depot}"))?;
-    let names = || d.profiles().iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
-    let bs = build.to_string();
-    let prof = match profile {
-        Some(n) => d.profile(n).ok_or_else(|| {
-            hinted(
-                format!("depot {depot} has no image profile {n:?}"),
-                format!("profiles in it: {}", names()),
-            )
-        })?,
-        None => match d.profiles().iter().find(|p| p.name.contains(&bs) && p.name.ends_with("-standard")) {
-            Some(p) => p,
-            None if d.profiles().len() == 1 => &d.profiles()[0],
-            None => {
-                return Err(hinted(
-                    format!("depot {depot}: no image profile of build {build}"),
-                    format!("pass --profile NAME; profiles: {}", names()),
-                ))
-            }
-        },
-    };
-    Ok(TargetImage::from_depot(&d, prof))
-}
-
 pub fn run_plan(g: &Global, a: PlanArgs) -> anyhow::Result<u8> {
     let lang = a.lang.unwrap_or_else(Lang::from_env);
     let spec: TargetSpec = a.target.parse().map_err(|e: esxup_check::TargetSpecError| {
         hinted(e.to_string(), "e.g. --target 7.0U3g, --target latest-8.0 or --target auto")
     })?;
     let facts = load_facts(&a)?;
-    let (kb, tables) = load_kb(g)?;
-    let today = today()?;
+    let (kb, tables) = input::load_kb(g, For::Plan)?;
+    let today = input::today()?;
     // An unknown target is an error (exit 2) before anything else is read.
     let resolved = esxup_check::Target::resolve(kb, &spec).map_err(|e| {
         hinted(
@@ -178,9 +95,9 @@ pub fn run_plan(g: &Global, a: PlanArgs) -> anyhow::Result<u8> {
         )
     })?;
     let image = match (&a.depot, &resolved) {
-        (Some(d), Some(t)) if !d.starts_with("http://") && !d.starts_with("https://") => {
-            Some(load_image(d, a.profile.as_deref(), t.release.build)?)
-        }
+        (Some(d), Some(t)) if !d.starts_with("http://") && !d.starts_with("https://") => Some(
+            input::load_image(d, a.profile.as_deref(), Some(t.release.build), For::Plan)?.for_host(&facts),
+        ),
         _ => None,
     };
     let report = esxup_check::check_with(kb, tables, &facts, &spec, image.as_ref(), today)

@@ -1,0 +1,214 @@
+//! The inputs `esxup check` and `esxup plan` share: "today", the knowledge
+//! base and CPU/device tables (`--kb`), facts files, built-in examples and
+//! the target image (`--depot`, `--profile`).
+//!
+//! Both commands read them the same way; where their messages or fallbacks
+//! differ (and the tests pin them), the [`For`] argument says which command
+//! asks.
+
+use super::hinted;
+use crate::cli::Global;
+use anyhow::Context;
+use esxup_check::TargetImage;
+use esxup_facts::HostFacts;
+use esxup_kb::tables::Tables;
+use esxup_kb::Kb;
+use esxup_version::Date;
+use std::path::Path;
+
+/// The command reading the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum For {
+    Check,
+    Plan,
+}
+
+/// Today, or `ESXUP_TODAY=YYYY-MM-DD` for reproducible output.
+pub fn today() -> anyhow::Result<Date> {
+    match std::env::var("ESXUP_TODAY") {
+        Ok(s) if !s.trim().is_empty() => {
+            s.trim().parse::<Date>().with_context(|| format!("read ESXUP_TODAY={s:?}"))
+        }
+        _ => Ok(Date::today()),
+    }
+}
+
+/// The knowledge base and CPU/device tables: the folder of `--kb DIR`
+/// (loaded once per process run), else the built-in ones.
+pub fn load_kb(g: &Global, cmd: For) -> anyhow::Result<(&'static Kb, &'static Tables)> {
+    match &g.kb {
+        Some(dir) => {
+            let kb = Kb::load_dir(dir).map_err(|e| {
+                hinted(
+                    format!("load knowledge base {}: {e}", dir.display()),
+                    match cmd {
+                        For::Check => "check the folder with `esxup kb-lint DIR`, or drop --kb",
+                        For::Plan => "check the folder with `esxup kb-lint DIR`",
+                    },
+                )
+            })?;
+            let tables = Tables::load_dir(dir).map_err(|e| {
+                hinted(
+                    format!("load CPU/device tables from {}: {e}", dir.display()),
+                    "the folder needs cpu.toml and devices.toml",
+                )
+            })?;
+            Ok((Box::leak(Box::new(kb)), Box::leak(Box::new(tables))))
+        }
+        None => match cmd {
+            For::Check => {
+                let kb =
+                    Kb::embedded().map_err(|e| anyhow::anyhow!("load the built-in knowledge base: {e}"))?;
+                let tables = Tables::embedded()
+                    .map_err(|e| anyhow::anyhow!("load the built-in CPU/device tables: {e}"))?;
+                Ok((kb, tables))
+            }
+            For::Plan => Ok((
+                Kb::embedded().context("load the built-in knowledge base")?,
+                Tables::embedded().context("load the built-in CPU/device tables")?,
+            )),
+        },
+    }
+}
+
+/// Reads a facts file, refusing other schema versions clearly.
+pub fn read_facts(path: &Path) -> anyhow::Result<HostFacts> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("read facts file {}", path.display()))?;
+    parse_facts(&text, &path.display().to_string())
+}
+
+fn parse_facts(text: &str, origin: &str) -> anyhow::Result<HostFacts> {
+    // Fast path for the fleet: one strict parse. On any problem, the facts
+    // loader explains it (schema version first, then the field).
+    if let Ok(f) = serde_json::from_str::<HostFacts>(text) {
+        if f.schema_version == esxup_facts::SCHEMA_VERSION {
+            return Ok(f);
+        }
+    }
+    match HostFacts::from_json_str(text, Path::new(origin)) {
+        Ok(f) => Ok(f),
+        Err(e) => {
+            let hint = match &e {
+                esxup_facts::FactsError::Newer { .. } => {
+                    "upgrade esxup, or re-collect the facts with this esxup (`esxup collect`)"
+                }
+                esxup_facts::FactsError::Unsupported { .. } | esxup_facts::FactsError::Shape { .. } => {
+                    "re-collect the facts with this esxup (`esxup collect`)"
+                }
+                _ => "write facts with `esxup collect` (or `esxup facts` to convert saved outputs)",
+            };
+            Err(hinted(e.to_string(), hint))
+        }
+    }
+}
+
+/// A built-in example host by name.
+pub fn example(name: &str, cmd: For) -> anyhow::Result<HostFacts> {
+    esxup_check::examples::get(name).ok_or_else(|| {
+        let prefix = match cmd {
+            For::Check => "",
+            For::Plan => "plan: ",
+        };
+        hinted(
+            format!("{prefix}unknown example {name:?}"),
+            format!("built-in examples: {}", esxup_check::examples::names().join(", ")),
+        )
+    })
+}
+
+/// The `--depot` image, keeping the depot and profile it was read from so
+/// that each host's `esxcli software profile update` can be simulated.
+pub struct LoadedImage {
+    pub image: TargetImage,
+    /// The depot and the name of the image profile (not for VIB id lists
+    /// and driver bundles, which have no profile to apply).
+    depot: Option<(esxup_depot::Depot, String)>,
+}
+
+impl LoadedImage {
+    /// The image for one host: with the simulated transaction's problems
+    /// when it came from a depot profile (see [`TargetImage::simulated_on`]).
+    pub fn for_host(&self, facts: &HostFacts) -> TargetImage {
+        match &self.depot {
+            Some((d, name)) => match d.profile(name) {
+                Some(p) => self.image.simulated_on(d, p, facts),
+                None => self.image.clone(),
+            },
+            None => self.image.clone(),
+        }
+    }
+}
+
+/// Whether a file is a VIB id list (one `<vendor>_<type>_<name>_<version>`
+/// per line) rather than a depot index.
+fn is_vib_list(text: &str) -> bool {
+    text.lines().any(|l| l.contains("_bootbank_") || l.contains("_locker_"))
+        && !text.trim_start().starts_with('<')
+}
+
+/// The target image of `--depot`: a text file of VIB ids, or a depot's
+/// `--profile`, else its `-standard` profile carrying the target build, else
+/// its only profile. Otherwise `check` reads a depot without profiles (a
+/// driver or component bundle) as a partial image and asks for `--profile`
+/// when there are several; `plan` asks for `--profile` naming the build.
+pub fn load_image(
+    depot: &str,
+    profile: Option<&str>,
+    target_build: Option<u32>,
+    cmd: For,
+) -> anyhow::Result<LoadedImage> {
+    let p = Path::new(depot);
+    if p.is_file() {
+        if let Some(text) = std::fs::read_to_string(p).ok().filter(|t| is_vib_list(t)) {
+            let name = profile
+                .map(str::to_string)
+                .or_else(|| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+                .unwrap_or_default();
+            let image = TargetImage::from_vib_ids(&name, depot, &text).map_err(anyhow::Error::new)?;
+            return Ok(LoadedImage { image, depot: None });
+        }
+    }
+    let d = esxup_depot::Depot::open(depot).with_context(|| format!("open depot {depot}"))?;
+    let names = || d.profiles().iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
+    let prof = match profile {
+        Some(n) => d.profile(n).ok_or_else(|| {
+            hinted(
+                format!("depot {depot} has no image profile {n:?}"),
+                format!("profiles in it: {}", names()),
+            )
+        })?,
+        None => {
+            let by_build = target_build.and_then(|b| {
+                let bs = b.to_string();
+                d.profiles().iter().find(|p| p.name.contains(&bs) && p.name.ends_with("-standard"))
+            });
+            match (by_build, d.profiles(), cmd) {
+                (Some(p), _, _) => p,
+                (None, [one], _) => one,
+                // A driver or component bundle: its VIBs are added to the image.
+                (None, [], For::Check) => {
+                    return Ok(LoadedImage { image: TargetImage::from_depot_vibs(&d), depot: None })
+                }
+                (None, _, For::Check) => {
+                    return Err(hinted(
+                        format!("depot {depot}: cannot tell which image profile to check against"),
+                        format!("pass --profile NAME; profiles: {}", names()),
+                    ));
+                }
+                (None, _, For::Plan) => {
+                    return Err(hinted(
+                        format!(
+                            "depot {depot}: no image profile of build {}",
+                            target_build.map(|b| b.to_string()).unwrap_or_default()
+                        ),
+                        format!("pass --profile NAME; profiles: {}", names()),
+                    ))
+                }
+            }
+        }
+    };
+    let image = TargetImage::from_depot(&d, prof);
+    let name = prof.name.clone();
+    Ok(LoadedImage { image, depot: Some((d, name)) })
+}
