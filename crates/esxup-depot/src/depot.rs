@@ -255,7 +255,10 @@ impl Depot {
                         .filter(|id| listed.get(id, |i| all_vibs[i].id.as_str()).is_none())
                         .count();
                     (n > 0).then(|| {
-                        format!("image profile {} names {n} VIB(s) that are not in the depot metadata", p.name)
+                        format!(
+                            "image profile {} names {n} VIB(s) that are not in the depot metadata",
+                            p.name
+                        )
                     })
                 })
                 .collect();
@@ -1086,4 +1089,30 @@ fn parse_release_unit(label: &str, data: &[u8], warnings: &mut Vec<String>) -> R
         warnings.push(format!("{label}: base image / add-on fields not recognised"));
     }
     u
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorting_by_index_is_stable_and_dedup_keeps_the_first() {
+        let items = vec![("b", 1), ("a", 2), ("b", 3), ("c", 4), ("a", 5)];
+        let order = sorted_order(&items, |x| x.0);
+        assert_eq!(order, [1, 4, 0, 2, 3]);
+        let mut v = items.clone();
+        apply_order(&mut v, order);
+        assert_eq!(v, [("a", 2), ("a", 5), ("b", 1), ("b", 3), ("c", 4)]);
+        assert_eq!(sorted_unique(items, |x| x.0), [("a", 2), ("b", 1), ("c", 4)]);
+    }
+
+    #[test]
+    fn member_names_escaping_the_zip_are_refused() {
+        for ok in ["vibs/a.xml", "vmware.xml", "a/./b.xml", "a/b/../c.xml"] {
+            assert!(check_member("z", ok).is_ok(), "{ok}");
+        }
+        for bad in ["../x", "/etc/passwd", "a/../../x", "C:/x", "a\\b"] {
+            assert!(matches!(check_member("z", bad), Err(DepotError::UnsafePath { .. })), "{bad}");
+        }
+    }
 }

@@ -93,3 +93,21 @@ impl StrIndex {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn str_index_finds_first_position_of_each_key() {
+        let keys = ["b", "a", "c", "a", "", "VMW_bootbank_vmkusb_0.1-4vmw.670.3.159.18828794"];
+        let t = StrIndex::build(keys.len(), |i| keys[i]);
+        let get = |k: &str| t.get(k, |i| keys[i]);
+        assert_eq!(get("a"), Some(1));
+        assert_eq!(get("b"), Some(0));
+        assert_eq!(get(""), Some(4));
+        assert_eq!(get("VMW_bootbank_vmkusb_0.1-4vmw.670.3.159.18828794"), Some(5));
+        assert_eq!(get("d"), None);
+        assert_eq!(StrIndex::default().get("a", |_| ""), None);
+    }
+}
