@@ -6,7 +6,8 @@
 //! - [`HostImage`]: a host's installed VIBs (facts, `esxcli software vib
 //!   list`, or a profile).
 //! - [`simulate`]: `esxcli software profile update/install --dry-run`,
-//!   explained; [`backwards_vibs`]: VIBs an image would take back in time.
+//!   explained ([`dry_run`]: the same, reasons rendered on demand);
+//!   [`backwards_vibs`]: VIBs an image would take back in time.
 //! - [`driver_readiness`]: devices without a native driver in the target.
 //! - [`diff_profiles`]: Compare-EsxImageProfile and more.
 

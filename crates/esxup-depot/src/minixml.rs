@@ -67,7 +67,7 @@ pub struct Document<'s> {
     p: &'s Parser,
 }
 
-/// An element of a [`Document`].
+/// An element of a parsed document.
 #[derive(Clone, Copy)]
 pub struct Node<'a, 's> {
     doc: &'a Document<'s>,

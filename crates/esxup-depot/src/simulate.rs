@@ -566,35 +566,31 @@ fn validate(image: &[&Entry], install: &[Entry], host: &HostImage, profile: &Ima
             }
         }
         for c in &m.conflicts {
-            {
-                for j in providers.of(c.name.as_str()) {
-                    if j != i && provides(image[j], c) {
-                        let (a, b) =
-                            if e.id < image[j].id { (&e.id, &image[j].id) } else { (&image[j].id, &e.id) };
-                        let msg = format!("VIBs ({a}, {b}) are conflicting with each other.");
-                        if !tx.problems.iter().any(|p| p.message == msg) {
-                            tx.problems.push(Problem {
-                                kind: ProblemKind::Conflict,
-                                message: msg,
-                                vibs: vec![a.to_string(), b.to_string()],
-                                constraint: Some(c.to_string()),
-                            });
-                        }
+            for j in providers.of(c.name.as_str()) {
+                if j != i && provides(image[j], c) {
+                    let (a, b) =
+                        if e.id < image[j].id { (&e.id, &image[j].id) } else { (&image[j].id, &e.id) };
+                    let msg = format!("VIBs ({a}, {b}) are conflicting with each other.");
+                    if !tx.problems.iter().any(|p| p.message == msg) {
+                        tx.problems.push(Problem {
+                            kind: ProblemKind::Conflict,
+                            message: msg,
+                            vibs: vec![a.to_string(), b.to_string()],
+                            constraint: Some(c.to_string()),
+                        });
                     }
                 }
             }
         }
         for c in &m.replaces {
-            {
-                for j in providers.of(c.name.as_str()) {
-                    if j != i && provides(image[j], c) {
-                        tx.problems.push(Problem {
-                            kind: ProblemKind::Obsoleted,
-                            message: format!("VIB {} is obsoleted by {}", image[j].id, e.id),
-                            vibs: vec![image[j].id.to_string(), e.id.to_string()],
-                            constraint: Some(c.to_string()),
-                        });
-                    }
+            for j in providers.of(c.name.as_str()) {
+                if j != i && provides(image[j], c) {
+                    tx.problems.push(Problem {
+                        kind: ProblemKind::Obsoleted,
+                        message: format!("VIB {} is obsoleted by {}", image[j].id, e.id),
+                        vibs: vec![image[j].id.to_string(), e.id.to_string()],
+                        constraint: Some(c.to_string()),
+                    });
                 }
             }
         }

@@ -1,9 +1,10 @@
 //! XML parsers for depot metadata (`index.xml`, `vendor-index.xml`,
 //! `vmware.xml`, `bulletins/`, `vibs/`, `profiles/`) and VIB descriptors.
 //!
-//! The reader ([`crate::minixml`]) refuses DTDs (and so entity definitions
-//! and expansion) and unknown entities. Parsing is lenient where real community VIBs deviate from the
-//! VMware schema (`vibauthor/schemas`), and each deviation becomes a warning.
+//! The XML reader (`src/minixml.rs`) refuses DTDs (and so entity
+//! definitions and expansion) and unknown entities. Parsing is lenient where
+//! real community VIBs deviate from the VMware schema (`vibauthor/schemas`),
+//! and each deviation becomes a warning.
 
 use crate::error::DepotError;
 pub use crate::minixml::{Node, Parser};
