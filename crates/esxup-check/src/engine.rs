@@ -336,14 +336,11 @@ fn best_of_branch<'k>(
     today: Date,
     exploited: &[&esxup_kb::Advisory],
 ) -> Option<&'k Release> {
-    let (current_date, current_version) = current;
     let mut rels: Vec<&Release> = kb.branch_releases(branch).collect();
     rels.sort_by_key(|r| (r.version, r.release_date, r.build));
     rels.into_iter()
         .rev()
-        .filter(|r| r.release_date <= today && !withdrawn(r))
-        .filter(|r| current_date.is_none_or(|d| r.release_date >= d))
-        .filter(|r| not_older_update(r, current_version))
+        .filter(|r| eligible(r, current, today))
         .find(|r| exploited.iter().all(|a| fixes_if_fixable(r, a)))
 }
 
@@ -357,18 +354,23 @@ fn branch_candidates<'k>(
     today: Date,
     exploited: &[&esxup_kb::Advisory],
 ) -> Vec<&'k Release> {
-    let (current_date, current_version) = current;
-    let mut rels: Vec<&Release> = kb
-        .branch_releases(branch)
-        .filter(|r| r.release_date <= today && !withdrawn(r))
-        .filter(|r| current_date.is_none_or(|d| r.release_date >= d))
-        .filter(|r| not_older_update(r, current_version))
-        .collect();
+    let mut rels: Vec<&Release> =
+        kb.branch_releases(branch).filter(|r| eligible(r, current, today)).collect();
     rels.sort_by_key(|r| {
         let fixes_all = exploited.iter().all(|a| fixes_if_fixable(r, a));
         std::cmp::Reverse((fixes_all, r.version, r.release_date, r.build))
     });
     rels
+}
+
+/// The release was out by `today`, is not withdrawn, and is not back in time
+/// for the host (`current`: its release date and version, when known).
+fn eligible(r: &Release, current: (Option<Date>, Option<Version>), today: Date) -> bool {
+    let (current_date, current_version) = current;
+    r.release_date <= today
+        && !withdrawn(r)
+        && current_date.is_none_or(|d| r.release_date >= d)
+        && not_older_update(r, current_version)
 }
 
 /// On the installed branch, the release is not of an older update level.

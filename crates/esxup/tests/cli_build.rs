@@ -4,6 +4,9 @@
 //! sources) so they do not drift as data/ grows; the facts of the built-in
 //! data are asserted separately.
 
+mod common;
+
+use common::{stderr as err, stdout as out};
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -26,14 +29,6 @@ fn esxup(args: &[&str], stdin: Option<&str>, kb: Option<&str>) -> Output {
         child.stdin.take().expect("stdin").write_all(s.as_bytes()).expect("write stdin");
     }
     child.wait_with_output().expect("wait for esxup")
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn json(o: &Output) -> serde_json::Value {

@@ -2,32 +2,16 @@
 //! the built-in examples and the scenario fixtures. Output is pinned with
 //! insta snapshots; `ESXUP_TODAY` fixes the report day.
 
+mod common;
 #[path = "../../esxup-collect/tests/vim_sim.rs"]
 mod sim;
 
-use std::path::{Path, PathBuf};
+use common::{scenarios, stderr, stdout};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn esxup(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_esxup"))
-        .args(args)
-        .env("ESXUP_TODAY", "2026-01-15")
-        .env("LC_ALL", "C.UTF-8")
-        .env_remove("ESXUP_KB")
-        .output()
-        .expect("run esxup")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scenarios() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../esxup-check/tests/scenarios")
+    common::esxup_on("2026-01-15").args(args).output().expect("run esxup")
 }
 
 #[test]

@@ -6,6 +6,9 @@
 //! `/usr/sbin/sshd` with testbed/sshd/sshd_config.template and
 //! testbed/sshd/fake-esxi.sh.
 
+mod common;
+
+use common::{code, stderr, stdout};
 use esxup_collect::commands::{COMMANDS, PER_VM};
 use esxup_facts::HostFacts;
 use std::net::TcpStream;
@@ -17,14 +20,7 @@ fn root() -> PathBuf {
 }
 
 fn esxup(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_esxup"))
-        .args(args)
-        .env_remove("SSH_AUTH_SOCK")
-        .env_remove("ESXUP_SSH_PASSWORD")
-        .env_remove("GOVC_URL")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    esxup_env(args, &[])
 }
 
 fn esxup_env(args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -40,14 +36,6 @@ fn esxup_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     c.output().unwrap()
 }
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
 /// Writes the outputs of host-a (source lines stripped) into `dir`.
 fn write_host_a(dir: &Path) -> Vec<String> {
     let fx = root().join("crates/esxup-facts/tests/fixtures");
@@ -61,10 +49,6 @@ fn write_host_a(dir: &Path) -> Vec<String> {
         names.push(name.to_string());
     }
     names
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
 }
 
 // ---------------------------------------------------------------- saved outputs
@@ -354,6 +338,16 @@ impl Sshd {
         p
     }
 
+    /// Runs `esxup collect --ssh` against this server with the client key,
+    /// trusting its host key by `trust` (`["--known-hosts", FILE]` or
+    /// `["--ssh-fingerprint", FP]`), then the `extra` options.
+    fn collect(&self, trust: [&str; 2], extra: &[&str]) -> Output {
+        let (target, key) = (self.target(), self.path("client_key"));
+        let mut args = vec!["collect", "--ssh", &target, trust[0], trust[1], "--identity", &key];
+        args.extend_from_slice(extra);
+        esxup(&args)
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(self.path("sshd.log")).unwrap_or_default()
     }
@@ -364,17 +358,7 @@ fn ssh_collects_the_same_facts_as_saved_outputs() {
     let s = Sshd::start("prohibit-password", None);
     let kh = s.known_hosts();
     let ssh_json = s.path("ssh.json");
-    let o = esxup(&[
-        "collect",
-        "--ssh",
-        &s.target(),
-        "--known-hosts",
-        &kh,
-        "--identity",
-        &s.path("client_key"),
-        "-o",
-        &ssh_json,
-    ]);
+    let o = s.collect(["--known-hosts", &kh], &["-o", &ssh_json]);
     assert_eq!(code(&o), 0, "{}\nsshd log:\n{}", stderr(&o), s.log());
     let via_ssh = HostFacts::from_json_file(Path::new(&ssh_json)).unwrap();
     assert_eq!(via_ssh.source, Some(format!("ssh:{}", s.target())));
@@ -405,30 +389,12 @@ fn ssh_collects_the_same_facts_as_saved_outputs() {
 fn ssh_pinned_fingerprint_is_accepted_and_a_wrong_one_refused() {
     let s = Sshd::start("prohibit-password", None);
     let fp = s.fingerprint();
-    let o = esxup(&[
-        "collect",
-        "--ssh",
-        &s.target(),
-        "--ssh-fingerprint",
-        &fp,
-        "--identity",
-        &s.path("client_key"),
-        "--format",
-        "json",
-    ]);
+    let o = s.collect(["--ssh-fingerprint", &fp], &["--format", "json"]);
     assert_eq!(code(&o), 0, "{}\n{}", stderr(&o), s.log());
     let f: HostFacts = serde_json::from_str(&stdout(&o)).unwrap();
     assert_eq!(f.product.unwrap().build, 24677879);
 
-    let o = esxup(&[
-        "collect",
-        "--ssh",
-        &s.target(),
-        "--ssh-fingerprint",
-        "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-        "--identity",
-        &s.path("client_key"),
-    ]);
+    let o = s.collect(["--ssh-fingerprint", "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"], &[]);
     assert_eq!(code(&o), 2);
     let e = stderr(&o);
     assert!(e.contains("HOST KEY MISMATCH") && e.contains(&fp), "{e}");
@@ -440,15 +406,7 @@ fn ssh_unknown_host_key_is_refused_with_its_fingerprint_and_the_flag() {
     let s = Sshd::start("prohibit-password", None);
     let empty = s.path("empty_known_hosts");
     std::fs::write(&empty, "").unwrap();
-    let o = esxup(&[
-        "collect",
-        "--ssh",
-        &s.target(),
-        "--known-hosts",
-        &empty,
-        "--identity",
-        &s.path("client_key"),
-    ]);
+    let o = s.collect(["--known-hosts", &empty], &[]);
     assert_eq!(code(&o), 2);
     let e = stderr(&o);
     let fp = s.fingerprint();
@@ -460,17 +418,7 @@ fn ssh_unknown_host_key_is_refused_with_its_fingerprint_and_the_flag() {
     let st = Command::new("ssh-keygen").args(["-q", "-H", "-f", &kh]).stdout(Stdio::null()).status().unwrap();
     assert!(st.success());
     assert!(std::fs::read_to_string(&kh).unwrap().starts_with("|1|"));
-    let o = esxup(&[
-        "collect",
-        "--ssh",
-        &s.target(),
-        "--known-hosts",
-        &kh,
-        "--identity",
-        &s.path("client_key"),
-        "--format",
-        "json",
-    ]);
+    let o = s.collect(["--known-hosts", &kh], &["--format", "json"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 
     // A known_hosts line for this host with another key: refused as changed.
@@ -479,15 +427,7 @@ fn ssh_unknown_host_key_is_refused_with_its_fingerprint_and_the_flag() {
     let changed = s.path("changed_known_hosts");
     std::fs::write(&changed, format!("[127.0.0.1]:{} {} {}\n", s.port, p.next().unwrap(), p.next().unwrap()))
         .unwrap();
-    let o = esxup(&[
-        "collect",
-        "--ssh",
-        &s.target(),
-        "--known-hosts",
-        &changed,
-        "--identity",
-        &s.path("client_key"),
-    ]);
+    let o = s.collect(["--known-hosts", &changed], &[]);
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("HOST KEY MISMATCH"), "{}", stderr(&o));
 }
@@ -525,17 +465,7 @@ fn ssh_host_that_stops_answering_times_out() {
     let hang = COMMANDS[0].command;
     let s = Sshd::start("prohibit-password", Some(hang));
     let kh = s.known_hosts();
-    let o = esxup(&[
-        "collect",
-        "--ssh",
-        &s.target(),
-        "--known-hosts",
-        &kh,
-        "--identity",
-        &s.path("client_key"),
-        "--timeout",
-        "5",
-    ]);
+    let o = s.collect(["--known-hosts", &kh], &["--timeout", "5"]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     let e = stderr(&o);
     assert!(e.contains(&format!("timed out after 5s waiting for `{hang}`")), "{e}");
@@ -556,19 +486,7 @@ fn ssh_connection_lost_mid_collection_is_an_error() {
     let s = Sshd::start_with("prohibit-password", None, Some(at));
     let kh = s.known_hosts();
     let out = s.path("f.json");
-    let o = esxup(&[
-        "collect",
-        "--ssh",
-        &s.target(),
-        "--known-hosts",
-        &kh,
-        "--identity",
-        &s.path("client_key"),
-        "--timeout",
-        "5",
-        "-o",
-        &out,
-    ]);
+    let o = s.collect(["--known-hosts", &kh], &["--timeout", "5", "-o", &out]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     let e = stderr(&o);
     assert!(e.contains(&format!("ssh {}", s.target())) && e.contains(&format!("`{at}`")), "{e}");

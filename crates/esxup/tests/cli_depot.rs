@@ -120,6 +120,14 @@ fn vib_show_json_and_a_tampered_vib() {
     assert!(r.stderr.contains("\nhint: "));
 }
 
+/// `esxup depot dry-run --depot . --profile PROFILE` in the depot folder
+/// `root`, then the `host` options (`--vib-list`, `--facts`, ...).
+fn dry_run(root: &Path, profile: &str, host: &[&str]) -> Run {
+    let mut args = vec!["depot", "dry-run", "--depot", ".", "--profile", profile];
+    args.extend_from_slice(host);
+    esxup(root, &args)
+}
+
 fn redact(s: &str, root: &Path) -> String {
     s.replace(&root.display().to_string(), "<DEPOT>")
 }
@@ -127,19 +135,7 @@ fn redact(s: &str, root: &Path) -> String {
 #[test]
 fn dry_run_seed_case_fails_with_the_esxcli_dependency_error() {
     let root = synthetic();
-    let r = esxup(
-        root,
-        &[
-            "depot",
-            "dry-run",
-            "--depot",
-            ".",
-            "--profile",
-            "ESXi-7.0U2a-17867351-standard",
-            "--vib-list",
-            "hosts/6.7-P06-like.viblist",
-        ],
-    );
+    let r = dry_run(root, "ESXi-7.0U2a-17867351-standard", &["--vib-list", "hosts/6.7-P06-like.viblist"]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     insta::assert_snapshot!(redact(&r.stdout, root));
 }
@@ -147,22 +143,11 @@ fn dry_run_seed_case_fails_with_the_esxcli_dependency_error() {
 #[test]
 fn dry_run_p01_host_succeeds_and_json_agrees() {
     let root = synthetic();
-    let args = [
-        "depot",
-        "dry-run",
-        "--depot",
-        ".",
-        "--profile",
-        "ESXi-7.0U2a-17867351-standard",
-        "--vib-list",
-        "hosts/6.7-P01.viblist",
-    ];
-    let r = esxup(root, &args);
+    let profile = "ESXi-7.0U2a-17867351-standard";
+    let r = dry_run(root, profile, &["--vib-list", "hosts/6.7-P01.viblist"]);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains("Installation Result\n   Message: Dryrun only, host not changed. The following installers will be applied: [BootBankInstaller]\n   Reboot Required: true\n"), "{}", r.stdout);
-    let mut j = args.to_vec();
-    j.extend(["--format", "json"]);
-    let r = esxup(root, &j);
+    let r = dry_run(root, profile, &["--vib-list", "hosts/6.7-P01.viblist", "--format", "json"]);
     assert_eq!(r.code, 0);
     let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["succeeds"], true);
@@ -177,19 +162,10 @@ fn dry_run_p01_host_succeeds_and_json_agrees() {
 #[test]
 fn dry_run_install_without_ok_to_remove_and_from_facts() {
     let root = synthetic();
-    let r = esxup(
+    let r = dry_run(
         root,
-        &[
-            "depot",
-            "dry-run",
-            "--depot",
-            ".",
-            "--profile",
-            "ESXi-7.0U3g-20328353-standard",
-            "--host-profile",
-            "SYNTH-6.7-P06-like-host-HPE-EP23-19195723",
-            "--install",
-        ],
+        "ESXi-7.0U3g-20328353-standard",
+        &["--host-profile", "SYNTH-6.7-P06-like-host-HPE-EP23-19195723", "--install"],
     );
     assert_eq!(r.code, 1);
     assert!(
@@ -223,19 +199,7 @@ fn dry_run_install_without_ok_to_remove_and_from_facts() {
     let t = tempfile::tempdir().unwrap();
     let fp = t.path().join("facts.json");
     std::fs::write(&fp, serde_json::to_string_pretty(&facts).unwrap()).unwrap();
-    let r = esxup(
-        root,
-        &[
-            "depot",
-            "dry-run",
-            "--depot",
-            ".",
-            "--profile",
-            "ESXi-7.0U2a-17867351-standard",
-            "--facts",
-            fp.to_str().unwrap(),
-        ],
-    );
+    let r = dry_run(root, "ESXi-7.0U2a-17867351-standard", &["--facts", fp.to_str().unwrap()]);
     assert_eq!(r.code, 1, "the management NIC loses its driver: {}", r.stdout);
     assert!(
         r.stdout.contains("Host:      facts of esx01 (2 VIBs), acceptance level partner\n"),
@@ -291,19 +255,7 @@ fn bad_input_exits_2_with_a_hint() {
     );
 
     let root = synthetic();
-    let r = esxup(
-        root,
-        &[
-            "depot",
-            "dry-run",
-            "--depot",
-            ".",
-            "--profile",
-            "ESXi-7.0U2a",
-            "--vib-list",
-            "hosts/6.7-P01.viblist",
-        ],
-    );
+    let r = dry_run(root, "ESXi-7.0U2a", &["--vib-list", "hosts/6.7-P01.viblist"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.starts_with("error: find image profile \"ESXi-7.0U2a\" in .: no such profile\nhint: list them with `esxup depot profiles .`; e.g. ESXi-7.0U2a-17867351-standard"), "{}", r.stderr);
 

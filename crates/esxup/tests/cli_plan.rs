@@ -3,28 +3,19 @@
 //! (crates/esxup-check/tests/scenarios/*/), in English and Japanese,
 //! Markdown and JSON, pinned with insta snapshots. `ESXUP_TODAY` fixes the day.
 
+mod common;
+
+use common::{scenarios, stderr, stdout};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn esxup(args: &[&str], cwd: Option<&Path>) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_esxup"));
-    c.args(args).env("ESXUP_TODAY", "2026-11-26").env("LC_ALL", "C.UTF-8").env_remove("ESXUP_KB");
+    let mut c = common::esxup_on("2026-11-26");
+    c.args(args);
     if let Some(d) = cwd {
         c.current_dir(d);
     }
     c.output().expect("run esxup")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn scenarios() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../esxup-check/tests/scenarios")
 }
 
 /// `key = "value"` from a scenario's expect.toml (top-level keys only).
@@ -176,19 +167,15 @@ fn plans_for_every_check_scenario_in_both_languages() {
 
 #[test]
 fn plan_language_follows_the_locale() {
-    let o = Command::new(env!("CARGO_BIN_EXE_esxup"))
+    let o = common::esxup_on("2026-11-26")
         .args(["plan", "--example", "seed", "--target", "latest-7.0"])
-        .env("ESXUP_TODAY", "2026-11-26")
         .env("LC_ALL", "ja_JP.UTF-8")
-        .env_remove("ESXUP_KB")
         .output()
         .expect("run esxup");
     assert!(stdout(&o).starts_with("# esxi-seed の ESXi アップグレード手順書"), "{}", stdout(&o));
-    let o = Command::new(env!("CARGO_BIN_EXE_esxup"))
+    let o = common::esxup_on("2026-11-26")
         .args(["plan", "--example", "seed", "--target", "latest-7.0", "--lang", "en"])
-        .env("ESXUP_TODAY", "2026-11-26")
         .env("LC_ALL", "ja_JP.UTF-8")
-        .env_remove("ESXUP_KB")
         .output()
         .expect("run esxup");
     assert!(stdout(&o).starts_with("# ESXi upgrade runbook for esxi-seed"), "--lang wins over the locale");

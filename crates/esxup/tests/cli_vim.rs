@@ -2,12 +2,14 @@
 //! simulator (testbed/vcsim): certificates, credentials from govc's
 //! environment variables, wrong passwords, fleets with failing members.
 
+mod common;
 #[path = "../../esxup-collect/tests/vim_sim.rs"]
 mod sim;
 
+use common::code;
 use sim::Sim;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 fn esxup() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_esxup"));
@@ -36,10 +38,6 @@ fn redact(s: &str, sim: &Sim, dir: &Path) -> String {
     s.replace(&sim.thumbprint, "[SHA256]")
         .replace(&format!(":{port}/"), ":[PORT]/")
         .replace(&dir.display().to_string(), "[DIR]")
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
 }
 
 #[test]

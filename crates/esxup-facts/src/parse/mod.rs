@@ -75,6 +75,24 @@ pub(crate) fn empty(command: &str) -> ParseError {
     ParseError::new(command, 0, "the output is empty")
 }
 
+/// Records of an output that must have text at all (tables, XML lists).
+pub(crate) fn nonempty_records(command: &str, text: &str) -> Result<Vec<Rec>, ParseError> {
+    if first_text_line(text).is_none() {
+        return Err(empty(command));
+    }
+    records(command, text)
+}
+
+/// Records that hold fields (`Key: Value` blocks, XML structures); an
+/// output without any is an error.
+pub(crate) fn field_records(command: &str, text: &str) -> Result<Vec<Rec>, ParseError> {
+    let recs: Vec<_> = records(command, text)?.into_iter().filter(|r| !r.fields.is_empty()).collect();
+    if recs.is_empty() {
+        return Err(empty(command));
+    }
+    Ok(recs)
+}
+
 /// `None` for the placeholders esxcli prints for "nothing": empty, `N/A`, `None`, `-`.
 pub(crate) fn non_placeholder(s: &str) -> Option<String> {
     let t = s.trim();

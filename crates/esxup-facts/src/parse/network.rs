@@ -1,7 +1,9 @@
 //! `esxcli network ...`: physical NICs, VMkernel interfaces, standard
 //! vSwitches, and from the last two which uplinks carry the management network.
 
-use super::{empty, first_text_line, non_placeholder, parse_bool, records, ParseError};
+use super::{
+    field_records, first_text_line, non_placeholder, nonempty_records, parse_bool, records, ParseError,
+};
 use crate::model::Nic;
 
 pub const NIC_LIST: &str = "esxcli network nic list";
@@ -13,20 +15,13 @@ pub const FIREWALL_CIMSLP: &str = "esxcli network firewall ruleset list -r CIMSL
 /// `management` is left unknown here; see [`management_uplinks`].
 pub fn nic_list(text: &str) -> Result<Vec<Nic>, ParseError> {
     let c = NIC_LIST;
-    if first_text_line(text).is_none() {
-        return Err(empty(c));
-    }
-    let recs = records(c, text)?;
+    let recs = nonempty_records(c, text)?;
     recs.iter()
         .map(|r| {
-            let name = r.require(c, "Name")?.to_string();
-            let driver = r.require(c, "Driver")?;
-            if name.is_empty() || driver.is_empty() {
-                return Err(ParseError::new(c, r.line, "row has empty columns (output truncated?)"));
-            }
+            let [name, driver] = r.require_cells(c, ["Name", "Driver"])?;
             let link = r.get_any(&["Link Status", "Link"]).map(|s| s.eq_ignore_ascii_case("up"));
             Ok(Nic {
-                name,
+                name: name.to_string(),
                 pci_address: r.get("PCI Device").and_then(non_placeholder),
                 driver: non_placeholder(driver),
                 link_up: link,
@@ -52,17 +47,12 @@ pub struct VmkInterface {
 
 pub fn ip_interface_list(text: &str) -> Result<Vec<VmkInterface>, ParseError> {
     let c = IP_INTERFACE_LIST;
-    let recs = records(c, text)?;
-    let recs: Vec<_> = recs.into_iter().filter(|r| !r.fields.is_empty()).collect();
-    if recs.is_empty() {
-        return Err(empty(c));
-    }
+    let recs = field_records(c, text)?;
     recs.iter()
         .map(|r| {
-            let name =
-                r.get("Name").map(str::to_string).or_else(|| r.title.clone()).ok_or_else(|| {
-                    ParseError::new(c, r.line, "interface without `Name` (output truncated?)")
-                })?;
+            let name = r
+                .get_or_title("Name")
+                .ok_or_else(|| ParseError::new(c, r.line, "interface without `Name` (output truncated?)"))?;
             if r.get("Portset").is_none() && r.get("VDS Name").is_none() {
                 return Err(ParseError::new(
                     c,
@@ -96,17 +86,12 @@ fn list(v: Option<&str>) -> Vec<String> {
 
 pub fn vswitch_list(text: &str) -> Result<Vec<VSwitch>, ParseError> {
     let c = VSWITCH_LIST;
-    let recs = records(c, text)?;
-    let recs: Vec<_> = recs.into_iter().filter(|r| !r.fields.is_empty()).collect();
-    if recs.is_empty() {
-        return Err(empty(c));
-    }
+    let recs = field_records(c, text)?;
     recs.iter()
         .map(|r| {
-            let name =
-                r.get("Name").map(str::to_string).or_else(|| r.title.clone()).ok_or_else(|| {
-                    ParseError::new(c, r.line, "vSwitch without `Name` (output truncated?)")
-                })?;
+            let name = r
+                .get_or_title("Name")
+                .ok_or_else(|| ParseError::new(c, r.line, "vSwitch without `Name` (output truncated?)"))?;
             if r.get("Uplinks").is_none() {
                 return Err(ParseError::new(
                     c,

@@ -40,6 +40,28 @@ impl Rec {
             ParseError::new(command, self.line, format!("field `{name}` is missing (output truncated?)"))
         })
     }
+
+    /// Values of the `names` columns of a table row, in order: an error if
+    /// one is missing, or if one is empty (a truncated row).
+    pub fn require_cells<const N: usize>(
+        &self,
+        command: &str,
+        names: [&str; N],
+    ) -> Result<[&str; N], ParseError> {
+        let mut cells = [""; N];
+        for (cell, name) in cells.iter_mut().zip(names) {
+            *cell = self.require(command, name)?;
+        }
+        if cells.iter().any(|v| v.is_empty()) {
+            return Err(ParseError::new(command, self.line, "row has empty columns (output truncated?)"));
+        }
+        Ok(cells)
+    }
+
+    /// Value of `name`, else the block's title line (`vmk0`, a device name).
+    pub fn get_or_title(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_string).or_else(|| self.title.clone())
+    }
 }
 
 /// Reads any esxcli layout into records. `command` names the command in errors.

@@ -1,6 +1,6 @@
 //! `esxcli software ...`: image profile, installed VIBs, host acceptance level.
 
-use super::{empty, first_text_line, non_placeholder, records, ParseError};
+use super::{empty, non_placeholder, nonempty_records, records, ParseError};
 use crate::model::{AcceptanceLevel, InstalledVib};
 use esxup_version::Date;
 
@@ -44,23 +44,15 @@ pub fn acceptance_get(text: &str) -> Result<AcceptanceLevel, ParseError> {
 /// and rows without a header (a `| grep` of the table).
 pub fn vib_list(text: &str) -> Result<Vec<InstalledVib>, ParseError> {
     let c = VIB_LIST;
-    if first_text_line(text).is_none() {
-        return Err(empty(c));
-    }
-    let recs = records(c, text)?;
+    let recs = nonempty_records(c, text)?;
     let tabular = recs.iter().any(|r| r.get("Name").is_some());
     if !tabular {
         return headerless(text);
     }
     let mut out = Vec::with_capacity(recs.len());
     for r in &recs {
-        let name = r.require(c, "Name")?;
-        let version = r.require(c, "Version")?;
-        let vendor = r.require(c, "Vendor")?;
-        let level = r.require(c, "Acceptance Level")?;
-        if name.is_empty() || version.is_empty() || vendor.is_empty() || level.is_empty() {
-            return Err(ParseError::new(c, r.line, "row has empty columns (output truncated?)"));
-        }
+        let [name, version, vendor, level] =
+            r.require_cells(c, ["Name", "Version", "Vendor", "Acceptance Level"])?;
         out.push(vib(c, r.line, name, version, vendor, level, r.get("Install Date").unwrap_or(""))?);
     }
     Ok(out)

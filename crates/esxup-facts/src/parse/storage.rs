@@ -1,7 +1,7 @@
 //! `esxcli storage ...`: HBAs, disks (which one boots), paths (disk to HBA),
 //! and mounted filesystems (datastores, OSDATA, bootbanks).
 
-use super::{empty, first_text_line, non_placeholder, parse_bool, records, ParseError};
+use super::{field_records, non_placeholder, nonempty_records, parse_bool, ParseError};
 use crate::model::{BootDevice, BootMedia, Datastore, StorageAdapter};
 
 pub const ADAPTER_LIST: &str = "esxcli storage core adapter list";
@@ -13,17 +13,10 @@ pub const FILESYSTEM_LIST: &str = "esxcli storage filesystem list";
 /// `(0000:65:00.0)` that opens the description, when present.
 pub fn adapter_list(text: &str) -> Result<Vec<StorageAdapter>, ParseError> {
     let c = ADAPTER_LIST;
-    if first_text_line(text).is_none() {
-        return Err(empty(c));
-    }
-    let recs = records(c, text)?;
+    let recs = nonempty_records(c, text)?;
     recs.iter()
         .map(|r| {
-            let name = r.require(c, "HBA Name")?.to_string();
-            let driver = r.require(c, "Driver")?;
-            if name.is_empty() || driver.is_empty() {
-                return Err(ParseError::new(c, r.line, "row has empty columns (output truncated?)"));
-            }
+            let [name, driver] = r.require_cells(c, ["HBA Name", "Driver"])?;
             let mut desc = r.get("Description").and_then(non_placeholder);
             // A table whose spacing was lost shifts the `(pci address)` of the
             // description into the (usually empty) Capabilities column.
@@ -35,7 +28,7 @@ pub fn adapter_list(text: &str) -> Result<Vec<StorageAdapter>, ParseError> {
                 (inner.matches(':').count() == 2).then(|| inner.to_string())
             });
             Ok(StorageAdapter {
-                name,
+                name: name.to_string(),
                 driver: Some(driver.to_string()),
                 pci_address: pci,
                 description: desc,
@@ -61,14 +54,10 @@ pub struct Disk {
 
 pub fn device_list(text: &str) -> Result<Vec<Disk>, ParseError> {
     let c = DEVICE_LIST;
-    let recs = records(c, text)?;
-    let recs: Vec<_> = recs.into_iter().filter(|r| !r.fields.is_empty()).collect();
-    if recs.is_empty() {
-        return Err(empty(c));
-    }
+    let recs = field_records(c, text)?;
     recs.iter()
         .map(|r| {
-            let id = r.get("Device").map(str::to_string).or_else(|| r.title.clone()).ok_or_else(|| {
+            let id = r.get_or_title("Device").ok_or_else(|| {
                 ParseError::new(c, r.line, "device without a name line (output truncated?)")
             })?;
             // Every device block of every release has `Size` and `Is Local`;
@@ -92,11 +81,7 @@ pub fn device_list(text: &str) -> Result<Vec<Disk>, ParseError> {
 /// `(device, adapter)` pairs of `esxcli storage core path list`.
 pub fn path_list(text: &str) -> Result<Vec<(String, String)>, ParseError> {
     let c = PATH_LIST;
-    let recs = records(c, text)?;
-    let recs: Vec<_> = recs.into_iter().filter(|r| !r.fields.is_empty()).collect();
-    if recs.is_empty() {
-        return Err(empty(c));
-    }
+    let recs = field_records(c, text)?;
     recs.iter()
         .map(|r| Ok((r.require(c, "Device")?.to_string(), r.require(c, "Adapter")?.to_string())))
         .collect()
@@ -135,23 +120,16 @@ pub fn boot_device(disks: &[Disk], paths: Option<&[(String, String)]>) -> Option
 /// `VMFSOS`/`VMFS-L`/`VFFS`, `vfat`), `vmfs_version` the N of `VMFS-N`.
 pub fn filesystem_list(text: &str) -> Result<Vec<Datastore>, ParseError> {
     let c = FILESYSTEM_LIST;
-    if first_text_line(text).is_none() {
-        return Err(empty(c));
-    }
-    let recs = records(c, text)?;
+    let recs = nonempty_records(c, text)?;
     recs.iter()
         .map(|r| {
-            let ty = r.require(c, "Type")?.to_string();
-            let size = r.require(c, "Size")?;
-            if ty.is_empty() || size.is_empty() {
-                return Err(ParseError::new(c, r.line, "row has empty columns (output truncated?)"));
-            }
+            let [ty, size] = r.require_cells(c, ["Type", "Size"])?;
             let name = r
                 .get("Volume Name")
                 .and_then(non_placeholder)
                 .or_else(|| r.get("Mount Point").and_then(non_placeholder))
                 .ok_or_else(|| ParseError::new(c, r.line, "volume without name or mount point"))?;
-            let (kind, vmfs_version) = match ty.as_str() {
+            let (kind, vmfs_version) = match ty {
                 t if t.starts_with("VMFS-") && t[5..].parse::<u32>().is_ok() => {
                     ("VMFS".to_string(), t[5..].parse().ok())
                 }

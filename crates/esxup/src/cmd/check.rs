@@ -7,12 +7,11 @@
 //! any host), 2 error (bad facts, unknown target, unreadable depot).
 
 use super::collect_vim::{collect_vim, VimArgs, VimOutcome};
-use super::input::{self, For, LoadedImage};
+use super::input::{self, For, InputArgs, LoadedImage};
 use super::{hinted, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::Global;
 use anyhow::Context;
 use esxup_check::{examples, CheckReport, TargetSpec, Verdict};
-use esxup_i18n::Lang;
 use esxup_kb::tables::Tables;
 use esxup_kb::Kb;
 use esxup_version::Date;
@@ -27,41 +26,22 @@ pub enum Format {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("input").args(["facts", "example", "facts_dir"])))]
 pub struct CheckArgs {
-    /// Host facts file (JSON written by `esxup collect`).
-    #[arg(long, value_name = "FILE", group = "input")]
-    pub facts: Option<PathBuf>,
-    /// A built-in example host (`--example list` shows them), e.g. `seed`.
-    #[arg(long, value_name = "NAME", group = "input")]
-    pub example: Option<String>,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Check every `*.json` facts file in DIR: one summary line per host plus totals.
-    #[arg(long, value_name = "DIR", group = "input")]
+    #[arg(long, value_name = "DIR")]
     pub facts_dir: Option<PathBuf>,
-    /// Target: a build, `7.0U3g`, `ESXi 7.0 Update 3g`, an image profile, `latest-7.0`, `latest-8.0` or `auto`.
-    #[arg(long, value_name = "T")]
-    pub target: String,
-    /// Depot or offline bundle of the target image (or a text file of VIB ids, one per line).
-    #[arg(long, value_name = "DEPOT")]
-    pub depot: Option<String>,
-    /// Image profile in the depot [default: the one matching the target build].
-    #[arg(long, value_name = "NAME", requires = "depot")]
-    pub profile: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Language of the messages [default: from LC_ALL / LC_MESSAGES / LANG].
-    #[arg(long, value_name = "en|ja")]
-    pub lang: Option<Lang>,
     /// Threads for --facts-dir [default: available cores].
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Collect from a live host over the vSphere API (`--host URL`, see `esxup collect --help`).
     #[command(flatten)]
     pub vim: VimArgs,
-}
-
-fn lang_of(a: &CheckArgs) -> Lang {
-    a.lang.unwrap_or_else(Lang::from_env)
 }
 
 fn exit_for(r: &CheckReport) -> u8 {
@@ -73,7 +53,7 @@ fn exit_for(r: &CheckReport) -> u8 {
 }
 
 fn print(r: &CheckReport, a: &CheckArgs) -> anyhow::Result<()> {
-    let lang = lang_of(a);
+    let lang = a.input.lang();
     let text = match a.format {
         Format::Table => esxup_render::check::render_table(r, lang),
         Format::Json => esxup_render::check::render_json(r) + "\n",
@@ -85,7 +65,7 @@ fn print(r: &CheckReport, a: &CheckArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
-    let spec: TargetSpec = a.target.parse().map_err(|e| {
+    let spec: TargetSpec = a.input.target.parse().map_err(|e| {
         hinted(
             format!("{e}"),
             "examples: --target 7.0U3g, --target 20328353, --target latest-8.0, --target auto",
@@ -95,16 +75,11 @@ pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
     let today = input::today()?;
     // Resolve the target early so that an unknown target is an error (exit 2)
     // before any facts are read.
-    let resolved = esxup_check::Target::resolve(kb, &spec).map_err(|e| {
-        hinted(
-            format!("target {:?}: {e}", a.target),
-            "list known releases with `esxup releases`, or use --target auto",
-        )
-    })?;
-    let image = match &a.depot {
+    let resolved = a.input.resolve_target(kb, &spec)?;
+    let image = match &a.input.depot {
         Some(d) => Some(input::load_image(
             d,
-            a.profile.as_deref(),
+            a.input.profile.as_deref(),
             resolved.as_ref().map(|t| t.release.build),
             For::Check,
         )?),
@@ -113,9 +88,9 @@ pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
     if let Some(dir) = &a.facts_dir {
         return run_fleet(kb, tables, dir, &spec, image.as_ref(), today, &a);
     }
-    let facts = if let Some(p) = &a.facts {
+    let facts = if let Some(p) = &a.input.facts {
         input::read_facts(p)?
-    } else if let Some(name) = &a.example {
+    } else if let Some(name) = &a.input.example {
         if name == "list" {
             for n in examples::names() {
                 println!("{n}");
@@ -224,7 +199,7 @@ fn run_fleet(
             }
         }
     });
-    let lang = lang_of(a);
+    let lang = a.input.lang();
     let (mut ready, mut warn, mut blocked, mut errors) = (0, 0, 0, 0);
     let mut out = std::io::stdout().lock();
     let mut json_rows = Vec::new();

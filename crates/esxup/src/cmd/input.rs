@@ -9,12 +9,59 @@
 use super::hinted;
 use crate::cli::Global;
 use anyhow::Context;
-use esxup_check::TargetImage;
+use esxup_check::{Target, TargetImage, TargetSpec};
 use esxup_facts::HostFacts;
+use esxup_i18n::Lang;
 use esxup_kb::tables::Tables;
 use esxup_kb::Kb;
 use esxup_version::Date;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// The options naming the host, the target and the target image, the same
+/// in `esxup check` and `esxup plan` (flattened into both; each command
+/// says which host inputs exclude each other).
+#[derive(Debug, clap::Args)]
+pub struct InputArgs {
+    /// Host facts file (JSON written by `esxup collect -o`).
+    #[arg(long, value_name = "FILE")]
+    pub facts: Option<PathBuf>,
+    /// A built-in example host, e.g. `seed` (ESXi 6.7 P06 with Secure Boot
+    /// aiming at 7.0 U2a); `esxup check --example list` shows them.
+    #[arg(long, value_name = "NAME")]
+    pub example: Option<String>,
+    /// Target: a build, `7.0U3g`, `ESXi 7.0 Update 3g`, an image profile, `latest-7.0`, `latest-8.0` or `auto`.
+    #[arg(long, value_name = "T")]
+    pub target: String,
+    /// Depot or offline bundle of the target image, path or URL (or a text
+    /// file of VIB ids, one per line); `esxup plan` also uses it in the
+    /// esxcli commands of the runbook.
+    #[arg(long, value_name = "DEPOT")]
+    pub depot: Option<String>,
+    /// Image profile in the depot [default: the `-standard` one of the target build].
+    #[arg(long, value_name = "NAME", requires = "depot")]
+    pub profile: Option<String>,
+    /// Language of the messages [default: from LC_ALL / LC_MESSAGES / LANG].
+    #[arg(long, value_name = "en|ja")]
+    pub lang: Option<Lang>,
+}
+
+impl InputArgs {
+    /// `--lang`, else the language of the environment.
+    pub fn lang(&self) -> Lang {
+        self.lang.unwrap_or_else(Lang::from_env)
+    }
+
+    /// The release `spec` (read from `--target`) names; `None` for `auto`.
+    /// An unknown target is an error saying where the known ones are listed.
+    pub fn resolve_target(&self, kb: &Kb, spec: &TargetSpec) -> anyhow::Result<Option<Target>> {
+        Target::resolve(kb, spec).map_err(|e| {
+            hinted(
+                format!("target {:?}: {e}", self.target),
+                "list known releases with `esxup releases`, or use --target auto",
+            )
+        })
+    }
+}
 
 /// The command reading the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,39 +6,22 @@
 //! requested target is blocked (the plan is still written, with the way
 //! out), 2 error (bad facts, unknown target, unreachable host).
 
-use super::input::{self, For};
+use super::input::{self, For, InputArgs};
 use super::{hinted, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::Global;
 use anyhow::Context;
 use esxup_check::TargetSpec;
 use esxup_facts::HostFacts;
-use esxup_i18n::Lang;
 use esxup_plan::PlanStatus;
 use esxup_render::plan::PlanFormat;
 use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("input").args(["facts", "example", "host"])))]
 pub struct PlanArgs {
-    /// Host facts file written by `esxup collect -o`.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["example", "host"])]
-    pub facts: Option<PathBuf>,
-    /// A built-in example host (`seed`: ESXi 6.7 P06 with Secure Boot aiming at 7.0 U2a).
-    #[arg(long, value_name = "NAME", conflicts_with = "host")]
-    pub example: Option<String>,
-    /// Target release: a build, `7.0U3g`, an image profile, `latest-7.0`, `latest-8.0` or `auto`.
-    #[arg(long, value_name = "T")]
-    pub target: String,
-    /// Depot or offline bundle of the target (path or URL): checked like
-    /// `esxup check --depot` and used in the esxcli commands of the plan.
-    #[arg(long, value_name = "DEPOT")]
-    pub depot: Option<String>,
-    /// Image profile in the depot [default: the `-standard` one of the target build].
-    #[arg(long, value_name = "NAME", requires = "depot")]
-    pub profile: Option<String>,
-    /// Language of the runbook [default: from LC_ALL / LC_MESSAGES / LANG].
-    #[arg(long, value_name = "en|ja")]
-    pub lang: Option<Lang>,
+    #[command(flatten)]
+    pub input: InputArgs,
     /// Output format.
     #[arg(long, value_name = "md|html|json", default_value = "md")]
     pub format: PlanFormat,
@@ -51,10 +34,10 @@ pub struct PlanArgs {
 }
 
 fn load_facts(a: &PlanArgs) -> anyhow::Result<HostFacts> {
-    if let Some(p) = &a.facts {
+    if let Some(p) = &a.input.facts {
         return input::read_facts(p);
     }
-    if let Some(n) = &a.example {
+    if let Some(n) = &a.input.example {
         return input::example(n, For::Plan);
     }
     if a.vim.host.is_some() {
@@ -80,23 +63,19 @@ fn load_facts(a: &PlanArgs) -> anyhow::Result<HostFacts> {
 }
 
 pub fn run_plan(g: &Global, a: PlanArgs) -> anyhow::Result<u8> {
-    let lang = a.lang.unwrap_or_else(Lang::from_env);
-    let spec: TargetSpec = a.target.parse().map_err(|e: esxup_check::TargetSpecError| {
+    let lang = a.input.lang();
+    let spec: TargetSpec = a.input.target.parse().map_err(|e: esxup_check::TargetSpecError| {
         hinted(e.to_string(), "e.g. --target 7.0U3g, --target latest-8.0 or --target auto")
     })?;
     let facts = load_facts(&a)?;
     let (kb, tables) = input::load_kb(g, For::Plan)?;
     let today = input::today()?;
     // An unknown target is an error (exit 2) before anything else is read.
-    let resolved = esxup_check::Target::resolve(kb, &spec).map_err(|e| {
-        hinted(
-            format!("target {:?}: {e}", a.target),
-            "list known releases with `esxup releases`, or use --target auto",
-        )
-    })?;
-    let image = match (&a.depot, &resolved) {
+    let resolved = a.input.resolve_target(kb, &spec)?;
+    let image = match (&a.input.depot, &resolved) {
         (Some(d), Some(t)) if !d.starts_with("http://") && !d.starts_with("https://") => Some(
-            input::load_image(d, a.profile.as_deref(), Some(t.release.build), For::Plan)?.for_host(&facts),
+            input::load_image(d, a.input.profile.as_deref(), Some(t.release.build), For::Plan)?
+                .for_host(&facts),
         ),
         _ => None,
     };
@@ -104,7 +83,7 @@ pub fn run_plan(g: &Global, a: PlanArgs) -> anyhow::Result<u8> {
         .map_err(|e| hinted(e.to_string(), "see `esxup check --help`"))?;
     // A VIB-id list stands for the target image in the check only; the
     // esxcli commands need a real depot.
-    let depot_for_commands = match (&a.depot, &image) {
+    let depot_for_commands = match (&a.input.depot, &image) {
         (Some(d), Some(img))
             if img.source == *d && !d.ends_with(".zip") && !d.ends_with(".xml") && !d.contains("://") =>
         {
