@@ -16,6 +16,17 @@ pub fn names() -> &'static [&'static str] {
     NAMES
 }
 
+/// The target an example host is aiming at, used when `--target` is not
+/// given: the seed's admin was upgrading to 7.0 Update 2a (issue 5); the
+/// others have no story of their own, so esxup recommends one (`auto`).
+pub fn intended_target(name: &str) -> Option<&'static str> {
+    match name {
+        "seed" => Some("7.0U2a"),
+        n if names().contains(&n) => Some("auto"),
+        _ => None,
+    }
+}
+
 /// Raw JSON of an example.
 pub fn raw(name: &str) -> Option<&'static str> {
     EXAMPLES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
@@ -28,6 +39,15 @@ pub fn get(name: &str) -> Option<HostFacts> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_example_has_an_intended_target() {
+        assert_eq!(super::intended_target("seed"), Some("7.0U2a"));
+        for n in super::names() {
+            assert!(super::intended_target(n).is_some(), "{n}");
+        }
+        assert_eq!(super::intended_target("nope"), None);
+    }
+
     #[test]
     fn every_example_parses() {
         for n in super::names() {

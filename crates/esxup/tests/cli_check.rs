@@ -251,3 +251,24 @@ fn community_bundle_above_host_acceptance_blocks() {
     assert_eq!(f["args"]["vib_level"], "CommunitySupported");
     assert_eq!(f["args"]["host_level"], "PartnerSupported");
 }
+
+#[test]
+fn an_example_without_target_uses_its_own_target() {
+    // The seed's admin was aiming at 7.0 U2a: without --target the seed is
+    // checked against that, and the back-in-time blocker follows.
+    let out = esxup(&["check", "--example", "seed", "--format", "json"]);
+    assert_eq!(common::code(&out), 1, "stderr: {}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json report");
+    assert_eq!(v["target"]["release"]["build"], 17867351, "{}", v["target"]);
+    assert!(stdout(&out).contains("BACK_IN_TIME"));
+}
+
+#[test]
+fn a_facts_file_without_target_is_an_error_with_a_hint() {
+    let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/seed.json");
+    let out = esxup(&["check", "--facts", seed]);
+    assert_eq!(common::code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("error: no target given"), "{err}");
+    assert!(err.contains("hint: name one with --target"), "{err}");
+}

@@ -65,7 +65,7 @@ fn print(r: &CheckReport, a: &CheckArgs) -> anyhow::Result<()> {
 }
 
 pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
-    let spec: TargetSpec = a.input.target.parse().map_err(|e| {
+    let spec: TargetSpec = a.input.target_text()?.parse().map_err(|e| {
         hinted(
             format!("{e}"),
             "examples: --target 7.0U3g, --target 20328353, --target latest-8.0, --target auto",

@@ -29,9 +29,10 @@ pub struct InputArgs {
     /// aiming at 7.0 U2a); `esxup check --example list` shows them.
     #[arg(long, value_name = "NAME")]
     pub example: Option<String>,
-    /// Target: a build, `7.0U3g`, `ESXi 7.0 Update 3g`, an image profile, `latest-7.0`, `latest-8.0` or `auto`.
+    /// Target: a build, `7.0U3g`, `ESXi 7.0 Update 3g`, an image profile, `latest-7.0`, `latest-8.0` or `auto`
+    /// [default with --example: the example's own target, e.g. 7.0U2a for `seed`].
     #[arg(long, value_name = "T")]
-    pub target: String,
+    pub target: Option<String>,
     /// Depot or offline bundle of the target image, path or URL (or a text
     /// file of VIB ids, one per line); `esxup plan` also uses it in the
     /// esxcli commands of the runbook.
@@ -51,12 +52,27 @@ impl InputArgs {
         self.lang.unwrap_or_else(Lang::from_env)
     }
 
+    /// The text of `--target`, or the example's own target when `--example`
+    /// is given without one. Required otherwise.
+    pub fn target_text(&self) -> anyhow::Result<&str> {
+        if let Some(t) = &self.target {
+            return Ok(t);
+        }
+        match self.example.as_deref().and_then(esxup_check::examples::intended_target) {
+            Some(t) => Ok(t),
+            None => Err(hinted(
+                "no target given",
+                "name one with --target, e.g. --target 7.0U3w, --target latest-8.0 or --target auto",
+            )),
+        }
+    }
+
     /// The release `spec` (read from `--target`) names; `None` for `auto`.
     /// An unknown target is an error saying where the known ones are listed.
     pub fn resolve_target(&self, kb: &Kb, spec: &TargetSpec) -> anyhow::Result<Option<Target>> {
         Target::resolve(kb, spec).map_err(|e| {
             hinted(
-                format!("target {:?}: {e}", self.target),
+                format!("target {:?}: {e}", self.target_text().unwrap_or_default()),
                 "list known releases with `esxup releases`, or use --target auto",
             )
         })

@@ -64,7 +64,7 @@ fn load_facts(a: &PlanArgs) -> anyhow::Result<HostFacts> {
 
 pub fn run_plan(g: &Global, a: PlanArgs) -> anyhow::Result<u8> {
     let lang = a.input.lang();
-    let spec: TargetSpec = a.input.target.parse().map_err(|e: esxup_check::TargetSpecError| {
+    let spec: TargetSpec = a.input.target_text()?.parse().map_err(|e: esxup_check::TargetSpecError| {
         hinted(e.to_string(), "e.g. --target 7.0U3g, --target latest-8.0 or --target auto")
     })?;
     let facts = load_facts(&a)?;
