@@ -19,7 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-200}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-command -v hyperfine >/dev/null || { echo "bench: hyperfine missing (apt-get install hyperfine)" >&2; exit 2; }
+command -v hyperfine >/dev/null || { echo "bench: installing hyperfine" >&2; apt-get install -y -qq hyperfine >/dev/null || { apt-get update -qq && apt-get install -y -qq hyperfine >/dev/null; }; }
 WORK=$(mktemp -d /tmp/esxup-bench-build.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 

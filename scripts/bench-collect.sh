@@ -26,7 +26,7 @@ VENV=/tmp/esxup-bench-venv
 WORK=$(mktemp -d /tmp/esxup-bench.XXXXXX)
 trap 'exec 9>&- 2>/dev/null || true; [ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
 
-command -v /usr/bin/time >/dev/null || { echo "bench: /usr/bin/time missing (apt-get install time)" >&2; exit 2; }
+command -v /usr/bin/time >/dev/null || { echo "bench: installing time" >&2; apt-get install -y -qq time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }; }
 bash testbed/vcsim/build.sh
 echo "bench: building esxup (release)" >&2
 cargo build --release -q -p esxup

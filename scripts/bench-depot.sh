@@ -26,7 +26,7 @@ cd "$(dirname "$0")/.."
 gen_args=()
 [ "${1:-}" = "--small" ] && gen_args=(--small)
 command -v python3 >/dev/null || { echo "bench-depot: python3 missing: run scripts/test.sh --setup-only" >&2; exit 2; }
-[ -x /usr/bin/time ] || { echo "bench-depot: /usr/bin/time missing (apt-get install time)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "bench-depot: installing time" >&2; apt-get install -y -qq time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }; }
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
