@@ -173,14 +173,22 @@ pub(crate) fn read_zip_index<R: Read + Seek>(
 
 /// Inflates zip members with one reusable decompressor and input buffer
 /// (depots hold tens of thousands of small members).
+///
+/// libdeflate rather than zlib: a metadata member is one small deflate
+/// stream with its own Huffman tables, and building those tables is where
+/// zlib-style inflaters spend their time on such members. On the synthetic
+/// full-size depot (34,951 members, 64.7 MB) libdeflate inflates in about
+/// two thirds of zlib-rs's time, and inflating is the largest single cost
+/// of opening a depot. Its whole-buffer API also fits: the output size is
+/// declared in the zip, so the stream cannot expand past it.
 pub(crate) struct Inflater {
-    dec: flate2::Decompress,
+    dec: libdeflater::Decompressor,
     raw: Vec<u8>,
 }
 
 impl Inflater {
     pub fn new() -> Inflater {
-        Inflater { dec: flate2::Decompress::new(false), raw: Vec::new() }
+        Inflater { dec: libdeflater::Decompressor::new(), raw: Vec::new() }
     }
 
     /// Reads member `idx` into `out` (cleared first), bounded by the budget,
@@ -228,19 +236,20 @@ impl Inflater {
                 out.extend_from_slice(&self.raw[..self.raw.len().min(declared as usize)]);
             }
             zip::CompressionMethod::Deflated => {
-                // Output capacity is exactly the declared size: the stream
-                // cannot expand past it.
-                out.reserve_exact(declared as usize);
-                self.dec.reset(false);
-                let status = self
-                    .dec
-                    .decompress_vec(&self.raw, out, flate2::FlushDecompress::Finish)
-                    .map_err(|e| zerr(format!("corrupt or truncated member: {e}")))?;
-                if status != flate2::Status::StreamEnd && out.len() as u64 >= declared {
-                    return Err(zerr(format!("member expands past the {declared} bytes it declares")));
-                }
-                if status != flate2::Status::StreamEnd {
-                    return Err(zerr("corrupt or truncated member: deflate stream ends early".into()));
+                // Output is exactly the declared size: a stream that would
+                // expand past it is refused by libdeflate (InsufficientSpace).
+                out.resize(declared as usize, 0);
+                match self.dec.deflate_decompress(&self.raw, out) {
+                    Ok(n) => out.truncate(n),
+                    Err(libdeflater::DecompressionError::InsufficientSpace) => {
+                        return Err(zerr(format!("member expands past the {declared} bytes it declares")));
+                    }
+                    Err(libdeflater::DecompressionError::BadData) => {
+                        out.clear();
+                        return Err(zerr(
+                            "corrupt or truncated member: invalid or incomplete deflate stream".into(),
+                        ));
+                    }
                 }
             }
             other => return Err(zerr(format!("unsupported compression method {other:?}"))),

@@ -218,11 +218,40 @@ impl Kb {
                 .max();
             kb.releases[i].max_vm_hardware = max;
         }
+        kb.derive_security_only_fixes();
         kb.lifecycles.sort_by_key(|l| l.branch);
         kb.advisories.sort_by(|a, b| (a.published, &a.id).cmp(&(b.published, &b.id)));
         kb.paths.sort_by_key(|p| p.to);
         kb.notes.sort_by_key(|n| n.date);
         Ok(kb)
+    }
+
+    /// Fills [`Fix::also_in`]: for a fix delivered by a security bulletin
+    /// (`-SG`) whose first fixed build is a full patch image, the
+    /// security-only builds of the same patch bundle (same `bulletin`, same
+    /// version) carry that bulletin too, though numbered lower.
+    fn derive_security_only_fixes(&mut self) {
+        let releases = &self.releases;
+        let by_build = &self.by_build;
+        for a in &mut self.advisories {
+            for f in &mut a.fixes {
+                let sg = f.release.as_deref().is_some_and(|r| r.to_ascii_uppercase().ends_with("-SG"));
+                let Some(fixed) = f.build.and_then(|b| by_build.get(&b)).map(|&i| &releases[i]) else {
+                    continue;
+                };
+                let Some(bundle) = fixed.bulletin.as_deref().filter(|_| sg) else { continue };
+                f.also_in = releases
+                    .iter()
+                    .filter(|r| {
+                        r.kind == ReleaseKind::SecurityOnly
+                            && r.build < fixed.build
+                            && r.version == fixed.version
+                            && r.bulletin.as_deref() == Some(bundle)
+                    })
+                    .map(|r| r.build)
+                    .collect();
+            }
+        }
     }
 
     /// Where this knowledge base came from (`built-in knowledge base` or the folder).
@@ -309,16 +338,14 @@ impl Kb {
 
     /// Advisories a build of `branch` is exposed to: the advisory lists the
     /// branch, and either publishes no fix for it or the build is older than
-    /// the first fixed build.
+    /// the first fixed build (and is not the security-only image of the
+    /// fixing patch, see [`Fix::also_in`]).
     pub fn exposures_on(&self, branch: Branch, build: u32) -> Vec<Exposure<'_>> {
         self.advisories
             .iter()
             .filter_map(|a| {
                 let fix = a.fixes.iter().find(|f| f.branch == branch)?;
-                match fix.build {
-                    Some(fixed) if build >= fixed => None,
-                    _ => Some(Exposure { advisory: a, fix: Some(fix) }),
-                }
+                (!fix.covers(build)).then_some(Exposure { advisory: a, fix: Some(fix) })
             })
             .collect()
     }

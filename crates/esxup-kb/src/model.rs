@@ -104,6 +104,24 @@ pub struct Fix {
     /// Release or bulletin that carries the fix (`ESXi670-202102401-SG`).
     pub release: Option<String>,
     pub notes: Vec<String>,
+    /// Lower-numbered builds that carry the fix all the same: the
+    /// security-only image of the patch bundle that `build` belongs to,
+    /// when the fix is a security bulletin (`-SG`). A 6.x patch bundle
+    /// (`ESXi670-202111001`) ships a full image (6.7 P06, 18828794) and a
+    /// security-only one (`...s-standard`, 18812553, numbered lower) and
+    /// its `-SG` bulletins are in both; the KB's own data shows it where
+    /// Tenable names the security-only build as the fix (VMSA-2020-0011:
+    /// ESXi670-202004101-SG, 15999342; VMSA-2020-0026: 17167699). Derived
+    /// when the KB is loaded, from the releases' `bulletin` and `kind`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_in: Vec<u32>,
+}
+
+impl Fix {
+    /// Whether `build` (of this fix's branch) carries the fix.
+    pub fn covers(&self, build: u32) -> bool {
+        matches!(self.build, Some(b) if build >= b) || self.also_in.contains(&build)
+    }
 }
 
 /// A VMware security advisory.
@@ -132,9 +150,10 @@ impl Advisory {
     /// Whether release `r` carries the fix: `None` when the advisory lists
     /// no fix record for its branch, `Some(false)` when the branch has no
     /// published fix or `r` is older than the first fixed build.
+    /// (See [`Fix::also_in`] for the security-only builds that count.)
     pub fn fixed_in(&self, r: &Release) -> Option<bool> {
         let f = self.fix_for(r.version.branch())?;
-        Some(matches!(f.build, Some(b) if r.build >= b))
+        Some(f.covers(r.build))
     }
 }
 

@@ -191,7 +191,7 @@ impl TryFrom<RawFix> for Fix {
         if r.build.is_none() && r.release.is_some() {
             return Err(format!("fix for {}: `release` without `build`", r.branch));
         }
-        Ok(Fix { branch: r.branch, build: r.build, release: r.release, notes: r.notes })
+        Ok(Fix { branch: r.branch, build: r.build, release: r.release, notes: r.notes, also_in: Vec::new() })
     }
 }
 

@@ -291,3 +291,31 @@ fn lint_and_loader_refuse_invalid_values() {
     let err = Kb::load_dir(&fixture("no-such-dir")).unwrap_err().to_string();
     assert!(err.starts_with("read knowledge base") && err.contains("no-such-dir"), "{err}");
 }
+
+#[test]
+fn security_only_image_of_the_fixing_patch_carries_its_sg_bulletin() {
+    let kb = Kb::embedded().expect("built-in KB");
+    let ids = |build| kb.exposures(build).iter().map(|e| e.advisory.id.clone()).collect::<Vec<_>>();
+    // 6.7 P06 (ESXi670-202111001): full image 18828794, security-only image
+    // 18812553. VMSA-2022-0001/0004 name 18828794 with ESXi670-202111101-SG,
+    // a security bulletin both images carry.
+    for build in [18828794, 18812553] {
+        let e = ids(build);
+        assert!(!e.contains(&"VMSA-2022-0001".to_string()), "{build}: {e:?}");
+        assert!(!e.contains(&"VMSA-2022-0004".to_string()), "{build}: {e:?}");
+        // Later advisories still apply to both.
+        assert!(e.contains(&"VMSA-2022-0030".to_string()), "{build}: {e:?}");
+    }
+    let a = kb.advisory("VMSA-2022-0001").expect("VMSA-2022-0001");
+    let fix = a.fix_for("6.7".parse().expect("branch")).expect("6.7 fix");
+    assert_eq!(fix.also_in, [18812553]);
+    assert_eq!(a.fixed_in(kb.release(18812553).expect("row")), Some(true));
+    // The security-only image of the previous bundle (P05, 17700514) does
+    // not carry it.
+    assert!(ids(17700514).contains(&"VMSA-2022-0001".to_string()));
+    assert_eq!(a.fixed_in(kb.release(17700514).expect("row")), Some(false));
+    // 6.5 P07 (ESXi650-202110001): security-only 18677441 with ESXi650-202110101-SG.
+    assert!(!ids(18677441).contains(&"VMSA-2022-0001".to_string()));
+    // A fix that is not a security bulletin (7.0 U3c) gets no siblings.
+    assert!(a.fix_for("7.0".parse().expect("branch")).expect("7.0 fix").also_in.is_empty());
+}
