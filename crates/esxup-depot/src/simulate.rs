@@ -14,12 +14,12 @@
 //!   level, hardware platform.
 
 use crate::depot::Depot;
-use crate::fasthash::FastMap;
 use crate::host::{HostImage, HostVib};
 use crate::model::{acceptance_short, ImageProfile, Vib, VibId};
 use esxup_facts::AcceptanceLevel;
 use esxup_version::vib::{Constraint, VibVersion};
 use serde::Serialize;
+use std::cmp::Ordering;
 use std::collections::HashMap;
 
 /// `profile update` or `profile install`.
@@ -162,12 +162,6 @@ fn provides(e: &Entry, c: &Constraint) -> bool {
         .is_some_and(|m| m.provides.iter().any(|p| p.name == c.name && c.version_matches(p.version.as_ref())))
 }
 
-/// Whether `a` replaces (obsoletes) `b` through an explicit `replaces`.
-fn explicitly_replaces<'a>(a: &Entry<'a>, b: &Entry) -> Option<&'a Constraint> {
-    let m = a.meta?;
-    m.replaces.iter().find(|c| provides(b, c))
-}
-
 /// Why a VIB lands where it does, kept as references until rendered
 /// (formatting every reason of every dry-run costs more than deciding).
 #[derive(Clone, Copy, Debug)]
@@ -195,14 +189,28 @@ struct Dec<'a> {
     why: Why<'a>,
 }
 
+/// The pieces joined, allocated once at the final size: rendering every
+/// reason of every transaction is mostly string building, and `format!`
+/// grows its buffer several times for reasons of this length.
+fn concat(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
 impl Dec<'_> {
     fn render(&self) -> Decision {
         let (reason, related): (String, Option<&str>) = match self.why {
-            Why::AlreadyInstalled { host } => (format!("already installed ({host})"), Some(host)),
-            Why::ReplacedByNewer { target, tv, hv } => {
-                (format!("replaced by newer {target} ({tv} >> {hv})"), Some(target))
+            Why::AlreadyInstalled { host } => (concat(&["already installed (", host, ")"]), Some(host)),
+            Why::ReplacedByNewer { target, tv, hv } => (
+                concat(&["replaced by newer ", target, " (", tv.as_str(), " >> ", hv.as_str(), ")"]),
+                Some(target),
+            ),
+            Why::Upgrades { host, tv, hv } => {
+                (concat(&["upgrades ", host, " (", tv.as_str(), " >> ", hv.as_str(), ")"]), Some(host))
             }
-            Why::Upgrades { host, tv, hv } => (format!("upgrades {host} ({tv} >> {hv})"), Some(host)),
             Why::DowngradedTo { target, tv, hv, why } => {
                 (format!("downgraded to {target} ({tv} << {hv}; {why})"), Some(target))
             }
@@ -220,7 +228,7 @@ impl Dec<'_> {
             }
             Why::New => ("new in the image profile".into(), None),
             Why::ObsoletedBy { target, c } => (format!("obsoleted by {target} (replaces {c})"), Some(target)),
-            Why::NewerThanProfile { target } => (format!("newer than the profile's {target}"), Some(target)),
+            Why::NewerThanProfile { target } => (concat(&["newer than the profile's ", target]), Some(target)),
             Why::SameVersion => ("same version in the image profile".into(), None),
             Why::NotInProfileUpdate => {
                 ("not in the image profile; profile update never removes VIBs".into(), None)
@@ -249,12 +257,12 @@ enum Need<'a> {
 impl Need<'_> {
     fn render(&self) -> String {
         match *self {
-            Need::NotLiveInstallable(id) => format!("{id} is not live-installable"),
-            Need::NotLiveRemovable(id) => format!("{id} is not live-removable"),
+            Need::NotLiveInstallable(id) => concat(&[id, " is not live-installable"]),
+            Need::NotLiveRemovable(id) => concat(&[id, " is not live-removable"]),
             Need::RemovedNotInDepot(id) => {
                 format!("{id} is not in the depot; its removal is assumed to need a reboot")
             }
-            Need::MaintenanceMode(id) => format!("{id} requires maintenance mode"),
+            Need::MaintenanceMode(id) => concat(&[id, " requires maintenance mode"]),
         }
     }
 }
@@ -362,15 +370,30 @@ pub fn dry_run<'a>(
     }
 
     let hosts: Vec<Entry> = host.vibs.iter().map(|h| Entry::from_host(h, depot)).collect();
-    // Name -> the last host VIB of that name.
-    let mut host_by_name: FastMap<&str, usize> = FastMap::default();
-    host_by_name.reserve(hosts.len());
+    // What each host VIB provides (for the replaces of the installed VIBs),
+    // and per name id the last host VIB of that name (`usize::MAX`: none,
+    // the name is only provided).
+    let mut host_prov = NameLists::with_capacity(
+        hosts.len() + hosts.iter().filter_map(|h| h.meta).map(|m| m.provides.len()).sum::<usize>(),
+    );
+    let mut host_by_name: Vec<usize> = Vec::with_capacity(hosts.len());
     for (i, h) in hosts.iter().enumerate() {
-        host_by_name.insert(h.name, i);
+        let id = host_prov.add_entry(h, i);
+        if host_by_name.len() < host_prov.heads.len() {
+            host_by_name.resize(host_prov.heads.len(), usize::MAX);
+        }
+        host_by_name[id] = i;
     }
-    // Host VIBs with explicit replaces (the only ones that can obsolete a target).
-    let replacers: Vec<usize> =
-        (0..hosts.len()).filter(|&i| hosts[i].meta.is_some_and(|m| !m.replaces.is_empty())).collect();
+    // Replaces of the host VIBs (the only ones that can obsolete a target),
+    // by the name they constrain: (host index, position in its replaces).
+    let mut host_replaces = NameLists::with_capacity(0);
+    if opts.mode == Mode::Update {
+        for (i, h) in hosts.iter().enumerate() {
+            for (ci, c) in h.meta.map_or(&[][..], |m| &m.replaces[..]).iter().enumerate() {
+                host_replaces.add(c.name.as_str(), i as u32, ci as u32);
+            }
+        }
+    }
     let mut host_removed: Vec<Option<Dec>> = vec![None; hosts.len()];
     let mut host_newer: Vec<Option<&str>> = vec![None; hosts.len()];
     // Whether a target has the same name and version as this host VIB.
@@ -380,18 +403,23 @@ pub fn dry_run<'a>(
 
     for t in &targets {
         let te = Entry::from_vib(t);
-        if let Some(&hi) = host_by_name.get(t.name.as_str()) {
+        let named = host_prov
+            .names
+            .get(t.name.as_str())
+            .map(|id| host_by_name[id as usize])
+            .filter(|&i| i != usize::MAX);
+        if let Some(hi) = named {
             let h = &hosts[hi];
             let ord = t.version.cmp(h.version);
-            if ord == std::cmp::Ordering::Equal {
+            if ord == Ordering::Equal {
                 host_same[hi] = true;
             }
             match ord {
-                std::cmp::Ordering::Equal => {
+                Ordering::Equal => {
                     tx.skipped.push(Dec { vib: &t.id, why: Why::AlreadyInstalled { host: h.id } });
                     continue;
                 }
-                std::cmp::Ordering::Greater => {
+                Ordering::Greater => {
                     host_removed[hi] = Some(Dec {
                         vib: h.id,
                         why: Why::ReplacedByNewer { target: &t.id, tv: &t.version, hv: h.version },
@@ -401,7 +429,7 @@ pub fn dry_run<'a>(
                         why: Why::Upgrades { host: h.id, tv: &t.version, hv: h.version },
                     });
                 }
-                std::cmp::Ordering::Less => {
+                Ordering::Less => {
                     if opts.allow_downgrades || opts.mode == Mode::Install {
                         let why = if opts.allow_downgrades {
                             "--allow-downgrades"
@@ -428,13 +456,15 @@ pub fn dry_run<'a>(
             }
         } else {
             // A host VIB that explicitly replaces the target obsoletes it.
-            if opts.mode == Mode::Update {
-                if let Some((h, c)) = replacers
-                    .iter()
-                    .filter(|&&i| host_removed[i].is_none())
-                    .find_map(|&i| explicitly_replaces(&hosts[i], &te).map(|c| (&hosts[i], c)))
-                {
-                    tx.skipped.push(Dec { vib: &t.id, why: Why::ObsoletedByInstalled { host: h.id, c } });
+            if !host_replaces.links.is_empty() {
+                if let Some((hi, c)) = first_replacing(
+                    &host_replaces,
+                    &te,
+                    |i| host_removed[i].is_none(),
+                    |i| hosts[i].meta.map_or(&[][..], |m| &m.replaces[..]),
+                ) {
+                    tx.skipped
+                        .push(Dec { vib: &t.id, why: Why::ObsoletedByInstalled { host: hosts[hi].id, c } });
                     continue;
                 }
             }
@@ -445,24 +475,24 @@ pub fn dry_run<'a>(
 
     // Explicit replaces of the installed VIBs obsolete further host VIBs:
     // for each host VIB, the first installed VIB (and its first constraint)
-    // that replaces it.
-    let install_replacers: Vec<&Entry> =
-        install.iter().filter(|t| t.meta.is_some_and(|m| !m.replaces.is_empty())).collect();
-    if !install_replacers.is_empty() {
-        for (hi, h) in hosts.iter().enumerate() {
-            if host_removed[hi].is_some() {
-                continue;
-            }
-            if let Some((t, c)) =
-                install_replacers.iter().find_map(|t| explicitly_replaces(t, h).map(|c| (t, c)))
-            {
-                host_removed[hi] = Some(Dec { vib: h.id, why: Why::ObsoletedBy { target: t.id, c } });
+    // that replaces it. Walking the constraints in that order and looking up
+    // the host VIBs providing each name finds the same first one per host
+    // without testing every host against every constraint.
+    for t in &install {
+        for c in t.meta.map_or(&[][..], |m| &m.replaces[..]) {
+            for hi in host_prov.of(c.name.as_str()) {
+                if host_removed[hi].is_none() && provides(&hosts[hi], c) {
+                    host_removed[hi] =
+                        Some(Dec { vib: hosts[hi].id, why: Why::ObsoletedBy { target: t.id, c } });
+                }
             }
         }
     }
 
-    // Host VIBs left: kept (update) or removed (install).
-    let mut final_image: Vec<&Entry> = Vec::with_capacity(hosts.len() + install.len());
+    // Host VIBs left: kept (update) or removed (install). The resulting
+    // image is the kept host VIBs, then the installed ones: positions
+    // `0..hosts.len()` are host VIBs, the rest `install`.
+    let mut in_image: Vec<bool> = vec![true; hosts.len() + install.len()];
     let mut blocked_removals = Vec::new();
     // The host VIB of each `tx.removed` decision.
     let mut removed_hosts: Vec<usize> = Vec::new();
@@ -471,31 +501,29 @@ pub fn dry_run<'a>(
         if let Some(d) = host_removed[hi].take() {
             tx.removed.push(d);
             removed_hosts.push(hi);
+            in_image[hi] = false;
             continue;
         }
         if let Some(t) = host_newer[hi] {
             tx.kept.push(Dec { vib: h.id, why: Why::NewerThanProfile { target: t } });
-            final_image.push(h);
             continue;
         }
         if host_same[hi] {
             tx.kept.push(Dec { vib: h.id, why: Why::SameVersion });
-            final_image.push(h);
             continue;
         }
         match opts.mode {
             Mode::Update => {
                 tx.kept.push(Dec { vib: h.id, why: Why::NotInProfileUpdate });
-                final_image.push(h);
             }
             Mode::Install if opts.ok_to_remove => {
                 tx.removed.push(Dec { vib: h.id, why: Why::RemovedOkToRemove });
                 removed_hosts.push(hi);
+                in_image[hi] = false;
             }
             Mode::Install => {
                 tx.kept.push(Dec { vib: h.id, why: Why::RemovalBlocked });
                 blocked_removals.push(h.id.to_string());
-                final_image.push(h);
             }
         }
     }
@@ -511,11 +539,18 @@ pub fn dry_run<'a>(
             constraint: None,
         });
     }
-    final_image.extend(install.iter());
+    // The host VIBs' provides are indexed already: add the installed VIBs'
+    // rather than index the whole image again.
+    for (k, e) in install.iter().enumerate() {
+        host_prov.add_entry(e, hosts.len() + k);
+    }
+    let all: Vec<&Entry> = hosts.iter().chain(install.iter()).collect();
+    let image = Image { all: &all, in_image: &in_image, providers: &host_prov };
+    validate(&image, &install, host, profile, &mut tx);
 
-    validate(&final_image, &install, host, profile, &mut tx);
-
-    // Reboot and maintenance mode, from what changes.
+    // Reboot and maintenance mode, from what changes (most installed VIBs
+    // need a reboot: size the list once).
+    tx.reboot.reserve(install.len() + removed_hosts.len());
     for e in &install {
         if let Some(m) = e.meta {
             if m.needs_reboot() {
@@ -537,11 +572,21 @@ pub fn dry_run<'a>(
     tx
 }
 
-fn validate(image: &[&Entry], install: &[Entry], host: &HostImage, profile: &ImageProfile, tx: &mut DryRun) {
-    // Name -> entries providing it (implicit and explicit provides), in
-    // image order: linked lists in one vector, no allocation per name.
-    let providers = Providers::build(image);
-    let unknown: Vec<&str> = image.iter().filter(|e| e.meta.is_none()).map(|e| e.id).collect();
+/// The resulting image of a dry-run: the host VIBs then the installed ones
+/// (`all`), those in the image flagged in `in_image` (in that order, the
+/// image order), and what each of `all` provides.
+struct Image<'i, 'a> {
+    all: &'i [&'i Entry<'a>],
+    in_image: &'i [bool],
+    providers: &'i Providers<'a>,
+}
+
+fn validate(img: &Image, install: &[Entry], host: &HostImage, profile: &ImageProfile, tx: &mut DryRun) {
+    let image = img.all;
+    let in_image = img.in_image;
+    let providers = img.providers;
+    let unknown: Vec<&str> =
+        image.iter().zip(in_image).filter(|(e, &inc)| inc && e.meta.is_none()).map(|(e, _)| e.id).collect();
     if !unknown.is_empty() {
         tx.notes.push(format!(
             "{} kept VIB(s) are not in the depot, so their dependencies and conflicts were not checked: {}",
@@ -550,9 +595,24 @@ fn validate(image: &[&Entry], install: &[Entry], host: &HostImage, profile: &Ima
         ));
     }
     for (i, e) in image.iter().enumerate() {
+        if !in_image[i] {
+            continue;
+        }
         let Some(m) = e.meta else { continue };
         for c in &m.depends {
-            let ok = providers.of(c.name.as_str()).any(|j| provides(image[j], c));
+            // Each link is one provide of that name: checking its version
+            // alone is `provides`, without comparing the names again.
+            let ok = providers.links(c.name.as_str()).any(|(j, k)| {
+                let e = image[j];
+                if !in_image[j] {
+                    return false;
+                }
+                match (k, e.meta) {
+                    (IMPLICIT, _) => c.version_matches(Some(e.version)),
+                    (k, Some(m)) => c.version_matches(m.provides[k as usize].version.as_ref()),
+                    (_, None) => false,
+                }
+            });
             if !ok {
                 tx.problems.push(Problem {
                     kind: ProblemKind::DependencyError,
@@ -567,7 +627,7 @@ fn validate(image: &[&Entry], install: &[Entry], host: &HostImage, profile: &Ima
         }
         for c in &m.conflicts {
             for j in providers.of(c.name.as_str()) {
-                if j != i && provides(image[j], c) {
+                if j != i && in_image[j] && provides(image[j], c) {
                     let (a, b) =
                         if e.id < image[j].id { (&e.id, &image[j].id) } else { (&image[j].id, &e.id) };
                     let msg = format!("VIBs ({a}, {b}) are conflicting with each other.");
@@ -584,7 +644,7 @@ fn validate(image: &[&Entry], install: &[Entry], host: &HostImage, profile: &Ima
         }
         for c in &m.replaces {
             for j in providers.of(c.name.as_str()) {
-                if j != i && provides(image[j], c) {
+                if j != i && in_image[j] && provides(image[j], c) {
                     tx.problems.push(Problem {
                         kind: ProblemKind::Obsoleted,
                         message: format!("VIB {} is obsoleted by {}", image[j].id, e.id),
@@ -684,54 +744,219 @@ fn validate(image: &[&Entry], install: &[Entry], host: &HostImage, profile: &Ima
     }
 }
 
-/// Which entries of an image provide a name (implicitly or explicitly).
-struct Providers<'a> {
-    /// Name -> (first, last) link.
-    heads: FastMap<&'a str, (u32, u32)>,
-    /// (image index, next link or `u32::MAX`).
-    links: Vec<(u32, u32)>,
+/// A cheap hash of a short name: its length and up to three 8-byte words
+/// (start, middle, end), so that it costs the same for any length. The
+/// per-dry-run tables hash every VIB and constraint name of the image, and
+/// a word-by-word hash of each showed up in profiles; a collision only costs
+/// a string comparison.
+#[inline]
+fn name_hash(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let n = b.len();
+    let word = |i: usize| b[i..i + 8].try_into().map_or(0, u64::from_le_bytes);
+    let (x, y) = if n >= 8 {
+        (word(0) ^ word(n / 2 - 4).rotate_left(29), word(n - 8))
+    } else if n >= 4 {
+        let half = |i: usize| u64::from(b[i..i + 4].try_into().map_or(0, u32::from_le_bytes));
+        (half(0), half(n - 4))
+    } else if n > 0 {
+        (u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16, 0)
+    } else {
+        (0, 0)
+    };
+    let h = (x ^ (n as u64).rotate_left(56)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ y;
+    let h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 32)
 }
 
-impl<'a> Providers<'a> {
-    fn build(image: &[&Entry<'a>]) -> Providers<'a> {
-        let mut p = Providers { heads: FastMap::default(), links: Vec::with_capacity(image.len() * 2) };
-        p.heads.reserve(image.len() * 2);
-        for (i, e) in image.iter().enumerate() {
-            p.add(e.name, i);
-            if let Some(m) = e.meta {
-                for pr in &m.provides {
-                    p.add(pr.name.as_str(), i);
+/// `a == b` for names: most are under 16 bytes, where two overlapping
+/// word loads per side beat a call to `memcmp`.
+#[inline]
+fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], i: usize| s[i..i + 8].try_into().map_or(0, u64::from_le_bytes);
+    if (8..=16).contains(&n) {
+        word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
+    } else {
+        a == b
+    }
+}
+
+/// Names -> dense ids `0, 1, ...`, for the few hundred names of one dry-run:
+/// open addressing over `u32` slots (no per-name allocation), the hash kept
+/// beside each name so that most mismatches cost no string comparison.
+struct NameIndex<'a> {
+    /// Dense id + 1; 0 = empty.
+    slots: Vec<u32>,
+    mask: usize,
+    names: Vec<(u64, &'a str)>,
+}
+
+impl<'a> NameIndex<'a> {
+    /// An index for up to `n` names.
+    fn with_capacity(n: usize) -> NameIndex<'a> {
+        let cap = (n * 2).next_power_of_two().max(16);
+        NameIndex { slots: vec![0; cap], mask: cap - 1, names: Vec::with_capacity(n) }
+    }
+
+    /// The slot holding `name`, or the empty slot where it would go.
+    fn find(&self, h: u64, name: &str) -> (usize, Option<u32>) {
+        let mut s = h as usize & self.mask;
+        loop {
+            let v = self.slots[s];
+            if v == 0 {
+                return (s, None);
+            }
+            let (kh, k) = self.names[(v - 1) as usize];
+            if kh == h && same_name(k, name) {
+                return (s, Some(v - 1));
+            }
+            s = (s + 1) & self.mask;
+        }
+    }
+
+    /// The id of `name`, added if new.
+    fn intern(&mut self, name: &'a str) -> u32 {
+        let h = name_hash(name);
+        match self.find(h, name) {
+            (_, Some(id)) => id,
+            (s, None) => {
+                if (self.names.len() + 1) * 2 > self.slots.len() {
+                    self.grow();
+                    return self.intern(name);
                 }
+                let id = self.names.len() as u32;
+                self.names.push((h, name));
+                self.slots[s] = id + 1;
+                id
             }
         }
-        p
     }
 
-    fn add(&mut self, name: &'a str, i: usize) {
+    fn grow(&mut self) {
+        let cap = self.slots.len() * 2;
+        self.slots = vec![0; cap];
+        self.mask = cap - 1;
+        for (i, &(h, _)) in self.names.iter().enumerate() {
+            let mut s = h as usize & self.mask;
+            while self.slots[s] != 0 {
+                s = (s + 1) & self.mask;
+            }
+            self.slots[s] = i as u32 + 1;
+        }
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        self.find(name_hash(name), name).1
+    }
+}
+
+/// Per name, a list of (u32, u32) in insertion order: linked lists in one
+/// vector, no allocation per name. As `Providers`, the entries providing a
+/// name (entry index, and `IMPLICIT` or the index of the provide in the
+/// entry's `provides`); also the replaces of the host VIBs by name.
+struct NameLists<'a> {
+    names: NameIndex<'a>,
+    /// Per name id: (first, last) link.
+    heads: Vec<(u32, u32)>,
+    /// (a, b, next link or `u32::MAX`).
+    links: Vec<(u32, u32, u32)>,
+}
+
+type Providers<'a> = NameLists<'a>;
+
+/// The provide of a link that is the entry's own `name = version`.
+const IMPLICIT: u32 = u32::MAX;
+
+impl<'a> NameLists<'a> {
+    fn with_capacity(n: usize) -> NameLists<'a> {
+        NameLists {
+            names: NameIndex::with_capacity(n),
+            heads: Vec::with_capacity(n),
+            links: Vec::with_capacity(n),
+        }
+    }
+
+    /// Adds what entry `i` provides; returns the id of its name.
+    fn add_entry(&mut self, e: &Entry<'a>, i: usize) -> usize {
+        let id = self.add(e.name, i as u32, IMPLICIT);
+        if let Some(m) = e.meta {
+            for (k, pr) in m.provides.iter().enumerate() {
+                self.add(pr.name.as_str(), i as u32, k as u32);
+            }
+        }
+        id
+    }
+
+    /// Appends (a, b) to the list of `name`; returns the id of the name.
+    fn add(&mut self, name: &'a str, a: u32, b: u32) -> usize {
         let link = self.links.len() as u32;
-        self.links.push((i as u32, u32::MAX));
-        match self.heads.get_mut(name) {
-            Some((_, last)) => {
-                self.links[*last as usize].1 = link;
-                *last = link;
-            }
-            None => {
-                self.heads.insert(name, (link, link));
-            }
+        self.links.push((a, b, u32::MAX));
+        let id = self.names.intern(name) as usize;
+        if id == self.heads.len() {
+            self.heads.push((link, link));
+        } else {
+            let last = self.heads[id].1;
+            self.links[last as usize].2 = link;
+            self.heads[id].1 = link;
         }
+        id
     }
 
-    fn of(&self, name: &str) -> impl Iterator<Item = usize> + '_ {
-        let mut next = self.heads.get(name).map(|h| h.0).unwrap_or(u32::MAX);
+    /// The list of `name`, in insertion order.
+    fn links(&self, name: &str) -> impl Iterator<Item = (usize, u32)> + '_ {
+        let mut next = self.names.get(name).map(|id| self.heads[id as usize].0).unwrap_or(u32::MAX);
         std::iter::from_fn(move || {
             if next == u32::MAX {
                 return None;
             }
-            let (i, n) = self.links[next as usize];
+            let (a, b, n) = self.links[next as usize];
             next = n;
-            Some(i as usize)
+            Some((a as usize, b))
         })
     }
+
+    /// The entries providing `name`, in image order (an entry once per
+    /// provide of that name).
+    fn of(&self, name: &str) -> impl Iterator<Item = usize> + '_ {
+        self.links(name).map(|(i, _)| i)
+    }
+}
+
+/// The first (owner, constraint) in `replaces` order (owner, then the
+/// constraint's position) that `ok` accepts and whose constraint `b`
+/// provides: what a scan of every owner's `replaces` finds first, looking
+/// only at the constraints naming one of `b`'s provides.
+fn first_replacing<'a>(
+    replaces: &NameLists,
+    b: &Entry,
+    ok: impl Fn(usize) -> bool,
+    constraints: impl Fn(usize) -> &'a [Constraint],
+) -> Option<(usize, &'a Constraint)> {
+    let mut best: Option<(usize, u32)> = None;
+    let mut check = |name: &str| {
+        for (o, ci) in replaces.links(name) {
+            // Each list is in (owner, position) order.
+            if best.is_some_and(|x| x <= (o, ci)) {
+                break;
+            }
+            if ok(o) && provides(b, &constraints(o)[ci as usize]) {
+                best = Some((o, ci));
+                break;
+            }
+        }
+    };
+    check(b.name);
+    if let Some(m) = b.meta {
+        for p in &m.provides {
+            check(&p.name);
+        }
+    }
+    best.map(|(o, ci)| (o, &constraints(o)[ci as usize]))
 }
 
 /// Installed VIBs that the profile would take back in time: same name, the
@@ -778,4 +1003,36 @@ pub fn simulate_many(
             })
             .collect()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Versions from real depots, plus random strings over the characters
+    /// that matter to the order (digits, zeros, `.`, `-`, text).
+
+    #[test]
+    fn name_index_interns_and_finds_names() {
+        let names: Vec<String> = (0..300)
+            .map(|i| match i % 4 {
+                0 => format!("vmkapi_2_{i}_0_0"),
+                1 => format!("n{i}"),
+                2 => format!("esx-base-with-a-rather-long-name-{i}"),
+                _ => "x".repeat(i % 20),
+            })
+            .collect();
+        let mut idx = NameIndex::with_capacity(4);
+        let ids: Vec<u32> = names.iter().map(|n| idx.intern(n)).collect();
+        for (n, &id) in names.iter().zip(&ids) {
+            assert_eq!(idx.get(n), Some(id), "{n}");
+            assert_eq!(idx.names[id as usize].1, n.as_str());
+            assert_eq!(names.iter().position(|m| m == n).map(|p| ids[p]), Some(id));
+        }
+        assert_eq!(idx.get("vmkapi_2_1_0_0"), None);
+        assert_eq!(idx.get("esx-base-with-a-rather-long-name-3"), None);
+        for (a, b) in [("abcdefgh", "abcdefgi"), ("abcdefghijkl", "abcdXfghijkl"), ("", ""), ("ab", "ab")] {
+            assert_eq!(same_name(a, b), a == b, "{a} {b}");
+        }
+    }
 }
