@@ -440,6 +440,7 @@ impl Depot {
                     path: v.relative_path.clone(),
                     status: VibCheckStatus::NotInDepot,
                     message: "the .vib is not in this depot (metadata only)".into(),
+                    signature: None,
                 });
                 continue;
             };
@@ -457,6 +458,7 @@ impl Depot {
                     path: Some(label),
                     status: VibCheckStatus::Unreadable,
                     message: e.to_string(),
+                    signature: None,
                 }),
             }
         }

@@ -26,6 +26,8 @@ pub enum DepotError {
     Http { url: String, message: String },
     #[error("verify {path}: {kind} checksum mismatch: expected {expected}, got {actual}")]
     Checksum { path: String, kind: String, expected: String, actual: String },
+    #[error("read signature {path}: {message}")]
+    Signature { path: String, message: String },
     #[error("read {path}: not an ar archive ({message})")]
     Ar { path: String, message: String },
 }

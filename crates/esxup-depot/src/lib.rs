@@ -2,7 +2,8 @@
 //!
 //! - [`Depot::open`]: an offline bundle zip, an extracted depot folder or an
 //!   online depot URL, read into VIBs, bulletins, components and profiles.
-//! - [`VibFile`]: a `.vib` (`ar` container, descriptor, payload checksums).
+//! - [`VibFile`]: a `.vib` (`ar` container, descriptor, payload checksums,
+//!   the `sig.pkcs7` signature checked against the descriptor: [`inspect_signature`]).
 //! - [`HostImage`]: a host's installed VIBs (facts, `esxcli software vib
 //!   list`, or a profile).
 //! - [`simulate`]: `esxcli software profile update/install --dry-run`,
@@ -19,6 +20,7 @@ mod host;
 mod minixml;
 mod model;
 mod readiness;
+mod signature;
 mod simulate;
 mod snapshot;
 mod store;
@@ -32,6 +34,10 @@ pub use esxup_version::vib::{Constraint, Relation, VibVersion};
 pub use host::{HostImage, HostVib};
 pub use model::*;
 pub use readiness::{driver_readiness, pciid_matches, DeviceReadiness, DeviceRole, Readiness};
+pub use signature::{
+    inspect as inspect_signature, CertificateInfo, SignatureReport, SignerReport, Verification,
+    MAX_SIGNATURE_BYTES,
+};
 pub use simulate::{
     backwards_vibs, dry_run, simulate, simulate_many, Decision, DryRun, Mode, Problem, ProblemKind,
     Transaction, TxOptions,
@@ -39,6 +45,7 @@ pub use simulate::{
 pub use store::{FetchOutcome, OpenOptions};
 pub use vibfile::{
     ar_members, verify_against_metadata, ArMember, PayloadCheck, VibCheck, VibCheckStatus, VibFile,
+    VibSignature,
 };
 
 /// A set of VIBs installed on a host (alias used by the checks).

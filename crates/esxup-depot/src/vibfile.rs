@@ -1,10 +1,12 @@
 //! VIB files: the `ar` container (`descriptor.xml`, `sig.pkcs7`, payloads),
 //! the descriptor, and verification of payload checksums (sha-256 / sha-1, of
 //! the stored or the gunzipped payload) and of the whole-VIB sha256 that
-//! depot metadata records.
+//! depot metadata records, and the `sig.pkcs7` signature checked against
+//! the descriptor (`signature.rs`).
 
 use crate::error::DepotError;
 use crate::model::Vib;
+use crate::signature::{self, SignatureReport, Verification};
 use crate::xml;
 use serde::Serialize;
 use sha1::Sha1;
@@ -96,6 +98,8 @@ pub struct VibFile {
     pub members: Vec<ArMember>,
     /// Size of `sig.pkcs7` (0 = unsigned), `None` if absent.
     pub signature_size: Option<usize>,
+    /// `sig.pkcs7` read and checked against `descriptor.xml`.
+    pub signature: VibSignature,
     /// Lenient-parsing notes.
     pub warnings: Vec<String>,
     /// sha256 of the whole file.
@@ -131,14 +135,30 @@ impl VibFile {
         let dl = format!("{label}!descriptor.xml");
         let descriptor =
             xml::parse_vib_bytes(&dl, &bytes[desc.offset..desc.offset + desc.size], true, &mut warnings)?;
-        let signature_size = members.iter().find(|m| m.name == "sig.pkcs7").map(|m| m.size);
-        if signature_size.is_none() {
-            warnings.push(format!("{label}: no sig.pkcs7 member"));
-        }
+        let sig = members.iter().find(|m| m.name == "sig.pkcs7");
+        let signature_size = sig.map(|m| m.size);
+        let signature = match sig {
+            None => {
+                warnings.push(format!("{label}: no sig.pkcs7 member"));
+                VibSignature::Absent
+            }
+            Some(m) => {
+                let desc_bytes = &bytes[desc.offset..desc.offset + desc.size];
+                let sl = format!("{label}!sig.pkcs7");
+                // A bad signature is reported, not fatal: the VIB is still
+                // readable and its payloads can still be checked.
+                match signature::inspect(&sl, &bytes[m.offset..m.offset + m.size], desc_bytes) {
+                    Ok(None) => VibSignature::Unsigned,
+                    Ok(Some(r)) => VibSignature::Signed(r),
+                    Err(e) => VibSignature::Unreadable { message: e.to_string() },
+                }
+            }
+        };
         Ok(VibFile {
             descriptor,
             members,
             signature_size,
+            signature,
             warnings,
             sha256: hex::encode(Sha256::digest(bytes)),
             size: bytes.len(),
@@ -209,6 +229,44 @@ impl VibFile {
     }
 }
 
+/// The `sig.pkcs7` member of a VIB, read and checked.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum VibSignature {
+    /// No `sig.pkcs7` member at all.
+    Absent,
+    /// `sig.pkcs7` is empty (community VIBs such as ghettoVCB).
+    Unsigned,
+    /// Read; see [`SignatureReport::verification`]. Trust is not checked.
+    Signed(SignatureReport),
+    /// `sig.pkcs7` could not be read (the message names the member).
+    Unreadable { message: String },
+}
+
+impl VibSignature {
+    /// One word for tables: `absent`, `unsigned`, `verified`,
+    /// `descriptor-mismatch`, `signature-invalid`, `not-verified`, `unreadable`.
+    pub fn short(&self) -> &'static str {
+        match self {
+            VibSignature::Absent => "absent",
+            VibSignature::Unsigned => "unsigned",
+            VibSignature::Unreadable { .. } => "unreadable",
+            VibSignature::Signed(r) => match r.verification {
+                Verification::Verified => "verified",
+                Verification::DescriptorMismatch { .. } => "descriptor-mismatch",
+                Verification::SignatureInvalid { .. } => "signature-invalid",
+                Verification::NotVerified { .. } => "not-verified",
+            },
+        }
+    }
+
+    /// The signature is there but does not fit the descriptor, or cannot be
+    /// read: the file is not what was signed.
+    pub fn is_failure(&self) -> bool {
+        matches!(self.short(), "descriptor-mismatch" | "signature-invalid" | "unreadable")
+    }
+}
+
 /// Hashes `data` (after gunzip when asked) with sha-256 or sha-1.
 fn digest(kind: &str, process: Option<&str>, data: &[u8]) -> Result<String, String> {
     enum H {
@@ -270,6 +328,8 @@ pub struct VibCheck {
     pub path: Option<String>,
     pub status: VibCheckStatus,
     pub message: String,
+    /// [`VibSignature::short`] of the VIB's `sig.pkcs7`, when the VIB was read.
+    pub signature: Option<&'static str>,
 }
 
 /// Checks VIB bytes against the depot metadata entry: packed size, whole-VIB
@@ -280,6 +340,7 @@ pub fn verify_against_metadata(label: &str, bytes: &[u8], meta: &Vib) -> VibChec
         path: Some(label.to_string()),
         status,
         message,
+        signature: None,
     };
     if let Some(sz) = meta.packed_size {
         if sz as usize != bytes.len() {
@@ -319,8 +380,24 @@ pub fn verify_against_metadata(label: &str, bytes: &[u8], meta: &Vib) -> VibChec
     }
     let bad: Vec<String> =
         vf.verify_payloads(label, bytes).into_iter().filter(|c| !c.ok).map(|c| c.message).collect();
+    let signature = Some(vf.signature.short());
     if !bad.is_empty() {
-        return fail(VibCheckStatus::Mismatch, bad.join("; "));
+        return VibCheck { signature, ..fail(VibCheckStatus::Mismatch, bad.join("; ")) };
+    }
+    // A signature that does not fit the descriptor means the VIB is not what
+    // its vendor signed, even when the depot's checksums (made later) match.
+    let sig_problem = match &vf.signature {
+        VibSignature::Signed(r) => match &r.verification {
+            Verification::DescriptorMismatch { message } | Verification::SignatureInvalid { message } => {
+                Some((VibCheckStatus::Mismatch, format!("verify {label}!sig.pkcs7: {message}")))
+            }
+            _ => None,
+        },
+        VibSignature::Unreadable { message } => Some((VibCheckStatus::Unreadable, message.clone())),
+        _ => None,
+    };
+    if let Some((status, message)) = sig_problem {
+        return VibCheck { signature, ..fail(status, message) };
     }
     VibCheck {
         vib_id: meta.id.clone(),
@@ -331,5 +408,6 @@ pub fn verify_against_metadata(label: &str, bytes: &[u8], meta: &Vib) -> VibChec
         } else {
             "payload checksums match (no whole-VIB checksum in metadata)".into()
         },
+        signature,
     }
 }

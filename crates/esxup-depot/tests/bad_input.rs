@@ -289,3 +289,61 @@ fn damaged_inputs_never_panic() {
         }
     }
 }
+
+#[test]
+fn a_descriptor_changed_after_signing_fails_depot_verify() {
+    // The VMware-signed VIB of a real component bundle with one byte of its
+    // descriptor's summary changed: the payloads still verify, the signature
+    // does not, and depot verification reports it even where the metadata
+    // has no whole-VIB checksum to catch the change.
+    let zip = fx("components-7x/7-updates_ESXi703-VMKUSB-NIC-FLING-55634242-component-19849370.zip");
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    let mut vib = Vec::new();
+    Read::read_to_end(
+        &mut z
+            .by_name("vib20/vmkusb-nic-fling/VMW_bootbank_vmkusb-nic-fling_1.10-1vmw.703.0.50.55634242.vib")
+            .unwrap(),
+        &mut vib,
+    )
+    .unwrap();
+    let v = VibFile::parse("fling.vib", &vib).unwrap();
+    assert_eq!(v.signature.short(), "verified");
+    let d = v.members.iter().find(|m| m.name == "descriptor.xml").unwrap();
+    let text = std::str::from_utf8(&vib[d.offset..d.offset + d.size]).unwrap();
+    // <summary>…</summary> is not used for identity or payloads.
+    let at = d.offset + text.find("<summary>").unwrap() + "<summary>".len();
+    let mut bad = vib.clone();
+    bad[at] = if bad[at] == b'X' { b'Y' } else { b'X' };
+    let v = VibFile::parse("fling.vib", &bad).unwrap();
+    assert!(v.verify_payloads("fling.vib", &bad).iter().all(|c| c.ok));
+    assert_eq!(v.signature.short(), "descriptor-mismatch");
+    assert!(v.signature.is_failure());
+    let VibSignature::Signed(r) = &v.signature else { panic!("{:?}", v.signature) };
+    let Verification::DescriptorMismatch { message } = &r.verification else { panic!() };
+    assert!(message.starts_with("sha256 of descriptor.xml is "), "{message}");
+
+    // Metadata without a whole-VIB checksum: only the signature notices.
+    let d = Depot::open(&zip.display().to_string()).unwrap();
+    let mut meta = d.vibs()[0].clone();
+    meta.checksum = None;
+    let c = verify_against_metadata("fling.vib", &bad, &meta);
+    assert_eq!(c.status, VibCheckStatus::Mismatch, "{}", c.message);
+    assert_eq!(c.signature, Some("descriptor-mismatch"));
+    assert!(
+        c.message.starts_with("verify fling.vib!sig.pkcs7: sha256 of descriptor.xml is "),
+        "{}",
+        c.message
+    );
+    let c = verify_against_metadata("fling.vib", &vib, &meta);
+    assert_eq!((c.status, c.signature), (VibCheckStatus::Ok, Some("verified")), "{}", c.message);
+
+    // An unreadable sig.pkcs7 (cut in half) is reported, the VIB still reads.
+    let s = v.members.iter().find(|m| m.name == "sig.pkcs7").unwrap();
+    let mut cut = vib.clone();
+    for b in &mut cut[s.offset + s.size / 2..s.offset + s.size] {
+        *b = b' ';
+    }
+    let v = VibFile::parse("fling.vib", &cut).unwrap();
+    let VibSignature::Unreadable { message } = &v.signature else { panic!("{:?}", v.signature) };
+    assert_eq!(message, "read signature fling.vib!sig.pkcs7: PEM: no -----END PKCS7----- line (truncated?)");
+}

@@ -11,26 +11,29 @@ fn fx(rel: &str) -> String {
 
 #[test]
 fn every_real_bundle_opens_and_its_vibs_verify() {
+    // Community bundles carry an empty sig.pkcs7; VMware's VIBs are signed
+    // (checked with `openssl cms -verify -noverify -content descriptor.xml`).
     let bundles = [
-        "ghettovcb/vghetto-ghettoVCB-offline-bundle-2015-05-27-e6e2530.zip",
-        "ghettovcb/vghetto-ghettoVCB-offline-bundle-2020-12-29-37290df.zip",
-        "zip-in-zip/6-updates_ESXi650-VMKUSB-NIC-FLING-39176435-16775917.zip",
-        "old-layout/6-updates_net55-r8168-8.045a-napi-offline_bundle.zip",
-        "old-layout/6-updates_net51-r8169-6.011.00-2vft.510.0.0.799733-offline_bundle.zip",
-        "old-layout/6-updates_net-igb-5.3.2-99-offline_bundle.zip",
-        "components-7x/7-updates_ESXi703-VMKUSB-NIC-FLING-55634242-component-19849370.zip",
-        "components-7x/7-updates_Net-Community-Driver_1.2.7.0-1vmw.700.1.0.15843807_19480755.zip",
-        "components-7x/7-updates_nvme-community-driver_1.0.1.0-3vmw.700.1.0.15843807-component-18902434.zip",
-        "components-7x/8-updates_VMware-Re-Driver_1.101.01-5vmw.800.1.0.20613240.zip",
-        "drivers-6x/6-updates_ESXi670-VMKUSB-NIC-FLING-39203948-offline_bundle-16780994.zip",
-        "drivers-6x/6-updates_nvme-community-driver_1.0.1.0-1vmw.670.0.0.8169922-offline_bundle-17658145.zip",
+        ("ghettovcb/vghetto-ghettoVCB-offline-bundle-2015-05-27-e6e2530.zip", "unsigned"),
+        ("ghettovcb/vghetto-ghettoVCB-offline-bundle-2020-12-29-37290df.zip", "unsigned"),
+        ("zip-in-zip/6-updates_ESXi650-VMKUSB-NIC-FLING-39176435-16775917.zip", "verified"),
+        ("old-layout/6-updates_net55-r8168-8.045a-napi-offline_bundle.zip", "unsigned"),
+        ("old-layout/6-updates_net51-r8169-6.011.00-2vft.510.0.0.799733-offline_bundle.zip", "unsigned"),
+        ("old-layout/6-updates_net-igb-5.3.2-99-offline_bundle.zip", "unsigned"),
+        ("components-7x/7-updates_ESXi703-VMKUSB-NIC-FLING-55634242-component-19849370.zip", "verified"),
+        ("components-7x/7-updates_Net-Community-Driver_1.2.7.0-1vmw.700.1.0.15843807_19480755.zip", "verified"),
+        ("components-7x/7-updates_nvme-community-driver_1.0.1.0-3vmw.700.1.0.15843807-component-18902434.zip", "verified"),
+        ("components-7x/8-updates_VMware-Re-Driver_1.101.01-5vmw.800.1.0.20613240.zip", "verified"),
+        ("drivers-6x/6-updates_ESXi670-VMKUSB-NIC-FLING-39203948-offline_bundle-16780994.zip", "verified"),
+        ("drivers-6x/6-updates_nvme-community-driver_1.0.1.0-1vmw.670.0.0.8169922-offline_bundle-17658145.zip", "verified"),
     ];
-    for b in bundles {
+    for (b, sig) in bundles {
         let d = Depot::open(&fx(b)).unwrap_or_else(|e| panic!("{b}: {e}"));
         assert_eq!(d.vibs().len(), 1, "{b}");
         assert_eq!(d.bulletins().len(), 1, "{b}");
         let checks = d.verify_vibs();
         assert_eq!(checks.len(), 1);
+        assert_eq!(checks[0].signature, Some(sig), "{b}");
         assert_eq!(checks[0].status, VibCheckStatus::Ok, "{b}: {}", checks[0].message);
     }
 }
@@ -98,7 +101,8 @@ fn vib_files_parse_and_payloads_verify() {
     ] {
         let (v, bytes) = VibFile::open(std::path::Path::new(&fx(f))).unwrap();
         assert_eq!(v.members[0].name, "descriptor.xml", "{f}");
-        assert!(v.signature_size.is_some(), "{f}");
+        assert_eq!(v.signature_size, Some(0), "{f}");
+        assert_eq!(v.signature, VibSignature::Unsigned, "{f}");
         let checks = v.verify_payloads(f, &bytes);
         assert!(!checks.is_empty());
         // sha-256 of the stored payload and sha-1 of the gunzipped one.

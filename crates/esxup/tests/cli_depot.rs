@@ -22,6 +22,7 @@ fn esxup(dir: &Path, args: &[&str]) -> Run {
         .args(args)
         .current_dir(dir)
         .env("ESXUP_CACHE_DIR", std::env::temp_dir().join("esxup-cli-depot-test-cache"))
+        .env("ESXUP_TODAY", "2026-11-26")
         .output()
         .unwrap();
     Run {
@@ -121,6 +122,160 @@ fn vib_show_json_and_a_tampered_vib() {
 }
 
 /// `esxup depot dry-run --depot . --profile PROFILE` in the depot folder
+/// One member of a fixture zip (the signed VIBs live in component bundles).
+fn unzip(zip: &str, member: &str) -> Vec<u8> {
+    let f = std::fs::File::open(fixtures().join(zip)).unwrap();
+    let mut z = zip::ZipArchive::new(f).unwrap();
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut z.by_name(member).unwrap(), &mut out).unwrap();
+    out
+}
+
+const FLING70: &str = "components-7x/7-updates_ESXi703-VMKUSB-NIC-FLING-55634242-component-19849370.zip";
+const FLING70_VIB: &str =
+    "vib20/vmkusb-nic-fling/VMW_bootbank_vmkusb-nic-fling_1.10-1vmw.703.0.50.55634242.vib";
+
+/// The members of a (GNU) `ar` archive, short names only.
+fn ar_members(b: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut pos = 8;
+    let mut out = Vec::new();
+    while pos + 60 <= b.len() {
+        let h = &b[pos..pos + 60];
+        let name = String::from_utf8_lossy(&h[..16]).trim_end().trim_end_matches('/').to_string();
+        let size: usize = String::from_utf8_lossy(&h[48..58]).trim().parse().unwrap();
+        out.push((name, b[pos + 60..pos + 60 + size].to_vec()));
+        pos += 60 + size + (size & 1);
+    }
+    out
+}
+
+/// Builds an `ar` archive, as VIBs are.
+fn ar(members: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut out = b"!<arch>\n".to_vec();
+    for (name, data) in members {
+        let h =
+            format!("{:<16}{:<12}{:<6}{:<6}{:<8}{:<10}`\n", format!("{name}/"), 0, 0, 0, 100644, data.len());
+        assert_eq!(h.len(), 60);
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(b'\n');
+        }
+    }
+    out
+}
+
+#[test]
+fn vib_show_a_vmware_signed_vib() {
+    // The 6.7 USB NIC fling: VMwareAccepted, signed by "VMware Accepted VIB
+    // Signing" whose certificate ran out on 2022-04-15 (after the signing
+    // time, before ESXUP_TODAY): shown as a fact; trust is not checked.
+    let t = tempfile::tempdir().unwrap();
+    let vib = unzip(
+        "drivers-6x/6-updates_ESXi670-VMKUSB-NIC-FLING-39203948-offline_bundle-16780994.zip",
+        "vib20/vmkusb-nic-fling/VMW_bootbank_vmkusb-nic-fling_2.1-6vmw.670.2.48.39203948.vib",
+    );
+    std::fs::write(t.path().join("fling.vib"), &vib).unwrap();
+    let r = esxup(t.path(), &["vib", "show", "fling.vib"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    insta::assert_snapshot!(r.stdout);
+
+    let r = esxup(t.path(), &["vib", "show", "fling.vib", "--format", "json"]);
+    assert_eq!(r.code, 0);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let sig = &v["vib"]["signature"];
+    assert_eq!(sig["status"], "signed");
+    assert_eq!(sig["verification"]["result"], "verified");
+    assert_eq!(sig["signers"][0]["certificate"]["common_name"], "VMware Accepted VIB Signing");
+    assert_eq!(sig["signers"][0]["certificate"]["not_after"], "2022-04-15");
+    assert_eq!(sig["signers"][0]["signing_time"], "2020-08-21T13:18:40Z");
+    assert_eq!(v["signature_warnings"], serde_json::json!([]));
+    assert!(v["signature_notes"][0].as_str().unwrap().starts_with("trust not checked: "));
+}
+
+#[test]
+fn vib_show_a_descriptor_changed_after_signing() {
+    let t = tempfile::tempdir().unwrap();
+    let mut members = ar_members(&unzip(FLING70, FLING70_VIB));
+    assert_eq!(members[0].0, "descriptor.xml");
+    let good = ar(&members);
+    std::fs::write(t.path().join("good.vib"), &good).unwrap();
+    let r = esxup(t.path(), &["vib", "show", "good.vib"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r
+        .stdout
+        .contains("\nStatus                verified: descriptor.xml is what the signer signed\n"));
+    assert!(r.stdout.contains("\nSigner                VMware Certified VIB Signing (VMware, Inc.)\n"));
+
+    // One letter of the summary: the payloads still verify, the signature does not.
+    let d = String::from_utf8(members[0].1.clone()).unwrap().replacen("<summary>", "<summary>X", 1);
+    members[0].1 = d.into_bytes();
+    std::fs::write(t.path().join("bad.vib"), ar(&members)).unwrap();
+    let r = esxup(t.path(), &["vib", "show", "bad.vib"]);
+    assert_eq!(r.code, 1, "a signature that does not match is a finding");
+    assert!(r.stdout.contains("\nStatus                DOES NOT MATCH the descriptor\n"), "{}", r.stdout);
+    assert!(!r.stdout.contains("FAILED"), "{}", r.stdout);
+    assert!(
+        r.stderr.starts_with("warning: bad.vib!sig.pkcs7: the signature does not match descriptor.xml: the descriptor was changed after signing (sha256 of descriptor.xml is "),
+        "{}",
+        r.stderr
+    );
+    let r = esxup(t.path(), &["vib", "show", "bad.vib", "--format", "json"]);
+    assert_eq!(r.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["vib"]["signature"]["verification"]["result"], "descriptor-mismatch");
+    assert_eq!(v["signature_warnings"].as_array().unwrap().len(), 1);
+
+    // sig.pkcs7 cut short: unreadable, reported, exit 1; the VIB still shows.
+    let sig = members.iter_mut().find(|m| m.0 == "sig.pkcs7").unwrap();
+    sig.1.truncate(100);
+    std::fs::write(t.path().join("cut.vib"), ar(&members)).unwrap();
+    let r = esxup(t.path(), &["vib", "show", "cut.vib"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("\nStatus                unreadable\n"), "{}", r.stdout);
+    assert_eq!(
+        r.stderr,
+        "warning: read signature cut.vib!sig.pkcs7: PEM: no -----END PKCS7----- line (truncated?)\n"
+    );
+}
+
+#[test]
+fn vib_show_unsigned_partner_and_community_vibs() {
+    // ghettoVCB: community, empty sig.pkcs7.
+    let r = esxup(&fixtures(), &["vib", "show", "ghettovcb/vghetto-ghettoVCB-2020-12-29-37290df.vib"]);
+    assert_eq!((r.code, r.stderr.as_str()), (0, ""));
+    assert!(r.stdout.contains(
+        "\nSignature\nStatus                unsigned (sig.pkcs7 is empty)\nSecure Boot           Secure Boot hosts cannot use CommunitySupported VIBs\n"
+    ), "{}", r.stdout);
+
+    // The same VIB claiming the partner level: unsigned is now a warning,
+    // and the Secure Boot line (about CommunitySupported) goes.
+    let t = tempfile::tempdir().unwrap();
+    let mut members = ar_members(
+        &std::fs::read(fixtures().join("ghettovcb/vghetto-ghettoVCB-2020-12-29-37290df.vib")).unwrap(),
+    );
+    let d = String::from_utf8(members[0].1.clone()).unwrap();
+    assert!(d.contains("<acceptance-level>community</acceptance-level>"));
+    members[0].1 = d
+        .replace(
+            "<acceptance-level>community</acceptance-level>",
+            "<acceptance-level>partner</acceptance-level>",
+        )
+        .into_bytes();
+    std::fs::write(t.path().join("partner.vib"), ar(&members)).unwrap();
+    let r = esxup(t.path(), &["vib", "show", "partner.vib"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stderr, "warning: partner.vib: acceptance level is partner but the VIB is unsigned\n");
+    assert!(!r.stdout.contains("Secure Boot"), "{}", r.stdout);
+    let r = esxup(t.path(), &["vib", "show", "partner.vib", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["vib"]["signature"]["status"], "unsigned");
+    assert_eq!(
+        v["signature_warnings"][0],
+        "partner.vib: acceptance level is partner but the VIB is unsigned"
+    );
+}
+
 /// `root`, then the `host` options (`--vib-list`, `--facts`, ...).
 fn dry_run(root: &Path, profile: &str, host: &[&str]) -> Run {
     let mut args = vec!["depot", "dry-run", "--depot", ".", "--profile", profile];
@@ -227,6 +382,12 @@ fn depot_profiles_and_diff() {
     );
     assert_eq!(r.code, 0);
     insta::assert_snapshot!(r.stdout);
+    // A VMware-signed component: its VIB's signature verifies.
+    let r = esxup(&fixtures(), &["depot", "verify", FLING70, "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["checks"][0]["signature"], "verified");
+    assert_eq!(v["checks"][0]["status"], "ok");
 }
 
 #[test]
@@ -278,4 +439,10 @@ fn verify_a_real_bundle() {
     );
     assert_eq!(r.code, 0);
     insta::assert_snapshot!(r.stdout);
+    // A VMware-signed component: its VIB's signature verifies.
+    let r = esxup(&fixtures(), &["depot", "verify", FLING70, "--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["checks"][0]["signature"], "verified");
+    assert_eq!(v["checks"][0]["status"], "ok");
 }

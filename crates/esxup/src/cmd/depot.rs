@@ -12,7 +12,9 @@ use anyhow::Context;
 use esxup_depot::{
     acceptance_short, backwards_vibs, diff_profiles, driver_readiness, simulate, Depot, DeviceReadiness,
     HostImage, ImageProfile, Mode, OpenOptions, Readiness, Transaction, TxOptions, VibCheckStatus, VibFile,
+    VibSignature,
 };
+use esxup_facts::AcceptanceLevel;
 use esxup_facts::HostFacts;
 use serde_json::json;
 use std::fmt::Write as _;
@@ -43,7 +45,8 @@ pub enum DepotCommand {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
-    /// Verify the VIB files a depot holds against its metadata checksums.
+    /// Verify the VIB files a depot holds against its metadata checksums, and
+    /// each VIB's signature against its descriptor (trust not checked).
     Verify {
         depot: String,
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -83,7 +86,14 @@ pub struct DryRunArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum VibCommand {
-    /// Show a VIB's descriptor and payloads, and verify the payload checksums.
+    /// Show a VIB's descriptor and payloads, verify the payload checksums and
+    /// check its signature (sig.pkcs7) against the descriptor.
+    ///
+    /// The signature check tells whether descriptor.xml is what the signer
+    /// signed, and who the signer certificate names. Trust is not checked:
+    /// ESXi checks the signer against its own certificate store, which esxup
+    /// does not have. Exit 1 when a payload checksum fails or the signature
+    /// does not match the descriptor or cannot be read.
     Show {
         file: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -661,10 +671,15 @@ fn verify(location: &str, format: Format) -> anyhow::Result<u8> {
         let rows: Vec<Vec<String>> = checks
             .iter()
             .map(|c| {
-                vec![c.vib_id.clone(), format!("{:?}", c.status).to_ascii_lowercase(), c.message.clone()]
+                vec![
+                    c.vib_id.clone(),
+                    format!("{:?}", c.status).to_ascii_lowercase(),
+                    c.signature.unwrap_or("-").to_string(),
+                    c.message.clone(),
+                ]
             })
             .collect();
-        print!("{}", table(&["VIB", "Status", "Detail"], &rows));
+        print!("{}", table(&["VIB", "Status", "Signature", "Detail"], &rows));
     }
     Ok(if bad > 0 { EXIT_FINDINGS } else { EXIT_OK })
 }
@@ -683,9 +698,20 @@ pub fn run_vib(_g: &Global, c: VibCommand) -> anyhow::Result<u8> {
     let label = file.display().to_string();
     let checks = vib.verify_payloads(&label, &bytes);
     let bad = checks.iter().filter(|c| !c.ok).count();
-    let code = if bad > 0 { EXIT_FINDINGS } else { EXIT_OK };
+    let code = if bad > 0 || vib.signature.is_failure() { EXIT_FINDINGS } else { EXIT_OK };
+    let today = crate::cmd::input::today()?.to_string();
+    let sig = signature_section(&vib, &label, &today);
+    for w in &sig.warnings {
+        eprintln!("warning: {w}");
+    }
     if format == Format::Json {
-        print_json(&json!({ "file": label, "vib": vib, "payload_checks": checks }))?;
+        print_json(&json!({
+            "file": label,
+            "vib": vib,
+            "payload_checks": checks,
+            "signature_warnings": sig.warnings,
+            "signature_notes": sig.notes,
+        }))?;
         return Ok(code);
     }
     let v = &vib.descriptor;
@@ -746,15 +772,9 @@ pub fn run_vib(_g: &Global, c: VibCommand) -> anyhow::Result<u8> {
             ),
         );
     }
-    kv(
-        "Signature",
-        match vib.signature_size {
-            Some(0) => "sig.pkcs7 present, empty (unsigned)".into(),
-            Some(n) => format!("sig.pkcs7, {n} bytes (not verified)"),
-            None => "none".into(),
-        },
-    );
     kv("File sha256", vib.sha256.clone());
+    out += "\nSignature\n";
+    out += &sig.text;
     out += "\nPayloads\n";
     let rows: Vec<Vec<String>> = v
         .payloads
@@ -776,4 +796,113 @@ pub fn run_vib(_g: &Global, c: VibCommand) -> anyhow::Result<u8> {
     }
     print!("{out}");
     Ok(code)
+}
+
+/// The Signature section of `vib show`: text lines, warnings (stderr and
+/// JSON) and notes (facts worth knowing that are not problems).
+struct SignatureSection {
+    text: String,
+    warnings: Vec<String>,
+    notes: Vec<String>,
+}
+
+/// What esxup can and cannot say about a VIB signature.
+const TRUST_NOT_CHECKED: &str = "not checked: ESXi checks the signer against its own certificate store";
+
+fn signature_section(vib: &VibFile, label: &str, today: &str) -> SignatureSection {
+    let mut text = String::new();
+    let mut warnings = Vec::new();
+    let mut notes = Vec::new();
+    let mut kv = |k: &str, val: &str| {
+        let _ = writeln!(text, "{k:<22}{val}");
+    };
+    let member = format!("{label}!sig.pkcs7");
+    let acceptance = vib.descriptor.acceptance;
+    let mut unsigned = false;
+    match &vib.signature {
+        VibSignature::Absent => {
+            kv("Status", "unsigned (no sig.pkcs7 member)");
+            unsigned = true;
+        }
+        VibSignature::Unsigned => {
+            kv("Status", "unsigned (sig.pkcs7 is empty)");
+            unsigned = true;
+        }
+        VibSignature::Unreadable { message } => {
+            kv("Status", "unreadable");
+            warnings.push(message.clone());
+        }
+        VibSignature::Signed(r) => {
+            let status = match &r.verification {
+                esxup_depot::Verification::Verified => {
+                    "verified: descriptor.xml is what the signer signed".to_string()
+                }
+                esxup_depot::Verification::DescriptorMismatch { message } => {
+                    warnings.push(format!(
+                        "{member}: the signature does not match descriptor.xml: the descriptor was changed after signing ({message})"
+                    ));
+                    "DOES NOT MATCH the descriptor".to_string()
+                }
+                esxup_depot::Verification::SignatureInvalid { message } => {
+                    warnings.push(format!("{member}: {message}"));
+                    "INVALID: the signature does not verify with the signer certificate".to_string()
+                }
+                esxup_depot::Verification::NotVerified { message } => format!("not verified: {message}"),
+            };
+            kv("Status", &status);
+            for s in &r.signers {
+                match &s.certificate {
+                    Some(c) => {
+                        let who = match (&c.common_name, &c.organization) {
+                            (Some(cn), Some(o)) => format!("{cn} ({o})"),
+                            (Some(cn), None) => cn.clone(),
+                            _ => c.subject.clone(),
+                        };
+                        kv("Signer", &who);
+                        kv("Subject", &c.subject);
+                        kv(
+                            "Issuer",
+                            &if c.self_issued { "self-issued".to_string() } else { c.issuer.clone() },
+                        );
+                        kv("Serial", &c.serial);
+                        let mut validity = format!("{} to {}", c.not_before, c.not_after);
+                        if s.signed_after_certificate_expiry {
+                            validity += " (notAfter is before the signing time)";
+                        }
+                        if c.not_after.as_str() < today {
+                            validity += &format!(" (notAfter is before today, {today})");
+                        }
+                        kv("Certificate valid", &validity);
+                    }
+                    None => kv("Signer", "- (its certificate is not in sig.pkcs7)"),
+                }
+                kv(
+                    "Signing time",
+                    &s.signing_time
+                        .as_deref()
+                        .map(|t| t.replacen('T', " ", 1).replace('Z', " UTC"))
+                        .unwrap_or_else(|| "- (no signingTime attribute)".into()),
+                );
+                kv("Algorithms", &format!("{}, {}", s.digest_algorithm, s.signature_algorithm));
+            }
+            kv("Trust", TRUST_NOT_CHECKED);
+            notes.push(format!("trust {TRUST_NOT_CHECKED}"));
+        }
+    }
+    if unsigned {
+        if let Some(a) = acceptance.filter(|a| *a != AcceptanceLevel::CommunitySupported) {
+            warnings.push(format!(
+                "{label}: acceptance level is {} but the VIB is unsigned",
+                esxup_depot::acceptance_short(a)
+            ));
+        }
+    }
+    if acceptance == Some(AcceptanceLevel::CommunitySupported) {
+        // Research notes, "Other upgrade facts": CommunitySupported VIBs
+        // prevent Secure Boot.
+        let n = "Secure Boot hosts cannot use CommunitySupported VIBs";
+        kv("Secure Boot", n);
+        notes.push(n.to_string());
+    }
+    SignatureSection { text, warnings, notes }
 }
