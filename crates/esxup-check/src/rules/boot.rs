@@ -125,7 +125,8 @@ pub fn tpm(cx: &Ctx, out: &mut Vec<Finding>) {
         out.push(
             Finding::new("TPM_VERSION", Severity::Warning, "check.tpm12")
                 .evidence("firmware.tpm_version", "1.2")
-                .source("VMware ESXi 8.0 release notes: TPM 1.2 is not supported (shared/research/README.md: TPM notes for 8.0)"),
+                .source("Broadcom KB 368511, quoting the vSphere 8.0 release notes: \"Removal of Trusted Platform Module (TPM) 1.2: VMware discontinues support of TPM 1.2 and associated features such as TPM 1.2 with TXT\": https://knowledge.broadcom.com/external/article/368511/esxi-upgrade-from-7x-to-8x-fails-due-to.html")
+                .source("shared/research/README.md: TPM notes for 8.0"),
         );
     }
 }

@@ -17,6 +17,11 @@ pub const RULES: &[(&str, Rule)] = &[
 ];
 
 const SRC_PRECHECK: &str = "ESXi installer precheck (precheck.py), shared/research/README.md precheck table";
+/// The precheck codes CPU_CORES ("at least two cores") and
+/// HARDWARE_VIRTUALIZATION (a warning) as VMware documents them.
+const SRC_PRECHECK_DOC: &str = "vCenter Server Upgrade 6.7, \"Errors and Warnings Returned by the Installation and Upgrade Precheck Script\" (CPU_CORES: the host must have at least two cores; HARDWARE_VIRTUALIZATION: warning): https://docs.vmware.com/en/VMware-vSphere/6.7/com.vmware.vcenter.upgrade.doc/GUID-9FD7FB03-F6F2-4743-AA4E-A4169EC7DEA8.html";
+/// Two cores, NX/XD enabled in the BIOS, hardware virtualization for 64-bit VMs.
+const SRC_HW_REQ: &str = "VMware ESXi Installation and Setup 7.0, ESXi hardware requirements (two CPU cores; NX/XD bit enabled in the BIOS; Intel VT-x or AMD RVI enabled for 64-bit VMs): https://docs.vmware.com/en/VMware-vSphere/7.0/com.vmware.esxi.install.doc/GUID-DEB8086A-306B-4239-BF76-E354679202FC.html";
 const SRC_XSAVE: &str =
     "https://williamlam.com/2023/10/heads-up-esxi-8-0-update-2-requires-xsave-cpu-instruction-even-with-allowlegacycputrue.html";
 const COLLECT_CPU: &str = "esxcli hardware cpu list; esxcli hardware cpu global get";
@@ -97,6 +102,8 @@ pub fn cpu_cores(cx: &Ctx, out: &mut Vec<Finding>) {
             Finding::new("CPU_CORES", Severity::Blocker, "check.cpu_cores")
                 .arg("cores", n)
                 .evidence("cpu.cores", n)
+                .source(SRC_PRECHECK_DOC)
+                .source(SRC_HW_REQ)
                 .source(SRC_PRECHECK),
         ),
         Some(_) => {}
@@ -115,6 +122,8 @@ pub fn hardware_virtualization(cx: &Ctx, out: &mut Vec<Finding>) {
         Some(false) => out.push(
             Finding::new("HARDWARE_VIRTUALIZATION", Severity::Warning, "check.hardware_virtualization")
                 .evidence("cpu.hv", false)
+                .source(SRC_PRECHECK_DOC)
+                .source(SRC_HW_REQ)
                 .source(SRC_PRECHECK),
         ),
         Some(true) => {}
@@ -133,6 +142,7 @@ pub fn nx_bit(cx: &Ctx, out: &mut Vec<Finding>) {
         Some(false) => out.push(
             Finding::new("NXBIT_ENABLED", Severity::Blocker, "check.nxbit")
                 .evidence("cpu.nx", false)
+                .source(SRC_HW_REQ)
                 .source(SRC_PRECHECK),
         ),
         Some(true) => {}

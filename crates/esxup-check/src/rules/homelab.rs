@@ -107,6 +107,7 @@ pub fn tpm_crb(cx: &Ctx, out: &mut Vec<Finding>) {
             Finding::new("TPM_CRB", Severity::Warning, "check.tpm_crb")
                 .arg("model", fw.and_then(|f| f.system_model.clone()).unwrap_or_else(|| "-".into()))
                 .evidence("firmware.tpm_interface", "CRB")
+                .source("William Lam, \"Quick Tip - TPM 2.0 connection cannot be established after upgrading to ESXi 8.0\" (2022): Intel NUC TPMs support neither TIS nor FIFO, and 8.0 reports 'TPM 2.0 device detected but a connection cannot be established': https://williamlam.com/2022/10/quick-tip-tpm-2-0-connection-cannot-be-established-after-upgrading-to-esxi-8-0.html")
                 .source("shared/research/README.md: TPM 2.0 on some NUCs is CRB-only and fails after 8.0"),
         );
     }

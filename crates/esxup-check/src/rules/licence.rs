@@ -28,7 +28,8 @@ pub fn license(cx: &Ctx, out: &mut Vec<Finding>) {
                     .arg("key_major", m)
                     .arg("target_major", target_major)
                     .evidence("license.product_major", m)
-                    .source("VMware licensing: a vSphere key of the target major version is needed after an upgrade (60-day evaluation otherwise)"),
+                    .source("VMware ESXi Upgrade 6.7, \"Applying Licenses After Upgrading to ESXi 6.7\": upgraded hosts run in a 60-day evaluation mode until a licence of the new version is applied")
+                    .source("vCenter Server and Host Management 5.5, \"License and Evaluation Period Expiry\": on expiry the host disconnects from vCenter Server and powered-off VMs cannot be powered on: http://pubs.vmware.com/vsphere-55/topic/com.vmware.vsphere.vcenterhost.doc/GUID-34BEE18C-C026-4090-8E84-DFB19A6304E7.html"),
             );
         }
     } else if upgrade_major {

@@ -22,7 +22,7 @@ pub fn memory_size(cx: &Ctx, out: &mut Vec<Finding>) {
     };
     let tb = cx.target_branch();
     let (need, recommended, src) = if tb >= Branch::new(8, 0) {
-        (8 * GIB, None, "ESXi 8.0 hardware requirements: 8 GB RAM (shared/research/README.md); 3.125% tolerance as in the installer precheck")
+        (8 * GIB, None, "VMware ESXi Installation and Setup 8.0, ESXi hardware requirements: ESXi 8.0 requires at least 8 GB of physical RAM (Chinese edition: https://docs.vmware.com/cn/VMware-vSphere/8.0/vsphere-esxi-installation/GUID-DEB8086A-306B-4239-BF76-E354679202FC.html); 3.125% tolerance as in the installer precheck (shared/research/README.md)")
     } else if tb >= Branch::new(7, 0) {
         (4 * GIB, Some(8 * GIB), "ESXi 7.0 installer precheck MEMORY_SIZE: 4 GiB with 3.125% tolerance; 7.0 docs: 8 GB for production")
     } else {

@@ -42,6 +42,7 @@ pub fn maintenance(cx: &Ctx, out: &mut Vec<Finding>) {
 pub fn config_backup(_cx: &Ctx, out: &mut Vec<Finding>) {
     out.push(
         Finding::new("CONFIG_BACKUP", Severity::Info, "check.config_backup")
+            .source("vSphere Web Services API, HostFirmwareSystem.BackupFirmwareConfiguration: generates a bundle containing the host configuration and returns its download URL: https://vdc-repo.vmware.com/vmwb-repository/dcr-public/eba5419c-6272-4697-bd07-a328843c487e/f7bb0652-de93-4431-b874-82f11852e474/doc/vim.host.FirmwareSystem.html")
             .source("shared/research/README.md: vim-cmd hostsvc/firmware/backup_config (HostFirmwareSystem.BackupFirmwareConfiguration)"),
     );
 }

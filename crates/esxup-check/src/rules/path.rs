@@ -8,6 +8,8 @@ use esxup_version::MoveKind;
 pub const RULES: &[(&str, Rule)] = &[("upgrade_path", upgrade_path)];
 
 const SRC_PATHS: &str = "VMware Product Interoperability Matrix (upgrade path); shared/research/README.md: to 7.0 from 6.5 and 6.7, to 8.0 from 6.7 and 7.0";
+const SRC_PATHS_70: &str = "vSphere Lifecycle Manager 7.0 docs: the remediation of an ESXi 6.5 or 6.7 host against an ESXi 7.0 image is an upgrade: https://docs.vmware.com/en/VMware-vSphere/7.0/com.vmware.vsphere-lifecycle-manager.doc/GUID-F80E06EB-1CCB-4F5F-A949-5AD74FF8518F.html";
+const SRC_PATHS_80: &str = "vSphere Lifecycle Manager 8.0 docs (Italian edition): upgrading an ESXi 6.7 or 7.0 host to ESXi 8.0: https://docs.vmware.com/it/VMware-vSphere/8.0/vsphere-lifecycle-manager/GUID-2706457E-4B75-41F0-BBF0-F5700C1796D7.html";
 
 /// UPGRADE_PATH: the move must be an update or a supported upgrade.
 pub fn upgrade_path(cx: &Ctx, out: &mut Vec<Finding>) {
@@ -64,7 +66,10 @@ pub fn upgrade_path(cx: &Ctx, out: &mut Vec<Finding>) {
                     .arg("to", to),
             };
             out.push(
-                f.evidence("product.version", v).evidence("target.version", t.version).source(SRC_PATHS),
+                f.evidence("product.version", v)
+                    .evidence("target.version", t.version)
+                    .source(if to.major >= 8 { SRC_PATHS_80 } else { SRC_PATHS_70 })
+                    .source(SRC_PATHS),
             );
         }
     }

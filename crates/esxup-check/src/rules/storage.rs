@@ -17,6 +17,7 @@ pub fn vmfs_version(cx: &Ctx, out: &mut Vec<Finding>) {
             Finding::new("VMFS_VERSION", Severity::Warning, "check.vmfs3")
                 .arg("datastore", &d.name)
                 .evidence(&format!("datastores[{}].vmfs_version", d.name), 3)
+                .source("vSphere Storage 6.7 (VMFS datastore upgrades): ESXi no longer supports VMFS3 datastores; the host upgrades VMFS3 to VMFS5 when it mounts them, and a datastore whose upgrade fails stays unmounted: https://docs.vmware.com/de/VMware-vSphere/6.7/com.vmware.vsphere.storage.doc/GUID-DAD74662-E09E-44A4-82F1-DB7A3433CEF9.html (German edition)")
                 .source("ESXi installer precheck VMFS_VERSION (shared/research/README.md)"),
         );
     }

@@ -20,9 +20,11 @@ pub const RULES: &[(&str, Rule)] = &[
     ("third_party", third_party),
 ];
 
+const SRC_VMKAPI_KB: &str = "VMware KB 78389 (text as mirrored at https://findbugzero.com/operational-defect-database/vendors/vmware/defects/78389): upgrading 6.5/6.7 to 7.0 with deprecated vmklinux driver VIBs that have no native replacement in the 7.0 image fails with vmkapi DependencyError, e.g. 'requires vmkapi_2_2_0_0, but the requirement cannot be satisfied within the ImageProfile'";
+const SRC_VMKLINUX_BLOG: &str = "VMware vSphere blog, \"What is the Impact of the VMKlinux Driver Stack Deprecation?\" (2019): the vSphere 6.7 family is the last with the VMKlinux driver stack: https://blogs.vmware.com/vsphere/2019/04/what-is-the-impact-of-the-vmklinux-driver-stack-deprecation.html";
 const SRC_VMKAPI: &str = "shared/research/README.md: 6.x vmklinux driver VIBs depend on vmkapi_2_2_0_0 / com.vmware.driverAPI-9.2.x, which 7.0 does not provide";
 
-fn is_vmware(vendor: &str) -> bool {
+pub(crate) fn is_vmware(vendor: &str) -> bool {
     matches!(vendor, "VMW" | "VMware" | "vmw")
 }
 
@@ -69,13 +71,14 @@ pub fn host_acceptance(cx: &Ctx, out: &mut Vec<Finding>) {
                 .arg("vib_level", format!("{l:?}"))
                 .arg("vib", what)
                 .evidence("acceptance_level", format!("{level:?}"))
+                .source("VMware ESXi Upgrade 7.0, \"Change the Host Acceptance Level\": the acceptance level of all VIBs on a host must be at least as high as the host acceptance level: https://docs.vmware.com/en/VMware-vSphere/7.0/com.vmware.esxi.upgrade.doc/GUID-98CAEBD8-424E-4502-B4B4-500E24A0F461.html")
                 .source("ESXi installer precheck HOST_ACCEPTANCE (shared/research/README.md)"),
         );
     }
 }
 
 /// Whether an installed VIB is a 6.x vmklinux driver that 7.0 cannot load.
-fn vmklinux_vib(cx: &Ctx, name: &str, vendor: &str) -> bool {
+pub(crate) fn vmklinux_vib(cx: &Ctx, name: &str, vendor: &str) -> bool {
     if is_vmware(vendor) {
         return false; // VMware's own vmklinux VIBs are replaced by the 7.0 image.
     }
@@ -146,6 +149,8 @@ pub fn missing_dependency(cx: &Ctx, out: &mut Vec<Finding>) {
                 .arg("vib", format!("{}_{} {}", v.vendor, v.name, v.version))
                 .arg("name", &v.name)
                 .evidence(&format!("vibs.{}", v.name), &v.version)
+                .source(SRC_VMKAPI_KB)
+                .source(SRC_VMKLINUX_BLOG)
                 .source(SRC_VMKAPI),
         );
     }
@@ -166,6 +171,7 @@ pub fn downgrade_vibs(cx: &Ctx, out: &mut Vec<Finding>) {
     let mut f = Finding::new("DOWNGRADE_VIBS", Severity::Warning, "check.downgrade_vibs")
         .arg("count", back.len())
         .arg("vibs", back.iter().map(|(n, h, t)| format!("{n} {h} > {t}")).collect::<Vec<_>>().join("; "))
+        .source("v-front.de, \"Why upgrading from ESXi 5.5 Update 3b to 6.0 fails\" (2015): a host VIB newer than the target image's (xhci-xhci 1.0-3 on 5.5 U3b vs 1.0-2 in 6.0) makes esxcli software profile update fail with a DependencyError: http://www.v-front.de/2015/12/why-upgrading-from-esxi-55-update-3b-to.html")
         .source("shared/research/README.md: profile update skips VIBs that would be downgrades, or fails on the dependencies they break");
     for (n, h, t) in &back {
         f = f.evidence(&format!("vibs.{n}"), format!("{h} (image {t})"));
@@ -197,6 +203,8 @@ pub fn third_party(cx: &Ctx, out: &mut Vec<Finding>) {
             )
             .arg("branch", cx.target_branch())
             .evidence("vibs", format!("{} non-VMware", others.len()))
+            .source("vSphere Lifecycle Manager 7.0 docs: when you upgrade an ESXi 6.5 or 6.7 host to 7.0, all supported custom VIBs remain intact on the host, whether or not the installer ISO includes them: https://docs.vmware.com/en/VMware-vSphere/7.0/com.vmware.vsphere-lifecycle-manager.doc/GUID-F80E06EB-1CCB-4F5F-A949-5AD74FF8518F.html")
+            .source("VMware ESXi Upgrade 8.0, \"Run the Secure Boot Validation Script on an Upgraded ESXi Host\": a third-party driver VIB the upgrade has no new version of remains on the system: https://docs.vmware.com/en/VMware-vSphere/8.0/vsphere-esxi-upgrade/GUID-DD075A38-8900-459F-BD9D-69DC87CCE11B.html")
             .source(
                 "shared/research/README.md: profile update keeps host VIBs the target image does not replace",
             ),
