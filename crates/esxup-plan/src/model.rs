@@ -206,6 +206,9 @@ pub struct Plan {
     pub blockers: Vec<PlanFinding>,
     pub ways_out: Vec<WayOut>,
     pub warnings: Vec<PlanFinding>,
+    /// The check's info findings (things to know or to collect), shown
+    /// briefly after the warnings.
+    pub notes: Vec<PlanFinding>,
     pub phases: Vec<Phase>,
     /// Every source the plan cites, deduplicated.
     pub sources: Vec<String>,

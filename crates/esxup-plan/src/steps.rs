@@ -301,6 +301,8 @@ impl<'a> Builder<'a> {
             .filter(|f| f.severity == Severity::Warning)
             .map(|f| self.finding(f))
             .collect();
+        let notes: Vec<PlanFinding> =
+            input.findings.iter().filter(|f| f.severity == Severity::Info).map(|f| self.finding(f)).collect();
         let status_text = match status {
             PlanStatus::Ready => self.t("status.ready"),
             PlanStatus::ReadyWithWarnings => {
@@ -349,7 +351,7 @@ impl<'a> Builder<'a> {
             Phase { id: "rollback".into(), title: self.t("phase.rollback"), steps: self.rollback() },
         ];
         let mut sources: Vec<String> = Vec::new();
-        for s in blockers.iter().chain(warnings.iter()).flat_map(|f| f.sources.iter()) {
+        for s in blockers.iter().chain(warnings.iter()).chain(notes.iter()).flat_map(|f| f.sources.iter()) {
             if !sources.contains(s) {
                 sources.push(s.clone());
             }
@@ -374,6 +376,7 @@ impl<'a> Builder<'a> {
             blockers,
             ways_out,
             warnings,
+            notes,
             phases,
             sources,
         }

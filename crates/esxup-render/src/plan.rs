@@ -180,6 +180,14 @@ pub fn markdown(plan: &Plan) -> String {
             finding_md(&mut out, plan, i + 1, f);
         }
     }
+    if !plan.notes.is_empty() {
+        // One line each: what the check noted that needs no decision now.
+        let _ = writeln!(out, "## {}\n", plan.ui("info_findings"));
+        for f in &plan.notes {
+            let _ = writeln!(out, "- `{}` {} — {}", f.id, f.title, f.remedy);
+        }
+        out.push('\n');
+    }
     if !plan.method.reasons.is_empty() {
         let _ =
             writeln!(out, "## {}: {}\n", plan.ui("method"), plan.ui(&format!("method_{}", plan.method.kind)));

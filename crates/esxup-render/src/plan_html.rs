@@ -355,6 +355,24 @@ pub fn html(plan: &Plan) -> String {
         }
         out.push_str("</section>\n");
     }
+    if !plan.notes.is_empty() {
+        let _ = writeln!(
+            out,
+            "<section id=\"notes\"><h2>{}</h2><ul class=\"notes\">",
+            esc(&plan.ui("info_findings"))
+        );
+        for f in &plan.notes {
+            let _ = writeln!(
+                out,
+                "<li data-id=\"{}\"><code>{}</code> {} — {}</li>",
+                esc(&f.id),
+                esc(&f.id),
+                esc(&f.title),
+                esc(&f.remedy)
+            );
+        }
+        out.push_str("</ul></section>\n");
+    }
     for (pi, phase) in plan.phases.iter().enumerate() {
         let _ = writeln!(
             out,

@@ -96,6 +96,15 @@ fn html_plan_renders_and_its_script_runs() {
         {
             assert!(dom.contains(&format!("data-step=\"{id}\"")), "step {id} missing from the DOM");
         }
+        // The check's info findings are listed after the warnings (the seed
+        // has no collected locker space and VMs still running).
+        assert!(dom.contains("<section id=\"notes\">"), "info findings section missing");
+        for id in ["LOCKER_SPACE_AVAIL", "MAINTENANCE_MODE"] {
+            assert!(
+                dom.contains(&format!("<li data-id=\"{id}\">")),
+                "info finding {id} missing from the DOM"
+            );
+        }
         let problems = console_problems(&log);
         assert!(problems.is_empty(), "console errors:\n{}", problems.join("\n"));
     }
