@@ -72,8 +72,10 @@ pub fn run_plan(g: &Global, a: PlanArgs) -> anyhow::Result<u8> {
     let today = input::today()?;
     // An unknown target is an error (exit 2) before anything else is read.
     let resolved = a.input.resolve_target(kb, &spec)?;
+    // Any depot `check` reads (folder, zip, VIB-id list, http(s) URL, the
+    // latter through the on-disk cache) stands for the target image here too.
     let image = match (&a.input.depot, &resolved) {
-        (Some(d), Some(t)) if !d.starts_with("http://") && !d.starts_with("https://") => Some(
+        (Some(d), Some(t)) => Some(
             input::load_image(d, a.input.profile.as_deref(), Some(t.release.build), For::Plan)?
                 .for_host(&facts),
         ),
