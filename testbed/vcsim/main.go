@@ -87,6 +87,23 @@ func aboutFor(p product) types.AboutInfo {
 	return about
 }
 
+// tpmCapability gives a host the TPM part of HostCapability (the simulator
+// leaves Capability nil). CONSTRUCTED: the 6.7 host has a TPM 1.2 (the
+// servers of that era shipped with one), the 7.0 host a TPM 2.0; in vCenter
+// mode every third host has no TPM at all. tpmVersion exists since vSphere
+// API 6.7 (govmomi types: HostCapability.TpmVersion).
+func tpmCapability(p product, i int, standalone bool) *types.HostCapability {
+	supported := standalone || i%3 != 2
+	c := &types.HostCapability{TpmSupported: &supported}
+	if supported {
+		c.TpmVersion = "2.0"
+		if strings.HasPrefix(p.version, "6.") {
+			c.TpmVersion = "1.2"
+		}
+	}
+	return c
+}
+
 func main() {
 	mode := flag.String("mode", "esx", "esx (standalone host) or vpx (vCenter)")
 	hosts := flag.Int("hosts", 3, "vpx: number of standalone hosts")
@@ -146,6 +163,7 @@ func main() {
 		summaryAbout := about
 		h.Summary.Config.Product = &summaryAbout
 		addSlpd(&h.HostSystem, p)
+		h.Capability = tpmCapability(p, i, standalone)
 		if !standalone && i%5 == 4 {
 			h.Runtime.InMaintenanceMode = true
 		}

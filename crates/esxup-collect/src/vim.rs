@@ -4,12 +4,14 @@
 //! One ContainerView over the root folder and one paged RetrievePropertiesEx
 //! bring the hosts, their VMs and datastores; the licence comes from the
 //! LicenseManager (standalone) or the LicenseAssignmentManager (vCenter).
-//! What the API cannot show (VIBs, image profile, boot device, firmware,
-//! modules, altbootbank, ...) stays `None` with a collection note.
+//! What the API cannot show (VIBs, image profile, boot device, firmware type,
+//! Secure Boot, modules, altbootbank, ...) stays `None` with a collection
+//! note; of the firmware it gives the TPM version and the system/BIOS vendor
+//! and model.
 
 use esxup_facts::{
-    Cpu, CpuVendor, Datastore, HostFacts, License, Nic, PciDevice, PowerState, Product, ServiceState,
-    Snapshot, StorageAdapter, ToolsStatus, Vm, SCHEMA_VERSION,
+    Cpu, CpuVendor, Datastore, Firmware, HostFacts, License, Nic, PciDevice, PowerState, Product,
+    ServiceState, Snapshot, StorageAdapter, ToolsStatus, Vm, SCHEMA_VERSION,
 };
 use esxup_version::Date;
 use esxup_vim::{Client, ConnectOptions, MoRef, Node, ObjectContent, PropSpec};
@@ -38,6 +40,12 @@ pub const HOST_PATHS: &[&str] = &[
     "runtime.inMaintenanceMode",
     "runtime.connectionState",
     "datastore",
+    // Whole objects, not their fields: `capability.tpmVersion` only exists
+    // from API 6.7 on, and naming a field the server does not know fails
+    // the whole retrieval on older hosts.
+    "capability",
+    "hardware.systemInfo",
+    "hardware.biosInfo",
 ];
 
 /// VM properties. `snapshot` is asked for as a whole: vcsim 0.24.2 leaves it
@@ -60,8 +68,8 @@ pub const DATASTORE_PATHS: &[&str] =
 
 /// What the vSphere API cannot tell; noted on every host collected this way.
 const API_BLIND: &str = "not visible through the vSphere API (collect over SSH or from saved outputs): \
-image profile, installed VIBs, acceptance level, boot device, firmware/Secure Boot/TPM, loaded modules, \
-altbootbank, persistent scratch, boot options";
+image profile, installed VIBs, acceptance level, boot device, firmware type (UEFI/BIOS), Secure Boot, \
+TPM interface, loaded modules, altbootbank, persistent scratch, boot options";
 
 /// Asks for a password on the terminal without echoing it.
 pub fn prompt_password(prompt: &str) -> std::io::Result<String> {
@@ -203,9 +211,41 @@ pub fn host_facts(h: &ObjectContent) -> HostFacts {
     }
     f.slpd = slpd_from(h.prop("config.service"), h.prop("config.firewall"), notes);
     f.maintenance_mode = h.prop("runtime.inMaintenanceMode").and_then(|n| n.bool_at(""));
+    f.firmware = firmware_from(h);
     notes.push(API_BLIND.to_string());
     notes.push("snapshot sizes are not collected through the API".to_string());
     f
+}
+
+/// What the API tells of the firmware: the TPM (HostCapability.tpmSupported,
+/// and tpmVersion from API 6.7 on) and the system and BIOS vendor/model.
+/// Firmware type and Secure Boot stay unknown (SSH or saved outputs).
+fn firmware_from(h: &ObjectContent) -> Option<Firmware> {
+    let cap = h.prop("capability");
+    let sys = h.prop("hardware.systemInfo");
+    let bios = h.prop("hardware.biosInfo");
+    if cap.is_none() && sys.is_none() && bios.is_none() {
+        return None;
+    }
+    let text = |n: Option<&Node>, field: &str| {
+        n.and_then(|n| n.text_at(field)).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string)
+    };
+    let tpm_version = text(cap, "tpmVersion");
+    // tpmSupported alone does not say which TPM; a version says there is one.
+    let tpm_present = match (cap.and_then(|c| c.bool_at("tpmSupported")), &tpm_version) {
+        (_, Some(_)) => Some(true),
+        (Some(false), None) => Some(false),
+        _ => None,
+    };
+    Some(Firmware {
+        tpm_present,
+        tpm_version,
+        system_vendor: text(sys, "vendor"),
+        system_model: text(sys, "model"),
+        bios_vendor: text(bios, "vendor"),
+        bios_version: text(bios, "biosVersion"),
+        ..Firmware::default()
+    })
 }
 
 /// `config.network` rebuilt from its parts (asked for separately to keep

@@ -90,8 +90,16 @@ fn standalone_host_facts() {
     assert_eq!(s[0].created.unwrap().days_until(today), 90);
     assert_eq!(s[1].created.unwrap().days_until(today), 30);
 
+    // Of the firmware, the API gives the TPM and the system/BIOS vendor and
+    // model (the harness gives its 6.7 host a TPM 1.2); firmware type and
+    // Secure Boot stay unknown.
+    let fw = f.firmware.as_ref().expect("firmware from HostCapability and hardware");
+    assert_eq!((fw.tpm_present, fw.tpm_version.as_deref()), (Some(true), Some("1.2")));
+    assert!(fw.system_vendor.is_some() && fw.system_model.is_some() && fw.bios_version.is_some(), "{fw:?}");
+    assert_eq!((fw.kind, fw.secure_boot, fw.tpm_interface.as_deref()), (None, None, None));
+
     // What the API cannot see is said, not guessed.
-    assert!(f.vibs.is_none() && f.boot_device.is_none() && f.firmware.is_none());
+    assert!(f.vibs.is_none() && f.boot_device.is_none());
     assert!(f.collection_notes.iter().any(|n| n.contains("not visible through the vSphere API")));
 }
 
@@ -112,6 +120,22 @@ fn vcenter_collects_every_host() {
         let p = f.product.as_ref().unwrap();
         assert_eq!(f.slpd.as_ref().unwrap().running, Some(p.build == 17700523));
     }
+    // TPM from HostCapability: 6.7 hosts 1.2, 7.0 hosts 2.0, every 3rd host
+    // (the third of four here) none: tpmSupported false, no version.
+    let mut tpms: Vec<(Option<bool>, Option<String>)> = facts
+        .iter()
+        .map(|f| {
+            let fw = f.firmware.as_ref().expect("firmware");
+            let want = if f.product.as_ref().unwrap().build == 17700523 { "1.2" } else { "2.0" };
+            if let Some(v) = &fw.tpm_version {
+                assert_eq!(v, want);
+            }
+            (fw.tpm_present, fw.tpm_version.clone())
+        })
+        .collect();
+    tpms.sort();
+    assert_eq!(tpms.iter().filter(|t| *t == &(Some(false), None)).count(), 1, "{tpms:?}");
+    assert_eq!(tpms.iter().filter(|t| t.0 == Some(true) && t.1.is_some()).count(), 3, "{tpms:?}");
     // The harness puts every 5th host in maintenance mode: none of 4.
     assert!(facts.iter().all(|f| f.maintenance_mode == Some(false)));
 }

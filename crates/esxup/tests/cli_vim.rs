@@ -76,6 +76,23 @@ fn pinned_host_writes_facts() {
     assert_eq!((p.version.to_string(), p.build), ("6.7.0".to_string(), 17700523));
     assert_eq!(f.vms.unwrap().len(), 3);
     insta::assert_snapshot!("pinned_summary", redact(&text(&o.stderr), &sim, dir.path()));
+
+    // The facts feed the check: the host's TPM 1.2 (HostCapability.tpmVersion,
+    // set by the harness) is what 8.0 no longer supports.
+    let o = esxup()
+        .env("ESXUP_TODAY", "2026-11-26")
+        .args(["check", "--target", "8.0U3", "--format", "json", "--facts"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_str(&text(&o.stdout)).expect("check JSON");
+    let tpm = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "TPM_VERSION")
+        .unwrap_or_else(|| panic!("no TPM_VERSION finding: {}", text(&o.stdout)));
+    assert_eq!(tpm["severity"], "warning");
 }
 
 #[test]
