@@ -58,7 +58,7 @@ ENV_CLOSE='</soapenv:Body></soapenv:Envelope>'
 echo "$ENV_OPEN<RetrieveServiceContent xmlns=\"urn:vim25\"><_this type=\"ServiceInstance\">ServiceInstance</_this></RetrieveServiceContent>$ENV_CLOSE" >"$WORK/rsc.xml"
 paths() { for p in "$@"; do printf '<pathSet>%s</pathSet>' "$p"; done; }
 # Keep in step with crates/esxup-collect/src/vim.rs.
-HOSTP=$(paths name summary.config.product config.product summary.hardware.cpuModel hardware.cpuInfo hardware.cpuFeature hardware.memorySize hardware.pciDevice config.network.pnic config.network.vnic config.network.vswitch config.network.portgroup config.network.proxySwitch config.storageDevice.hostBusAdapter config.service config.firewall runtime.inMaintenanceMode runtime.connectionState datastore)
+HOSTP=$(paths name summary.config.product config.product summary.hardware.cpuModel hardware.cpuInfo hardware.cpuFeature hardware.memorySize hardware.pciDevice config.network.pnic config.network.vnic config.network.vswitch config.network.portgroup config.network.proxySwitch config.storageDevice.hostBusAdapter config.service config.firewall runtime.inMaintenanceMode runtime.connectionState datastore capability hardware.systemInfo hardware.biosInfo)
 VMP=$(paths name runtime.host runtime.powerState config.version config.guestId config.template guest.toolsVersionStatus2 guest.toolsVersion snapshot summary.config.vmPathName)
 DSP=$(paths summary.name summary.type summary.capacity summary.freeSpace info)
 cat >"$WORK/curl-all.sh" <<CURL

@@ -24,7 +24,8 @@ HOST_PATHS = ["name", "summary.config.product", "config.product", "summary.hardw
               "hardware.cpuFeature", "hardware.memorySize", "hardware.pciDevice", "config.network.pnic",
               "config.network.vnic", "config.network.vswitch", "config.network.portgroup",
               "config.network.proxySwitch", "config.storageDevice.hostBusAdapter", "config.service", "config.firewall",
-              "runtime.inMaintenanceMode", "runtime.connectionState", "datastore"]
+              "runtime.inMaintenanceMode", "runtime.connectionState", "datastore",
+              "capability", "hardware.systemInfo", "hardware.biosInfo"]
 VM_PATHS = ["name", "runtime.host", "runtime.powerState", "config.version", "config.guestId", "config.template",
             "guest.toolsVersionStatus2", "guest.toolsVersion", "snapshot", "summary.config.vmPathName"]
 DS_PATHS = ["summary.name", "summary.type", "summary.capacity", "summary.freeSpace", "info"]
