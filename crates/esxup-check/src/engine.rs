@@ -39,7 +39,31 @@ pub struct Ctx<'a> {
     pub today: Date,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
+    /// The context of `facts` against `target`; the installed build, version
+    /// and its KB record come from the facts.
+    pub fn new(
+        kb: &'a Kb,
+        tables: &'a Tables,
+        facts: &'a HostFacts,
+        target: &'a Release,
+        image: Option<&'a TargetImage>,
+        today: Date,
+    ) -> Ctx<'a> {
+        let current_build = facts.product.as_ref().map(|p| p.build);
+        Ctx {
+            kb,
+            tables,
+            facts,
+            current_build,
+            current_version: facts.product.as_ref().map(|p| p.version),
+            current: current_build.and_then(|b| kb.release(b)),
+            target,
+            image,
+            today,
+        }
+    }
+
     pub fn target_branch(&self) -> Branch {
         self.target.version.branch()
     }
@@ -125,17 +149,7 @@ pub fn check_with_options(
         }
     };
     // Depot images only apply to the release they were built for; rules use it as given.
-    let cx = Ctx {
-        kb,
-        tables,
-        facts,
-        current_build,
-        current_version,
-        current,
-        target: &target.release,
-        image,
-        today,
-    };
+    let cx = Ctx::new(kb, tables, facts, &target.release, image, today);
     let findings = run_rules(&cx);
     let counts = Counts::of(&findings);
     let verdict = if counts.blockers > 0 {
@@ -381,9 +395,9 @@ fn not_older_update(r: &Release, current: Option<Version>) -> bool {
 /// The release carries the fix of the advisory on its branch, or no fix was
 /// published there (then no build of the branch can be preferred for it).
 fn fixes_if_fixable(r: &Release, a: &esxup_kb::Advisory) -> bool {
-    match a.fixes.iter().find(|f| f.branch == r.version.branch()).and_then(|f| f.build) {
-        Some(b) => r.build >= b,
-        None => true,
+    match a.fix_for(r.version.branch()) {
+        Some(f) if f.build.is_some() => f.covers(r.build),
+        _ => true,
     }
 }
 
@@ -425,17 +439,7 @@ fn choose_auto(
                 }
                 break;
             }
-            let cx = Ctx {
-                kb,
-                tables,
-                facts,
-                current_build,
-                current_version,
-                current,
-                target: r,
-                image: None,
-                today,
-            };
+            let cx = Ctx::new(kb, tables, facts, r, None, today);
             let findings = run_rules(&cx);
             if hardware_blockers(&findings).is_empty() {
                 picked = Some((r, findings));

@@ -729,7 +729,7 @@ fn parser_threads() -> usize {
 }
 
 /// What one parser thread returns.
-type ChunkResult = Result<(Parsed, Vec<ReleaseUnit>, Vec<ReleaseUnit>), DepotError>;
+type ChunkResult = Result<Acc, DepotError>;
 
 /// Classes of metadata members.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -769,34 +769,25 @@ fn classify(name: &str) -> Option<Kind> {
 
 /// Parses one metadata zip (in memory), or loads its snapshot.
 fn parse_metadata_zip(label: &str, bytes: &[u8], budget: &Budget, acc: &mut Acc) -> Result<(), DepotError> {
-    let snap_path = budget.opts.snapshots.then(|| crate::snapshot::path_for(&budget.opts.cache_dir(), bytes));
-    if let Some(p) = &snap_path {
-        if let Some(s) = crate::snapshot::load(p, label) {
-            acc.parsed.vibs.extend(s.parsed.vibs);
-            acc.parsed.bulletins.extend(s.parsed.bulletins);
-            acc.parsed.profiles.extend(s.parsed.profiles);
-            acc.parsed.warnings.extend(s.parsed.warnings);
-            acc.base_images.extend(s.base_images);
-            acc.addons.extend(s.addons);
-            return Ok(());
-        }
-    }
-    let Some(snap_path) = snap_path else {
+    if !budget.opts.snapshots {
         return parse_metadata_zip_xml(label, bytes, budget, acc);
-    };
-    let snap_path = Some(snap_path);
-    let mut one = Acc::default();
-    parse_metadata_zip_xml(label, bytes, budget, &mut one)?;
-    let snap = crate::snapshot::Snap { parsed: one.parsed, base_images: one.base_images, addons: one.addons };
-    if let Some(p) = &snap_path {
-        crate::snapshot::store(p, &snap, label);
     }
-    acc.parsed.vibs.extend(snap.parsed.vibs);
-    acc.parsed.bulletins.extend(snap.parsed.bulletins);
-    acc.parsed.profiles.extend(snap.parsed.profiles);
-    acc.parsed.warnings.extend(snap.parsed.warnings);
-    acc.base_images.extend(snap.base_images);
-    acc.addons.extend(snap.addons);
+    let path = crate::snapshot::path_for(&budget.opts.cache_dir(), bytes);
+    let snap = match crate::snapshot::load(&path, label) {
+        Some(s) => s,
+        None => {
+            let mut one = Acc::default();
+            parse_metadata_zip_xml(label, bytes, budget, &mut one)?;
+            let snap = crate::snapshot::Snap {
+                parsed: one.parsed,
+                base_images: one.base_images,
+                addons: one.addons,
+            };
+            crate::snapshot::store(&path, &snap, label);
+            snap
+        }
+    };
+    merge_parts(acc, snap.parsed, snap.base_images, snap.addons);
     Ok(())
 }
 
@@ -831,8 +822,8 @@ fn parse_metadata_zip_xml(
     }
     // vmware.xml repeats bulletins and VIBs; read it only for what the
     // per-file folders lack.
-    let need_vmware_xml = !has(Kind::Vib) || !has(Kind::Bulletin);
-    let (use_vmware_vibs, use_vmware_bulletins) = (!has(Kind::Vib), !has(Kind::Bulletin));
+    let (has_vibs, has_bulletins) = (has(Kind::Vib), has(Kind::Bulletin));
+    let need_vmware_xml = !has_vibs || !has_bulletins;
     work.retain(|w| w.1 != Kind::VmwareXml || need_vmware_xml);
 
     let threads = parser_threads().min(work.len() / 256 + 1).max(1);
@@ -876,39 +867,20 @@ fn parse_metadata_zip_xml(
                     ml: &mut String,
                     part: &[(usize, Kind, u64)]|
           -> ChunkResult {
-        let mut out = Parsed::default();
+        let mut out = Acc::default();
         let count = |k: Kind| part.iter().filter(|w| w.1 == k).count();
-        out.vibs.reserve_exact(count(Kind::Vib));
-        out.bulletins.reserve_exact(count(Kind::Bulletin));
-        out.profiles.reserve_exact(count(Kind::Profile));
-        let mut bases = Vec::new();
-        let mut addons = Vec::new();
+        out.parsed.vibs.reserve_exact(count(Kind::Vib));
+        out.parsed.bulletins.reserve_exact(count(Kind::Bulletin));
+        out.parsed.profiles.reserve_exact(count(Kind::Profile));
         for &(i, kind, _) in part {
             ml.clear();
             ml.push_str(label);
             ml.push('!');
             ml.push_str(zip.name_for_index(i).unwrap_or(""));
             inflater.read(zip, i, ml, budget, buf)?;
-            let data = &buf[..];
-            match kind {
-                Kind::BaseImage => bases.push(parse_release_unit(ml, data, &mut out.warnings)),
-                Kind::Addon => addons.push(parse_release_unit(ml, data, &mut out.warnings)),
-                Kind::VmwareXml => {
-                    let mut tmp = Parsed::default();
-                    xml::parse_metadata_file(ml, data, &mut tmp)?;
-                    if use_vmware_vibs {
-                        out.vibs.extend(tmp.vibs);
-                    }
-                    if use_vmware_bulletins {
-                        out.bulletins.extend(tmp.bulletins);
-                    }
-                    out.profiles.extend(tmp.profiles);
-                    out.warnings.extend(tmp.warnings);
-                }
-                _ => xml::parse_metadata_file(ml, data, &mut out)?,
-            }
+            read_metadata_member(kind, ml, buf, has_vibs, has_bulletins, &mut out)?;
         }
-        Ok((out, bases, addons))
+        Ok(out)
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let worker = || -> Vec<(usize, ChunkResult)> {
@@ -941,7 +913,7 @@ fn parse_metadata_zip_xml(
     results.sort_by_key(|r| r.0);
     let results: Vec<ChunkResult> = results.into_iter().map(|r| r.1).collect();
     let mut sizes = (0, 0, 0);
-    for (p, _, _) in results.iter().flatten() {
+    for p in results.iter().flatten().map(|a| &a.parsed) {
         sizes.0 += p.vibs.len();
         sizes.1 += p.bulletins.len();
         sizes.2 += p.profiles.len();
@@ -950,13 +922,7 @@ fn parse_metadata_zip_xml(
     acc.parsed.bulletins.reserve(sizes.1);
     acc.parsed.profiles.reserve(sizes.2);
     for r in results {
-        let (p, b, a) = r?;
-        acc.parsed.vibs.extend(p.vibs);
-        acc.parsed.bulletins.extend(p.bulletins);
-        acc.parsed.profiles.extend(p.profiles);
-        acc.parsed.warnings.extend(p.warnings);
-        acc.base_images.extend(b);
-        acc.addons.extend(a);
+        merge(acc, r?);
     }
     if timing {
         eprintln!("timing: {label}: plan {t_plan:?}, all {:?}", t0.elapsed());
@@ -1065,12 +1031,18 @@ fn read_metadata_member(
 }
 
 fn merge(acc: &mut Acc, tmp: Acc) {
-    acc.parsed.vibs.extend(tmp.parsed.vibs);
-    acc.parsed.bulletins.extend(tmp.parsed.bulletins);
-    acc.parsed.profiles.extend(tmp.parsed.profiles);
-    acc.parsed.warnings.extend(tmp.parsed.warnings);
-    acc.base_images.extend(tmp.base_images);
-    acc.addons.extend(tmp.addons);
+    merge_parts(acc, tmp.parsed, tmp.base_images, tmp.addons);
+}
+
+/// Appends what one metadata file, zip or snapshot yielded (walk order is
+/// kept: the first listing of an id wins later).
+fn merge_parts(acc: &mut Acc, parsed: Parsed, base_images: Vec<ReleaseUnit>, addons: Vec<ReleaseUnit>) {
+    acc.parsed.vibs.extend(parsed.vibs);
+    acc.parsed.bulletins.extend(parsed.bulletins);
+    acc.parsed.profiles.extend(parsed.profiles);
+    acc.parsed.warnings.extend(parsed.warnings);
+    acc.base_images.extend(base_images);
+    acc.addons.extend(addons);
 }
 
 /// Base images and add-ons: their format is not publicly specified; we read
