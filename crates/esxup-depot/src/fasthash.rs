@@ -1,5 +1,7 @@
-//! A small non-cryptographic hasher (FNV-1a over 8-byte words) for the
-//! depot's internal maps keyed by VIB ids and names: the keys are not
+//! A small non-cryptographic hasher (FNV-1a over 8-byte words) and the
+//! open-addressing string tables built on it ([`StrIndex`], and
+//! [`NameIndex`] for the per-dry-run name tables) for the depot's internal
+//! maps keyed by VIB ids and names: the keys are not
 //! attacker-chosen in a way that matters (a hostile depot can only slow its
 //! own loading), and SipHash showed up in profiles of the full-size depot.
 
@@ -94,6 +96,117 @@ impl StrIndex {
     }
 }
 
+/// A cheap hash of a short name: its length and up to three 8-byte words
+/// (start, middle, end), so that it costs the same for any length. The
+/// per-dry-run tables hash every VIB and constraint name of the image, and
+/// a word-by-word hash of each showed up in profiles; a collision only costs
+/// a string comparison.
+#[inline]
+pub(crate) fn name_hash(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let n = b.len();
+    let word = |i: usize| b[i..i + 8].try_into().map_or(0, u64::from_le_bytes);
+    let (x, y) = if n >= 8 {
+        (word(0) ^ word(n / 2 - 4).rotate_left(29), word(n - 8))
+    } else if n >= 4 {
+        let half = |i: usize| u64::from(b[i..i + 4].try_into().map_or(0, u32::from_le_bytes));
+        (half(0), half(n - 4))
+    } else if n > 0 {
+        (u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16, 0)
+    } else {
+        (0, 0)
+    };
+    let h = (x ^ (n as u64).rotate_left(56)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ y;
+    let h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 32)
+}
+
+/// `a == b` for names: most are under 16 bytes, where two overlapping
+/// word loads per side beat a call to `memcmp`.
+#[inline]
+pub(crate) fn same_name(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], i: usize| s[i..i + 8].try_into().map_or(0, u64::from_le_bytes);
+    if (8..=16).contains(&n) {
+        word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8)
+    } else {
+        a == b
+    }
+}
+
+/// Names -> dense ids `0, 1, ...`, for the few hundred names of one dry-run:
+/// open addressing over `u32` slots (no per-name allocation), the hash kept
+/// beside each name so that most mismatches cost no string comparison.
+pub(crate) struct NameIndex<'a> {
+    /// Dense id + 1; 0 = empty.
+    slots: Vec<u32>,
+    mask: usize,
+    names: Vec<(u64, &'a str)>,
+}
+
+impl<'a> NameIndex<'a> {
+    /// An index for up to `n` names.
+    pub(crate) fn with_capacity(n: usize) -> NameIndex<'a> {
+        let cap = (n * 2).next_power_of_two().max(16);
+        NameIndex { slots: vec![0; cap], mask: cap - 1, names: Vec::with_capacity(n) }
+    }
+
+    /// The slot holding `name`, or the empty slot where it would go.
+    pub(crate) fn find(&self, h: u64, name: &str) -> (usize, Option<u32>) {
+        let mut s = h as usize & self.mask;
+        loop {
+            let v = self.slots[s];
+            if v == 0 {
+                return (s, None);
+            }
+            let (kh, k) = self.names[(v - 1) as usize];
+            if kh == h && same_name(k, name) {
+                return (s, Some(v - 1));
+            }
+            s = (s + 1) & self.mask;
+        }
+    }
+
+    /// The id of `name`, added if new.
+    pub(crate) fn intern(&mut self, name: &'a str) -> u32 {
+        let h = name_hash(name);
+        match self.find(h, name) {
+            (_, Some(id)) => id,
+            (s, None) => {
+                if (self.names.len() + 1) * 2 > self.slots.len() {
+                    self.grow();
+                    return self.intern(name);
+                }
+                let id = self.names.len() as u32;
+                self.names.push((h, name));
+                self.slots[s] = id + 1;
+                id
+            }
+        }
+    }
+
+    fn grow(&mut self) {
+        let cap = self.slots.len() * 2;
+        self.slots = vec![0; cap];
+        self.mask = cap - 1;
+        for (i, &(h, _)) in self.names.iter().enumerate() {
+            let mut s = h as usize & self.mask;
+            while self.slots[s] != 0 {
+                s = (s + 1) & self.mask;
+            }
+            self.slots[s] = i as u32 + 1;
+        }
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<u32> {
+        self.find(name_hash(name), name).1
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,5 +222,29 @@ mod tests {
         assert_eq!(get("VMW_bootbank_vmkusb_0.1-4vmw.670.3.159.18828794"), Some(5));
         assert_eq!(get("d"), None);
         assert_eq!(StrIndex::default().get("a", |_| ""), None);
+    }
+
+    #[test]
+    fn name_index_interns_and_finds_names() {
+        let names: Vec<String> = (0..300)
+            .map(|i| match i % 4 {
+                0 => format!("vmkapi_2_{i}_0_0"),
+                1 => format!("n{i}"),
+                2 => format!("esx-base-with-a-rather-long-name-{i}"),
+                _ => "x".repeat(i % 20),
+            })
+            .collect();
+        let mut idx = NameIndex::with_capacity(4);
+        let ids: Vec<u32> = names.iter().map(|n| idx.intern(n)).collect();
+        for (n, &id) in names.iter().zip(&ids) {
+            assert_eq!(idx.get(n), Some(id), "{n}");
+            assert_eq!(idx.names[id as usize].1, n.as_str());
+            assert_eq!(names.iter().position(|m| m == n).map(|p| ids[p]), Some(id));
+        }
+        assert_eq!(idx.get("vmkapi_2_1_0_0"), None);
+        assert_eq!(idx.get("esx-base-with-a-rather-long-name-3"), None);
+        for (a, b) in [("abcdefgh", "abcdefgi"), ("abcdefghijkl", "abcdXfghijkl"), ("", ""), ("ab", "ab")] {
+            assert_eq!(same_name(a, b), a == b, "{a} {b}");
+        }
     }
 }
