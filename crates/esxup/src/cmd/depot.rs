@@ -716,9 +716,7 @@ pub fn run_vib(_g: &Global, c: VibCommand) -> anyhow::Result<u8> {
     }
     let v = &vib.descriptor;
     let mut out = String::new();
-    let mut kv = |k: &str, val: String| {
-        let _ = writeln!(out, "{k:<22}{val}");
-    };
+    let mut kv = |k: &str, val: String| kv_line(&mut out, k, &val);
     kv("VIB", v.id.clone());
     kv("Name", v.name.clone());
     kv("Version", v.version.to_string());
@@ -798,6 +796,12 @@ pub fn run_vib(_g: &Global, c: VibCommand) -> anyhow::Result<u8> {
     Ok(code)
 }
 
+/// One `Key   value` line of `vib show` (keys in a 22-column field, so
+/// that the Signature section lines up with the descriptor above it).
+fn kv_line(out: &mut String, k: &str, val: &str) {
+    let _ = writeln!(out, "{k:<22}{val}");
+}
+
 /// The Signature section of `vib show`: text lines, warnings (stderr and
 /// JSON) and notes (facts worth knowing that are not problems).
 struct SignatureSection {
@@ -813,9 +817,7 @@ fn signature_section(vib: &VibFile, label: &str, today: &str) -> SignatureSectio
     let mut text = String::new();
     let mut warnings = Vec::new();
     let mut notes = Vec::new();
-    let mut kv = |k: &str, val: &str| {
-        let _ = writeln!(text, "{k:<22}{val}");
-    };
+    let mut kv = |k: &str, val: &str| kv_line(&mut text, k, val);
     let member = format!("{label}!sig.pkcs7");
     let acceptance = vib.descriptor.acceptance;
     let mut unsigned = false;
