@@ -3,6 +3,8 @@
 //! small synthetic depot from scripts/gen-synthetic-depot.py. Outputs are
 //! insta snapshots; temporary paths are replaced by `<DEPOT>`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -38,12 +40,7 @@ fn synthetic() -> &'static Path {
     &D.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("depot");
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/gen-synthetic-depot.py");
-        let out =
-            Command::new("python3").arg(script).arg(&root).arg("--small").output().unwrap_or_else(|e| {
-                panic!("python3 is needed for the synthetic depot ({e}): run scripts/test.sh")
-            });
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        common::write_synthetic_depot(&root);
         (dir, root)
     })
     .1

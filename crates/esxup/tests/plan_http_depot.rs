@@ -53,9 +53,7 @@ fn ids(plan: &serde_json::Value, section: &str) -> Vec<String> {
 fn plan_simulates_an_online_depot_like_the_same_depot_on_disk() {
     let tmp = tempfile::tempdir().unwrap();
     let depot = tmp.path().join("depot");
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/gen-synthetic-depot.py");
-    let out = Command::new("python3").arg(script).arg(&depot).arg("--small").output().expect("python3");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    common::write_synthetic_depot(&depot);
     let (_server, port) = serve(&depot);
     let url = format!("http://127.0.0.1:{port}/index.xml");
     let cache = tmp.path().join("cache");

@@ -34,3 +34,14 @@ pub fn code(o: &Output) -> i32 {
 pub fn scenarios() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../esxup-check/tests/scenarios")
 }
+
+/// Writes the small synthetic depot (`scripts/gen-synthetic-depot.py
+/// --small`) into `root`.
+pub fn write_synthetic_depot(root: &Path) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/gen-synthetic-depot.py");
+    let out =
+        Command::new("python3").arg(script).arg(root).arg("--small").output().unwrap_or_else(|e| {
+            panic!("python3 is needed for the synthetic depot ({e}): run scripts/test.sh")
+        });
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
