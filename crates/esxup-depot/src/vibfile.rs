@@ -263,7 +263,14 @@ impl VibSignature {
     /// The signature is there but does not fit the descriptor, or cannot be
     /// read: the file is not what was signed.
     pub fn is_failure(&self) -> bool {
-        matches!(self.short(), "descriptor-mismatch" | "signature-invalid" | "unreadable")
+        match self {
+            VibSignature::Unreadable { .. } => true,
+            VibSignature::Signed(r) => matches!(
+                r.verification,
+                Verification::DescriptorMismatch { .. } | Verification::SignatureInvalid { .. }
+            ),
+            VibSignature::Absent | VibSignature::Unsigned => false,
+        }
     }
 }
 
