@@ -22,7 +22,7 @@ if [ "${1:-}" = "--setup-only" ]; then setup_only=1; shift; fi
 # headers for the ssh2 crate, a C compiler for the C parts of the ssh2 and
 # libdeflater crates, python3 for the depot generator, its HTTP server and peers.
 pkgs=(golang-go golang-github-vmware-govmomi-dev openssh-server openssh-client
-      chromium libssh2-1-dev libssl-dev pkg-config zlib1g-dev gcc libc6-dev python3 ca-certificates)
+      chromium libssh2-1-dev libssl-dev pkg-config zlib1g-dev gcc libc6-dev python3 ca-certificates curl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -137,7 +137,7 @@ if p.exists():
         strlist(w, b, "notes")
     for i, n in enumerate(d.get("note", [])):
         w = f"lifecycle note[{i}]"
-        keys(w, n, ["date", "text", "sources"], [])
+        keys(w, n, ["date", "text", "sources"], ["free_hypervisor"])
         date(w, n, "date")
         strlist(w, n, "sources", True)
 

@@ -9,6 +9,8 @@
 # If OUTPUTS_DIR/SLEEP holds a command line, that command hangs instead
 # (for the timeout test), as a host that stops answering would.
 # See DROP below for a connection that dies mid-collection.
+# If OUTPUTS_DIR/host-state.json exists, a stateful fake host answers instead
+# (esxi_host.py: the write commands of `esxup run` too; README.md).
 dir="$1"
 cmd="$SSH_ORIGINAL_COMMAND"
 if [ -f "$dir/SLEEP" ] && [ "$cmd" = "$(cat "$dir/SLEEP")" ]; then
@@ -19,6 +21,9 @@ fi
 if [ -f "$dir/DROP" ] && [ "$cmd" = "$(cat "$dir/DROP")" ]; then
   kill -9 "$PPID"
   exit 1
+fi
+if [ -f "$dir/host-state.json" ]; then
+  exec python3 "$(dirname "$0")/esxi_host.py" "$dir"
 fi
 file=$(awk -F '\t' -v c="$cmd" '$2 == c { print $1; exit }' "$dir/commands.map")
 if [ -n "$file" ] && [ -f "$dir/$file" ]; then

@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# testbed/vcsim/build.sh — builds the vSphere simulator harness (main.go) into
-# testbed/vcsim/bin/esxup-vcsim, offline, in GOPATH mode against Debian's
-# golang-github-vmware-govmomi-dev (govmomi 0.24.2 under /usr/share/gocode).
-# Rebuilds only when main.go is newer than the binary. Called by scripts/test.sh.
+# testbed/vcsim/build.sh — builds the vSphere simulator harness (the *.go
+# files next to it) into testbed/vcsim/bin/esxup-vcsim, offline, in GOPATH mode
+# against Debian's golang-github-vmware-govmomi-dev (govmomi 0.24.2 under
+# /usr/share/gocode). Rebuilds only when a .go file or build.sh is newer than
+# the binary. Called by scripts/test.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="$here/bin/esxup-vcsim"
-if [ -x "$bin" ] && [ "$bin" -nt "$here/main.go" ] && [ "$bin" -nt "$here/build.sh" ]; then
+fresh=1
+[ -x "$bin" ] || fresh=0
+for f in "$here"/*.go "$here/build.sh"; do
+  case "$f" in *_test.go) continue ;; esac
+  [ "$fresh" = 1 ] && [ "$bin" -nt "$f" ] || fresh=0
+done
+if [ "$fresh" = 1 ]; then
   exit 0
 fi
 if ! command -v go >/dev/null 2>&1; then

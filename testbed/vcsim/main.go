@@ -26,6 +26,14 @@
 //     request, to simulate a host that goes away mid-collection;
 //     -hang-after N: from the Nth request on it accepts but never answers
 //     (a host that stops responding), to exercise read timeouts.
+//   - for `esxup run` (see README.md, "Runner support"): HostFirmwareSystem
+//     (config backup + /downloads), HostServiceSystem, a HostFirewallSystem
+//     that changes config.firewall, HostAutoStartManager, LicenseManager
+//     UpdateLicense/DecodeLicense, RebootHost_Task with a down window,
+//     UpgradeTools_Task, a stricter UpgradeVM_Task and ShutdownGuest, the
+//     free-licence restrictions (-free-license), session-checked /folder and
+//     /downloads, and the test control endpoints under /esxup-test/ (front.go,
+//     host_ext.go, vm_ext.go, state.go).
 package main
 
 import (
@@ -53,6 +61,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -115,6 +124,14 @@ func main() {
 	dieAfter := flag.Int64("die-after", 0, "exit abruptly while answering the Nth SOAP request (0: never)")
 	hangAfter := flag.Int64("hang-after", 0, "stop answering from the Nth SOAP request on, connection left open (0: never)")
 	certDir := flag.String("cert-dir", "", "where to write ca.pem (default: a temp dir)")
+	rebootDown := flag.Duration("reboot-down", 2*time.Second, "esx: how long the host stays down after RebootHost_Task or /esxup-test/install")
+	neverBack := flag.Bool("never-back", false, "esx: after a reboot the host stays down forever")
+	failDownload := flag.Bool("fail-download", false, "GET /downloads/... answers HTTP 500 (a config backup download that fails)")
+	freeLicense := flag.Bool("free-license", false, "esx: the host has the free vSphere Hypervisor licence (state-changing API calls refused)")
+	callsFile := flag.String("calls-file", "", "write the per-method call counters (JSON) here after every request")
+	stateFile := flag.String("state-file", "", "write the host state (JSON) here after every request and state change")
+	uuidFlag := flag.String("uuid", "", "esx: hardware UUID of the host (default: the simulator's)")
+	hostnameFlag := flag.String("hostname", "", "esx: host name (default: the simulator's, localhost.localdomain)")
 	flag.Parse()
 	log.SetOutput(ioutil.Discard)
 
@@ -163,6 +180,7 @@ func main() {
 		summaryAbout := about
 		h.Summary.Config.Product = &summaryAbout
 		addSlpd(&h.HostSystem, p)
+		setCIMSLP(&h.HostSystem, p)
 		h.Capability = tpmCapability(p, i, standalone)
 		if !standalone && i%5 == 4 {
 			h.Runtime.InMaintenanceMode = true
@@ -199,9 +217,18 @@ func main() {
 		fatal("customize VMs: %v", err)
 	}
 
+	// Runner support: per-host managed objects, licence, identity (host_ext.go).
+	h := newHarness(s, standalone)
+	h.rebootDown, h.neverBack, h.failDownload = *rebootDown, *neverBack, *failDownload
+	h.callsFile, h.stateFile = *callsFile, *stateFile
+	if err := h.setup(*uuidFlag, *hostnameFlag, *freeLicense); err != nil {
+		fatal("runner support: %v", err)
+	}
+
 	// Count SOAP requests; with -die-after, exit while answering the Nth one.
 	var calls int64
 	inner := s.Config.Handler
+	h.inner = inner
 	s.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/sdk") {
 			n := atomic.AddInt64(&calls, 1)
@@ -218,8 +245,9 @@ func main() {
 				return
 			}
 		}
-		inner.ServeHTTP(w, r)
+		h.serveHTTP(w, r)
 	})
+	h.writeFiles()
 
 	sum256 := sha256.Sum256(leaf.Certificate[0])
 	sum1 := sha1.Sum(leaf.Certificate[0])
@@ -309,6 +337,7 @@ func customizeVMs(u *url.URL, user, password string, snapEvery int) error {
 	defer func() { _ = c.Logout(ctx) }()
 
 	refs := simulator.Map.All("VirtualMachine")
+	sortEntities(refs)
 	for i, ref := range refs {
 		vm := simulator.Map.Get(ref.Reference()).(*simulator.VirtualMachine)
 		look := looks[i%len(looks)]
@@ -321,6 +350,7 @@ func customizeVMs(u *url.URL, user, password string, snapEvery int) error {
 			vm.Runtime.PowerState = types.VirtualMachinePowerStatePoweredOn
 			vm.Summary.Runtime.PowerState = types.VirtualMachinePowerStatePoweredOn
 		}
+		vm.Guest.ToolsRunningStatus, vm.Guest.ToolsStatus = toolsRunning(&vm.VirtualMachine)
 		if snapEvery > 0 && i%snapEvery == 0 {
 			obj := object.NewVirtualMachine(c.Client, ref.Reference())
 			for n := 0; n < 1+i%2; n++ {
@@ -339,6 +369,19 @@ func customizeVMs(u *url.URL, user, password string, snapEvery int) error {
 		}
 	}
 	return nil
+}
+
+// sortEntities orders entities by name, shorter names first (VM2 before
+// VM10), so that "the first VMs" are the same in every run (the registry is
+// a map: its order changes from run to run).
+func sortEntities(es []mo.Entity) {
+	sort.Slice(es, func(i, j int) bool {
+		a, b := es[i].Entity().Name, es[j].Entity().Name
+		if len(a) != len(b) {
+			return len(a) < len(b)
+		}
+		return a < b
+	})
 }
 
 func age(tree []types.VirtualMachineSnapshotTree, days int) {

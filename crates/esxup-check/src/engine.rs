@@ -8,7 +8,7 @@ use crate::rules;
 use crate::target::{ChosenBy, Target, TargetError, TargetSpec};
 use esxup_facts::{HostFacts, SCHEMA_VERSION};
 use esxup_kb::tables::{Tables, TablesError};
-use esxup_kb::{Kb, Release};
+use esxup_kb::{FixStatus, Kb, Release};
 use esxup_version::{Branch, Date, Version};
 
 /// Why a check could not run at all (as opposed to findings about the host).
@@ -242,7 +242,14 @@ fn method(cx: &Ctx) -> Method {
         None if from_6x => reasons.push(Message::new("check.method.secure_boot_unknown")),
         _ => {}
     }
-    if upgrade {
+    // A full image profile from the admin's depot (not a VIB list, not a
+    // driver bundle): the admin chose esxcli with it.
+    let depot_profile =
+        cx.image.is_some_and(|i| !i.partial && !i.profile.is_empty() && i.simulated.is_some());
+    if upgrade && depot_profile {
+        reasons.push(Message::new("check.method.upgrade_esxcli_depot"));
+        Method { kind: MethodKind::Esxcli, required: false, reasons }
+    } else if upgrade {
         reasons.push(Message::new("check.method.upgrade_iso_or_esxcli"));
         Method { kind: MethodKind::Iso, required: false, reasons }
     } else {
@@ -260,23 +267,30 @@ fn exposure_reports(cx: &Ctx) -> Vec<ExposureReport> {
         .into_iter()
         .map(|e| {
             let a = e.advisory;
-            let workaround_in_place = match a.workaround_service.as_deref() {
-                Some("slpd") => rules::advisories::slpd_disabled(cx.facts),
-                _ => None,
+            let target_status = a.status_in(cx.target);
+            let (workaround_exists, workaround) = match a.workaround_info() {
+                esxup_kb::Workaround::Documented { text, .. } => (Some(true), Some(text.to_string())),
+                esxup_kb::Workaround::NoneExists { quote } => (Some(false), Some(quote.to_string())),
+                esxup_kb::Workaround::NotRecorded => (None, None),
             };
             ExposureReport {
                 advisory: a.id.clone(),
                 title: a.title.clone(),
                 published: a.published,
                 cves: a.cves.iter().map(|c| c.id.clone()).collect(),
-                known_exploited: a.cves.iter().any(|c| c.known_exploited),
-                max_cvss: a.cves.iter().filter_map(|c| c.cvss).reduce(f32::max),
+                known_exploited: a.known_exploited(),
+                max_cvss: a.max_cvss(),
                 fix_build: e.fix.and_then(|f| f.build),
                 fix_release: e.fix.and_then(|f| f.release.clone()),
-                fixed_by_target: a.fixed_in(cx.target),
+                fixed_by_target: target_status.fixed(),
+                target_status,
+                target_fix_build: a.fix_for(cx.target_branch()).and_then(|f| f.build),
+                target_fix_release: a.fix_for(cx.target_branch()).and_then(|f| f.release.clone()),
                 workaround_kb: a.workaround_kb.clone(),
                 workaround_service: a.workaround_service.clone(),
-                workaround_in_place,
+                workaround_in_place: rules::advisories::workaround_in_place(a, cx.facts),
+                workaround_exists,
+                workaround,
             }
         })
         .collect()
@@ -305,13 +319,10 @@ fn blocker_ids(findings: &[Finding]) -> Vec<String> {
 /// Known-exploited advisories the installed build is exposed to.
 fn known_exploited(kb: &Kb, branch: Option<Branch>, build: Option<u32>) -> Vec<&esxup_kb::Advisory> {
     match (branch, build) {
-        (Some(b), Some(n)) => kb
-            .exposures_on(b, n)
-            .into_iter()
-            .map(|e| e.advisory)
-            .filter(|a| a.cves.iter().any(|c| c.known_exploited))
-            .collect(),
-        _ => kb.advisories().iter().filter(|a| a.cves.iter().any(|c| c.known_exploited)).collect(),
+        (Some(b), Some(n)) => {
+            kb.exposures_on(b, n).into_iter().map(|e| e.advisory).filter(|a| a.known_exploited()).collect()
+        }
+        _ => kb.advisories().iter().filter(|a| a.known_exploited()).collect(),
     }
 }
 
@@ -392,13 +403,11 @@ fn not_older_update(r: &Release, current: Option<Version>) -> bool {
     current.is_none_or(|v| r.version.branch() != v.branch() || r.version >= v)
 }
 
-/// The release carries the fix of the advisory on its branch, or no fix was
-/// published there (then no build of the branch can be preferred for it).
+/// The release carries the fix of the advisory on its branch, or no build
+/// of the branch can carry it (no fix published, or the branch not listed):
+/// then no build of the branch can be preferred for it.
 fn fixes_if_fixable(r: &Release, a: &esxup_kb::Advisory) -> bool {
-    match a.fix_for(r.version.branch()) {
-        Some(f) if f.build.is_some() => f.covers(r.build),
-        _ => true,
-    }
+    a.status_in(r) != FixStatus::NotFixed
 }
 
 fn choose_auto(
@@ -501,16 +510,7 @@ fn choose_auto(
                         .arg("current_date", d),
                 );
             }
-            let fixed: Vec<&str> =
-                exploited.iter().filter(|a| a.fixed_in(r) == Some(true)).map(|a| a.id.as_str()).collect();
-            let unfixed: Vec<&str> =
-                exploited.iter().filter(|a| a.fixed_in(r) != Some(true)).map(|a| a.id.as_str()).collect();
-            if !fixed.is_empty() {
-                why.push(Message::new("check.auto.why_fixes").arg("advisories", fixed.join(", ")));
-            }
-            if !unfixed.is_empty() {
-                why.push(Message::new("check.auto.why_unfixed").arg("advisories", unfixed.join(", ")));
-            }
+            why.extend(exposure_why(&exploited, r));
             why.push(
                 Message::new("check.auto.why_lifecycle")
                     .arg("branch", b)
@@ -556,6 +556,31 @@ fn choose_auto(
         None => Vec::new(),
     };
     Ok(AutoChoice { best, why, alternatives, hops })
+}
+
+/// The recommendation's sentences about the known-exploited advisories the
+/// host is exposed to, grouped by what each says about `r`
+/// ([`esxup_kb::Advisory::status_in`], the same decision as the findings).
+pub fn exposure_why(exploited: &[&esxup_kb::Advisory], r: &Release) -> Vec<Message> {
+    let mut out = Vec::new();
+    for (status, key) in [
+        (FixStatus::Fixed, "check.auto.why_fixes"),
+        (FixStatus::NotListed, "check.auto.why_not_listed"),
+        (FixStatus::NotFixed, "check.auto.why_not_fixed"),
+        (FixStatus::NoFixPublished, "check.auto.why_unfixed"),
+    ] {
+        let ids: Vec<&str> =
+            exploited.iter().filter(|a| a.status_in(r) == status).map(|a| a.id.as_str()).collect();
+        if !ids.is_empty() {
+            out.push(
+                Message::new(key)
+                    .arg("advisories", ids.join(", "))
+                    .arg("branch", r.version.branch())
+                    .arg("name", &r.name),
+            );
+        }
+    }
+    out
 }
 
 fn lifecycle_word(s: esxup_kb::LifecycleStatus) -> &'static str {

@@ -16,6 +16,20 @@ pub fn names() -> &'static [&'static str] {
     NAMES
 }
 
+/// One line about each example host, in [`names`] order (as in
+/// `examples/README.md`).
+pub fn summaries() -> &'static [(&'static str, &'static str)] {
+    &[
+        (
+            "seed",
+            "ESXi 6.7 P06 (18828794, 2021-11-23), UEFI + Secure Boot, altbootbank 17700523; aims at 7.0U2a",
+        ),
+        ("realtek-homelab", "ESXi 6.7 P05 NUC with net55-r8168 on the management NIC"),
+        ("clean-70u3", "healthy ESXi 7.0 U3i host"),
+        ("esxiargs", "ESXi 6.7 P04 exposed to CVE-2021-21974, slpd running"),
+    ]
+}
+
 /// The target an example host is aiming at, used when `--target` is not
 /// given: the seed's admin was upgrading to 7.0 Update 2a (issue 5); the
 /// others have no story of their own, so esxup recommends one (`auto`).
@@ -46,6 +60,13 @@ mod tests {
             assert!(super::intended_target(n).is_some(), "{n}");
         }
         assert_eq!(super::intended_target("nope"), None);
+    }
+
+    #[test]
+    fn every_example_has_one_summary_line() {
+        let names: Vec<&str> = super::summaries().iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, super::names());
+        assert!(super::summaries().iter().all(|(_, s)| !s.is_empty() && !s.contains('\n')));
     }
 
     #[test]

@@ -4,7 +4,19 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// How much a finding matters for the upgrade.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     /// The upgrade must not go ahead until this is resolved.
@@ -16,7 +28,7 @@ pub enum Severity {
 }
 
 /// One fact a finding rests on.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Evidence {
     /// Dotted path into HostFacts or the KB (`product.build`, `cpu.model`).
     pub fact: String,
@@ -25,7 +37,7 @@ pub struct Evidence {
 }
 
 /// One result of one rule.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Finding {
     /// Stable id: the installer's precheck code where one exists
     /// (`UPGRADE_PATH`, `MEMORY_SIZE`...), else esxup's own (`BACK_IN_TIME`).

@@ -3,7 +3,7 @@
 
 use crate::finding::{Finding, Severity};
 use crate::target::{ChosenBy, TargetSpec};
-use esxup_kb::{LifecycleStatus, Release};
+use esxup_kb::{Cvss, FixStatus, LifecycleStatus, Release};
 use esxup_version::{Branch, Date, MoveKind, Version};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
 
 /// A translatable sentence: message key plus placeholder values.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Message {
     pub key: String,
     pub args: BTreeMap<String, String>,
@@ -29,7 +29,7 @@ impl Message {
 }
 
 /// A release as the report names it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ReleaseRef {
     pub build: u32,
     pub version: Version,
@@ -53,7 +53,7 @@ impl From<&Release> for ReleaseRef {
 }
 
 /// Lifecycle of a branch on the report's day.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct BranchLifecycle {
     pub branch: Branch,
     pub status: LifecycleStatus,
@@ -62,7 +62,7 @@ pub struct BranchLifecycle {
 }
 
 /// The host as checked.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct HostSummary {
     pub name: Option<String>,
     /// Where the facts came from.
@@ -76,7 +76,7 @@ pub struct HostSummary {
 }
 
 /// The target as checked.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct TargetSummary {
     pub spec: TargetSpec,
     pub chosen_by: ChosenBy,
@@ -88,7 +88,7 @@ pub struct TargetSummary {
 }
 
 /// Overall answer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Ready,
@@ -97,7 +97,7 @@ pub enum Verdict {
 }
 
 /// How to install the target.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MethodKind {
     /// Boot the installer ISO and choose "Upgrade".
@@ -107,7 +107,7 @@ pub enum MethodKind {
 }
 
 /// The recommended upgrade method and why.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Method {
     pub kind: MethodKind,
     /// `true` when the other method must not be used (Secure Boot forces ISO).
@@ -116,7 +116,7 @@ pub struct Method {
 }
 
 /// Another target worth considering.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Alternative {
     pub release: ReleaseRef,
     /// Blockers this target would still have (empty: it works).
@@ -125,7 +125,7 @@ pub struct Alternative {
 }
 
 /// Going back one step with Shift+R (KB 1033604), then on to a target.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Rollback {
     /// Build in the alternate bootbank.
     pub build: u32,
@@ -138,7 +138,7 @@ pub struct Rollback {
 }
 
 /// What esxup suggests instead of (or on top of) the asked target.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Recommendation {
     /// The best target for this host (auto), or the nearest working one.
     pub best: Option<ReleaseRef>,
@@ -151,27 +151,39 @@ pub struct Recommendation {
 }
 
 /// An advisory the installed build is exposed to.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ExposureReport {
     pub advisory: String,
     pub title: String,
     pub published: Date,
     pub cves: Vec<String>,
     pub known_exploited: bool,
-    pub max_cvss: Option<f32>,
+    pub max_cvss: Option<Cvss>,
     /// First fixed build on the installed branch (`None`: no fix there).
     pub fix_build: Option<u32>,
     pub fix_release: Option<String>,
-    /// The target release fixes it (`None`: the advisory says nothing about the target branch).
+    /// The target release fixes it: [`FixStatus::fixed`] of `target_status`
+    /// (`None`: the advisory does not list the target's branch).
     pub fixed_by_target: Option<bool>,
+    /// What the advisory says about the target build (the one decision,
+    /// `esxup_kb::Advisory::status_in`).
+    pub target_status: FixStatus,
+    /// First fixed build (and its release) on the target's branch.
+    pub target_fix_build: Option<u32>,
+    pub target_fix_release: Option<String>,
     pub workaround_kb: Option<String>,
     pub workaround_service: Option<String>,
-    /// The workaround is in place (service stopped and disabled); `None`: unknown.
+    /// The workaround is in place (service stopped and disabled); `None`:
+    /// unknown, or not a workaround esxup can see on the host.
     pub workaround_in_place: Option<bool>,
+    /// `true`: a workaround is documented (`workaround`); `false`: the vendor
+    /// says there is none (`workaround` quotes it); `None`: not recorded.
+    pub workaround_exists: Option<bool>,
+    pub workaround: Option<String>,
 }
 
 /// Finding counts per severity.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Counts {
     pub blockers: usize,
     pub warnings: usize,
@@ -193,7 +205,7 @@ impl Counts {
 }
 
 /// The whole answer of `esxup check` for one host.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct CheckReport {
     /// [`REPORT_SCHEMA_VERSION`].
     pub schema_version: u32,
@@ -219,4 +231,65 @@ impl CheckReport {
     pub fn finding(&self, id: &str) -> Option<&Finding> {
         self.findings.iter().find(|f| f.id == id)
     }
+}
+
+/// One host of a fleet check (`esxup check --facts-dir DIR`).
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct FleetHost {
+    /// The facts file.
+    pub file: String,
+    /// The host's name: the facts' hostname, else the file stem.
+    pub name: String,
+    /// The report, when the file could be checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Box<CheckReport>>,
+    /// Why the file could not be checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// Per-verdict totals of a fleet check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct FleetTotals {
+    pub hosts: usize,
+    pub ready: usize,
+    pub ready_with_warnings: usize,
+    pub blocked: usize,
+    pub errors: usize,
+}
+
+/// The answer of `esxup check --facts-dir DIR`: every host, in file order,
+/// and the totals. Its JSON is validated against `schema/check-fleet.schema.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+pub struct FleetReport {
+    /// [`REPORT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    pub hosts: Vec<FleetHost>,
+    pub totals: FleetTotals,
+}
+
+impl FleetReport {
+    /// The report of these hosts, with their totals.
+    pub fn new(hosts: Vec<FleetHost>) -> FleetReport {
+        let mut t = FleetTotals { hosts: hosts.len(), ..FleetTotals::default() };
+        for h in &hosts {
+            match h.report.as_ref().map(|r| r.verdict) {
+                Some(Verdict::Ready) => t.ready += 1,
+                Some(Verdict::ReadyWithWarnings) => t.ready_with_warnings += 1,
+                Some(Verdict::Blocked) => t.blocked += 1,
+                None => t.errors += 1,
+            }
+        }
+        FleetReport { schema_version: REPORT_SCHEMA_VERSION, hosts, totals: t }
+    }
+}
+
+/// The JSON Schemas of `esxup check`'s outputs: (file name in `schema/`, schema).
+pub fn json_schemas() -> Vec<(&'static str, String)> {
+    fn s<T: schemars::JsonSchema>() -> String {
+        let mut t = serde_json::to_string_pretty(&schemars::schema_for!(T)).unwrap_or_default();
+        t.push('\n');
+        t
+    }
+    vec![("check.schema.json", s::<CheckReport>()), ("check-fleet.schema.json", s::<FleetReport>())]
 }

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// What the admin asked for with `--target`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum TargetSpec {
     /// `auto`: esxup picks the best target for this host.
@@ -57,7 +57,7 @@ impl fmt::Display for TargetSpec {
 }
 
 /// How the target release was chosen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ChosenBy {
     /// The admin named the release.
@@ -69,7 +69,7 @@ pub enum ChosenBy {
 }
 
 /// A resolved target.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Target {
     pub spec: TargetSpec,
     pub chosen_by: ChosenBy,

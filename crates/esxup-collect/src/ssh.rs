@@ -180,6 +180,25 @@ impl SshSource {
 
     /// Runs one command: `(exit status, stdout, stderr)`.
     pub fn run(&mut self, command: &str) -> Result<(i32, Vec<u8>, String), CollectError> {
+        self.exec(command, None)
+    }
+
+    /// Runs one command with `input` on its standard input (then end of
+    /// file): how a file is written to the host (`cat > PATH`) and how a
+    /// secret reaches a command without being part of its command line.
+    pub fn run_with_input(
+        &mut self,
+        command: &str,
+        input: &mut dyn Read,
+    ) -> Result<(i32, Vec<u8>, String), CollectError> {
+        self.exec(command, Some(input))
+    }
+
+    fn exec(
+        &mut self,
+        command: &str,
+        input: Option<&mut dyn Read>,
+    ) -> Result<(i32, Vec<u8>, String), CollectError> {
         let target = self.target.to_string();
         let secs = self.timeout.as_secs().max(1);
         let during = format!("waiting for `{command}`");
@@ -214,6 +233,15 @@ impl SshSource {
         };
         let r = (|| {
             ch.exec(command).map_err(map)?;
+            if let Some(input) = input {
+                let map_w = |e: std::io::Error| CollectError::Ssh {
+                    target: target.clone(),
+                    during: format!("send input of `{command}`"),
+                    message: format!("{e} (connection lost?)"),
+                };
+                std::io::copy(input, &mut ch).map_err(map_w)?;
+                ch.send_eof().map_err(map)?;
+            }
             let mut out = Vec::new();
             (&mut ch).take(MAX_OUTPUT_BYTES as u64).read_to_end(&mut out).map_err(map_io)?;
             let mut err = Vec::new();

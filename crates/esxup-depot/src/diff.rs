@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// One VIB name present in both profiles with different versions.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct VersionChange {
     pub name: String,
     pub from: String,
@@ -17,7 +17,7 @@ pub struct VersionChange {
 }
 
 /// The difference between profile `a` (reference) and `b` (comparison).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ProfileDiff {
     pub a: String,
     pub b: String,

@@ -10,7 +10,7 @@ use esxup_version::vib::VibVersion;
 use serde::Serialize;
 
 /// One installed VIB.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct HostVib {
     /// The VIB id; composed as `<vendor>_bootbank_<name>_<version>` when the
     /// source did not give it (`id_composed` is then true).
@@ -56,7 +56,7 @@ impl HostVib {
 }
 
 /// A host's software inventory.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct HostImage {
     /// Where it came from (`facts`, `vib list FILE`, `profile NAME`).
     pub source: String,

@@ -20,6 +20,7 @@ mod host;
 mod minixml;
 mod model;
 mod readiness;
+pub mod report;
 mod signature;
 mod simulate;
 mod snapshot;

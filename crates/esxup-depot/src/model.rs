@@ -29,7 +29,7 @@ pub fn acceptance_short(a: AcceptanceLevel) -> &'static str {
 }
 
 /// A VIB id split into its parts: `<vendor>_<type>_<name>_<version>`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct VibId {
     pub vendor: String,
     pub kind: String,
@@ -69,7 +69,7 @@ impl fmt::Display for VibId {
 }
 
 /// A checksum as depot metadata and descriptors record it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Checksum {
     /// `sha-256` or `sha-1`.
     pub kind: String,
@@ -79,7 +79,7 @@ pub struct Checksum {
 }
 
 /// One payload of a VIB.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Payload {
     pub name: String,
     /// `vgz`, `tgz`, `boot`, ...
@@ -89,21 +89,21 @@ pub struct Payload {
 }
 
 /// `<provide name= version=>`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Provide {
     pub name: String,
     pub version: Option<VibVersion>,
 }
 
 /// `<hwplatform vendor= model=>` of `system-requires`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct HwPlatform {
     pub vendor: String,
     pub model: Option<String>,
 }
 
 /// `<softwarePlatform version= productLineID=>`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SwPlatform {
     pub product_line: String,
     pub version: String,
@@ -111,7 +111,7 @@ pub struct SwPlatform {
 
 /// A VIB as depot metadata (`vibs/*.xml`, `vmware.xml`) or its own
 /// `descriptor.xml` describes it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Vib {
     /// `<vendor>_<type>_<name>_<version>`.
     pub id: String,
@@ -234,7 +234,7 @@ pub fn is_vmklinux_api(name: &str) -> bool {
 }
 
 /// `componentNameSpec` + `componentVersionSpec` of a 7.0+ bulletin.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ComponentSpec {
     pub name: String,
     pub ui_name: Option<String>,
@@ -243,7 +243,7 @@ pub struct ComponentSpec {
 }
 
 /// A bulletin (`bulletins/*.xml` or a `vmware.xml` entry).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Bulletin {
     pub id: String,
     pub vendor: Option<String>,
@@ -260,7 +260,7 @@ pub struct Bulletin {
 }
 
 /// A 7.0+ component: a bulletin with a name and version spec.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Component {
     pub name: String,
     pub version: VibVersion,
@@ -273,7 +273,7 @@ pub struct Component {
 }
 
 /// An image profile (`profiles/*.xml`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ImageProfile {
     pub name: String,
     pub creator: Option<String>,
@@ -292,7 +292,7 @@ pub struct ImageProfile {
 
 /// A 7.0+ base image or vendor add-on (`baseimages/`, `addons/`), as far as
 /// its format is public: name, version and component list.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct ReleaseUnit {
     pub name: Option<String>,
     pub version: Option<String>,
@@ -303,7 +303,7 @@ pub struct ReleaseUnit {
 }
 
 /// One `<metadata>` entry of a vendor index.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct MetadataRef {
     pub product_id: Option<String>,
     pub version: Option<String>,

@@ -13,7 +13,7 @@ use esxup_facts::{HostFacts, PciDevice};
 use serde::Serialize;
 
 /// What the device is to the host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeviceRole {
     ManagementNic,
@@ -24,7 +24,7 @@ pub enum DeviceRole {
 }
 
 /// Whether the target has a driver for the device.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Readiness {
     /// A target VIB's PCIID tag claims the device.
@@ -40,7 +40,7 @@ pub enum Readiness {
 }
 
 /// One device's verdict.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct DeviceReadiness {
     pub address: Option<String>,
     /// `vvvv:dddd[:ssss:ssss]` in hex.

@@ -34,7 +34,7 @@ const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1
 const OID_SUBJECT_KEY_ID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
 
 /// What `sig.pkcs7` holds, read and checked against the descriptor.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SignatureReport {
     /// `pem` or `der`.
     pub encoding: &'static str,
@@ -47,7 +47,7 @@ pub struct SignatureReport {
 }
 
 /// One X.509 certificate, as far as esxup reports it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CertificateInfo {
     /// Distinguished name in openssl's order, e.g. `C=US, ..., CN=...`.
     pub subject: String,
@@ -65,7 +65,7 @@ pub struct CertificateInfo {
 }
 
 /// One signer of `sig.pkcs7`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct SignerReport {
     /// The signer's certificate, when `sig.pkcs7` carries it.
     pub certificate: Option<CertificateInfo>,
@@ -80,7 +80,7 @@ pub struct SignerReport {
 }
 
 /// The result of checking one signature against the descriptor bytes.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum Verification {
     /// Digest and signature both check out (trust not checked).

@@ -24,7 +24,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 /// `profile update` or `profile install`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     #[default]
@@ -41,7 +41,7 @@ pub struct TxOptions {
 }
 
 /// One VIB and why it lands where it does.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Decision {
     pub vib: String,
     pub reason: String,
@@ -51,7 +51,7 @@ pub struct Decision {
 }
 
 /// Kinds of transaction problems.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub enum ProblemKind {
     DependencyError,
     Conflict,
@@ -90,7 +90,7 @@ impl ProblemKind {
 }
 
 /// A problem with the resulting image.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Problem {
     pub kind: ProblemKind,
     pub message: String,
@@ -101,7 +101,7 @@ pub struct Problem {
 }
 
 /// The simulated outcome of applying an image profile.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Transaction {
     pub profile: String,
     pub mode: Mode,

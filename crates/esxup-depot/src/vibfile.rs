@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 
 /// One member of an `ar` archive (offsets into the VIB bytes).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ArMember {
     pub name: String,
     pub offset: usize,
@@ -92,7 +92,7 @@ pub fn ar_members(label: &str, bytes: &[u8]) -> Result<Vec<ArMember>, DepotError
 }
 
 /// A VIB file read from disk or a depot.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct VibFile {
     pub descriptor: Vib,
     pub members: Vec<ArMember>,
@@ -230,7 +230,7 @@ impl VibFile {
 }
 
 /// The `sig.pkcs7` member of a VIB, read and checked.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum VibSignature {
     /// No `sig.pkcs7` member at all.
@@ -311,7 +311,7 @@ fn digest(kind: &str, process: Option<&str>, data: &[u8]) -> Result<String, Stri
 }
 
 /// Result of checking one payload checksum.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct PayloadCheck {
     pub payload: String,
     pub checksum: String,
@@ -320,7 +320,7 @@ pub struct PayloadCheck {
 }
 
 /// Outcome of verifying one VIB of a depot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum VibCheckStatus {
     Ok,
@@ -329,7 +329,7 @@ pub enum VibCheckStatus {
     NotInDepot,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct VibCheck {
     pub vib_id: String,
     pub path: Option<String>,

@@ -343,10 +343,8 @@ impl Kb {
     pub fn exposures_on(&self, branch: Branch, build: u32) -> Vec<Exposure<'_>> {
         self.advisories
             .iter()
-            .filter_map(|a| {
-                let fix = a.fixes.iter().find(|f| f.branch == branch)?;
-                (!fix.covers(build)).then_some(Exposure { advisory: a, fix: Some(fix) })
-            })
+            .filter(|a| a.status_of(branch, build).exposed())
+            .map(|a| Exposure { advisory: a, fix: a.fix_for(branch) })
             .collect()
     }
 
@@ -421,6 +419,36 @@ impl Kb {
 
     pub fn vm_hardware(&self) -> &[VmHardware] {
         &self.hardware
+    }
+
+    /// What the `free_hypervisor` notes of `lifecycle.toml` dated on or
+    /// before `today` say about release `r`: the one decision behind
+    /// LICENSE_FREE.
+    pub fn free_hypervisor(&self, r: &Release, today: Date) -> FreeHypervisor<'_> {
+        let branch = r.version.branch();
+        let mut state = FreeHypervisor::NotRecorded;
+        for n in self.notes.iter().filter(|n| n.date <= today) {
+            let Some(ev) = n.free_hypervisor.as_ref().filter(|e| e.branches.contains(&branch)) else {
+                continue;
+            };
+            match ev.event {
+                FreeHypervisorChange::Withdrawn => state = FreeHypervisor::Withdrawn { note: n },
+                FreeHypervisorChange::Available => {
+                    let Some(since) = ev.since_build.and_then(|b| self.release(b)) else { continue };
+                    let covered = since.version.branch() == branch
+                        && r.build >= since.build
+                        && update_line(r) >= update_line(since);
+                    state = match (covered, state) {
+                        (true, _) => FreeHypervisor::Available { note: n, since },
+                        (false, FreeHypervisor::Withdrawn { note: w }) => {
+                            FreeHypervisor::BeforeReturn { withdrawn: w, since }
+                        }
+                        (false, s) => s,
+                    };
+                }
+            }
+        }
+        state
     }
 
     /// Free-ESXi and similar dated notes from `lifecycle.toml`, oldest first.

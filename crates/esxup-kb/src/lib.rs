@@ -15,6 +15,7 @@ mod kb;
 pub mod lint;
 pub mod model;
 mod raw;
+pub mod report;
 mod resolve;
 pub mod tables;
 

@@ -150,7 +150,7 @@ impl ReleaseFile {
 #[serde(deny_unknown_fields)]
 pub struct RawCve {
     id: String,
-    cvss: Option<f32>,
+    cvss: Option<f64>,
     #[serde(default)]
     summary: String,
     #[serde(default)]
@@ -163,12 +163,17 @@ impl TryFrom<RawCve> for Cve {
         if !valid_cve_id(&r.id) {
             return Err(format!("CVE id {:?} is not CVE-YYYY-NNNN", r.id));
         }
-        if let Some(c) = r.cvss {
-            if !(0.0..=10.0).contains(&c) {
+        let cvss = match r.cvss {
+            None => None,
+            Some(c) if !(0.0..=10.0).contains(&c) => {
                 return Err(format!("{}: CVSS {c} is outside 0-10", r.id));
             }
-        }
-        Ok(Cve { id: r.id, cvss: r.cvss, summary: r.summary, known_exploited: r.known_exploited })
+            Some(c) => match Cvss::new(c) {
+                Some(s) if (s.value() - c).abs() < 1e-6 => Some(s),
+                _ => return Err(format!("{}: CVSS {c} has more than one decimal", r.id)),
+            },
+        };
+        Ok(Cve { id: r.id, cvss, summary: r.summary, known_exploited: r.known_exploited })
     }
 }
 
@@ -286,6 +291,8 @@ pub struct RawNote {
     text: String,
     #[serde(default)]
     sources: Vec<String>,
+    #[serde(default)]
+    free_hypervisor: Option<FreeHypervisorEvent>,
 }
 
 impl TryFrom<RawNote> for LifecycleNote {
@@ -293,7 +300,23 @@ impl TryFrom<RawNote> for LifecycleNote {
     fn try_from(r: RawNote) -> Result<LifecycleNote, String> {
         check_text("text", &r.text).map_err(|m| format!("note of {}: {m}", r.date))?;
         check_sources(&r.sources).map_err(|m| format!("note of {}: {m}", r.date))?;
-        Ok(LifecycleNote { date: r.date, text: r.text, sources: r.sources })
+        if let Some(f) = &r.free_hypervisor {
+            if f.branches.is_empty() {
+                return Err(format!("note of {}: free_hypervisor without branches", r.date));
+            }
+            if (f.event == FreeHypervisorChange::Available) != f.since_build.is_some() {
+                return Err(format!(
+                    "note of {}: free_hypervisor needs `since_build` exactly when it is `available`",
+                    r.date
+                ));
+            }
+        }
+        Ok(LifecycleNote {
+            date: r.date,
+            text: r.text,
+            sources: r.sources,
+            free_hypervisor: r.free_hypervisor,
+        })
     }
 }
 

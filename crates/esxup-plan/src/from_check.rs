@@ -5,7 +5,7 @@
 use crate::input::*;
 use esxup_check::{CheckReport, Message};
 use esxup_facts::HostFacts;
-use esxup_kb::{Kb, Release, ReleaseKind};
+use esxup_kb::{Kb, Release, ReleaseKind, Workaround};
 
 /// Why a check report cannot be turned into a plan.
 #[derive(Debug, thiserror::Error)]
@@ -131,21 +131,19 @@ pub fn plan_input(
         .iter()
         .map(|e| {
             let adv = advisories.iter().find(|a| a.id == e.advisory);
-            let fixed_by_target = adv.and_then(|a| a.fixed_in(&route_target));
+            // The same decision as the check's findings, for the route's target.
+            let target_status = adv.map(|a| a.status_in(&route_target)).unwrap_or(e.target_status);
             let workaround = if e.workaround_in_place == Some(true) {
                 None
             } else {
-                // "none: ..." in the KB means there is no workaround to apply.
-                adv.and_then(|a| {
-                    match (
-                        a.workaround.as_ref().filter(|w| !w.trim().to_ascii_lowercase().starts_with("none")),
-                        &a.workaround_kb,
-                    ) {
-                        (Some(w), Some(k)) => Some(format!("{w} ({k})")),
-                        (Some(w), None) => Some(w.clone()),
-                        (None, Some(k)) => Some(k.clone()),
-                        (None, None) => None,
+                // Only a documented workaround is one to apply ("none: ..." in
+                // the KB records that there is none).
+                adv.and_then(|a| match a.workaround_info() {
+                    Workaround::Documented { text, kb: Some(k) } if !text.contains(k) => {
+                        Some(format!("{text} ({k})"))
                     }
+                    Workaround::Documented { text, .. } => Some(text.to_string()),
+                    Workaround::NoneExists { .. } | Workaround::NotRecorded => None,
                 })
             };
             ExposureInfo {
@@ -153,7 +151,8 @@ pub fn plan_input(
                 title: e.title.clone(),
                 cves: e.cves.clone(),
                 known_exploited: e.known_exploited,
-                fixed_by_target,
+                fixed_by_target: target_status.fixed(),
+                target_status,
                 workaround,
                 workaround_service: if e.workaround_in_place == Some(true) {
                     None

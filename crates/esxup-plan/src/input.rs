@@ -39,8 +39,12 @@ pub struct ExposureInfo {
     pub title: String,
     pub cves: Vec<String>,
     pub known_exploited: bool,
-    /// The route's target fixes it (`None`: the KB has no fix record).
+    /// The route's target fixes it: [`esxup_kb::FixStatus::fixed`] of
+    /// `target_status` (`None`: the advisory does not list the branch).
     pub fixed_by_target: Option<bool>,
+    /// What the advisory says about the route's target (the one decision,
+    /// `esxup_kb::Advisory::status_in`, as in the check report).
+    pub target_status: esxup_kb::FixStatus,
     /// Workaround KB and text, if any (`KB 76372`, disable slpd).
     pub workaround: Option<String>,
     /// Service whose stop is the workaround (`slpd`), when not yet in place.

@@ -12,6 +12,7 @@ pub mod from_check;
 pub mod ghetto;
 pub mod input;
 pub mod model;
+pub mod runnable;
 pub mod steps;
 
 pub use input::*;

@@ -116,8 +116,12 @@ pub struct Step {
     /// Extra remarks (facts of this host, cautions).
     pub notes: Vec<String>,
     pub commands: Vec<Command>,
-    /// esxup (or any runner) can do it without a human decision.
+    /// `esxup run` can carry it out on this host (see
+    /// [`crate::runnable::automation`], which the runner asks too).
     pub automatable: bool,
+    /// The `esxup run` steps that carry it out (`config-backup`, ...), if any.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub run_steps: Vec<crate::runnable::RunStep>,
     pub verify: Verify,
     /// What to do when it goes wrong.
     pub on_failure: String,

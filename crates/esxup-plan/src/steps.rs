@@ -13,10 +13,11 @@
 use crate::ghetto;
 use crate::input::{MethodKind, PlanInput, RollbackRoute, Text, Verdict};
 use crate::model::*;
+use crate::runnable::{automation, RunContext, RunStep};
 use esxup_check::{Finding, Severity};
 use esxup_facts::{BootMedia, PowerState, ToolsStatus, Vm};
 use esxup_i18n::Lang;
-use esxup_kb::Release;
+use esxup_kb::{FixStatus, Release};
 use std::collections::BTreeMap;
 
 const KB_BACK_IN_TIME: &str = "VMware KB 67077 (back-in-time upgrades are not supported)";
@@ -223,14 +224,20 @@ impl<'a> Builder<'a> {
 
     /// A step skeleton: title, purpose, verify text and failure advice from
     /// `plan.step.<key>.*`.
-    fn step(&self, id: &str, key: &str, automatable: bool) -> Step {
+    ///
+    /// `run` names the `esxup run` steps that carry this step out; it is
+    /// marked automatable exactly when [`automation`] says the runner can
+    /// do every one of them on this host (the runner asks the same function).
+    fn step(&self, id: &str, key: &str, run: &[RunStep]) -> Step {
+        let ctx = RunContext::of(self.input);
         Step {
             id: id.to_string(),
             title: self.t(&format!("step.{key}.title")),
             purpose: self.t(&format!("step.{key}.purpose")),
             notes: Vec::new(),
             commands: Vec::new(),
-            automatable,
+            automatable: !run.is_empty() && run.iter().all(|s| automation(*s, &ctx).runs()),
+            run_steps: run.to_vec(),
             verify: Verify {
                 text: self.t(&format!("step.{key}.verify")),
                 commands: Vec::new(),
@@ -474,7 +481,7 @@ impl<'a> Builder<'a> {
     }
 
     fn confirm_target(&self) -> Step {
-        let mut s = self.step("before.confirm-target", "confirm_target", true);
+        let mut s = self.step("before.confirm-target", "confirm_target", &[]);
         s.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system version get"));
         s.commands.push(self.cmd(RunOn::EsxiShell, "esxcli software profile get"));
         s.commands.push(self.cmdn(
@@ -509,7 +516,7 @@ impl<'a> Builder<'a> {
     }
 
     fn advisories(&self) -> Step {
-        let mut s = self.step("before.advisories", "advisories", false);
+        let mut s = self.step("before.advisories", "advisories", &[RunStep::Workarounds]);
         s.commands.push(self.cmdn(
             RunOn::Workstation,
             format!("esxup advisories {}", self.a("cur_build")),
@@ -519,10 +526,11 @@ impl<'a> Builder<'a> {
             s.notes.push(self.t("note.no_exposures"));
         }
         for e in &self.input.exposures {
-            let key = match e.fixed_by_target {
-                Some(true) => "note.exposure_fixed",
-                Some(false) => "note.exposure_not_fixed",
-                None => "note.exposure_unknown",
+            let key = match e.target_status {
+                FixStatus::Fixed => "note.exposure_fixed",
+                FixStatus::NotFixed => "note.exposure_not_fixed",
+                FixStatus::NoFixPublished => "note.exposure_no_fix",
+                FixStatus::NotListed => "note.exposure_not_listed",
             };
             let mut line = self
                 .tx(key, &[("vmsa", e.id.clone()), ("title", e.title.clone()), ("cves", e.cves.join(", "))]);
@@ -555,7 +563,7 @@ impl<'a> Builder<'a> {
     }
 
     fn secure_boot_before(&self) -> Step {
-        let mut s = self.step("before.secure-boot", "secure_boot_before", true);
+        let mut s = self.step("before.secure-boot", "secure_boot_before", &[]);
         s.commands.push(self.cmdn(
             RunOn::EsxiShell,
             "/usr/lib/vmware/secureboot/bin/secureBoot.py -s",
@@ -590,7 +598,7 @@ impl<'a> Builder<'a> {
     }
 
     fn snapshots(&self) -> Step {
-        let mut s = self.step("before.snapshots", "snapshots", false);
+        let mut s = self.step("before.snapshots", "snapshots", &[]);
         match self.vms() {
             None => {
                 s.notes.push(self.t("note.vms_unknown"));
@@ -642,7 +650,7 @@ impl<'a> Builder<'a> {
     }
 
     fn backup_vms(&self) -> Step {
-        let mut s = self.step("before.backup-vms", "backup_vms", false);
+        let mut s = self.step("before.backup-vms", "backup_vms", &[RunStep::VmBackup]);
         let dir = self.a("ghetto_dir");
         let q = |p: &str| sh_quote(&format!("{dir}/{p}"));
         let names: Vec<String> =
@@ -704,7 +712,9 @@ impl<'a> Builder<'a> {
     }
 
     fn backup_config(&self, id: &str, key: &str) -> Step {
-        let mut s = self.step(id, key, true);
+        let run: &[RunStep] =
+            if id.starts_with("after") { &[RunStep::Verify] } else { &[RunStep::ConfigBackup] };
+        let mut s = self.step(id, key, run);
         s.commands.push(self.cmdn(RunOn::EsxiShell, "vim-cmd hostsvc/firmware/sync_config", "sync_config"));
         s.commands.push(self.cmdn(
             RunOn::EsxiShell,
@@ -732,7 +742,7 @@ impl<'a> Builder<'a> {
     }
 
     fn backup_boot_device(&self) -> Step {
-        let mut s = self.step("before.backup-boot-device", "backup_boot_device", false);
+        let mut s = self.step("before.backup-boot-device", "backup_boot_device", &[]);
         let removable = matches!(
             self.input.facts.boot_device.as_ref().and_then(|b| b.media),
             Some(BootMedia::Usb) | Some(BootMedia::SdCard)
@@ -767,7 +777,7 @@ impl<'a> Builder<'a> {
     }
 
     fn licence_key(&self) -> Step {
-        let mut s = self.step("before.licence", "licence", false);
+        let mut s = self.step("before.licence", "licence", &[]);
         s.commands.push(self.cmd(RunOn::EsxiShell, "vim-cmd vimsvc/license --show"));
         match &self.input.facts.license {
             Some(l) => {
@@ -790,7 +800,7 @@ impl<'a> Builder<'a> {
     }
 
     fn trial_install(&self) -> Step {
-        let mut s = self.step("before.trial-install", "trial_install", false);
+        let mut s = self.step("before.trial-install", "trial_install", &[]);
         let nics: Vec<String> = self
             .input
             .facts
@@ -834,7 +844,7 @@ impl<'a> Builder<'a> {
 
     fn media(&self) -> Vec<Step> {
         let mut v = Vec::new();
-        let mut m = self.step("media.method", "method", false);
+        let mut m = self.step("media.method", "method", &[]);
         let reasons: Vec<String> = self.input.method_reasons.iter().map(|r| self.text(r)).collect();
         m.notes.extend(reasons);
         match self.input.method {
@@ -852,7 +862,7 @@ impl<'a> Builder<'a> {
         v.push(m);
         match self.input.method {
             MethodKind::Iso => {
-                let mut d = self.step("media.download-iso", "download_iso", false);
+                let mut d = self.step("media.download-iso", "download_iso", &[]);
                 d.commands.push(self.cmdn(
                     RunOn::Workstation,
                     "sha256sum <VMware-VMvisor-Installer-…iso>",
@@ -862,7 +872,7 @@ impl<'a> Builder<'a> {
                     .commands
                     .push(self.cmd(RunOn::Workstation, "sha256sum <VMware-VMvisor-Installer-…iso>"));
                 v.push(d);
-                let mut w = self.step("media.write-usb", "write_usb", false);
+                let mut w = self.step("media.write-usb", "write_usb", &[]);
                 if self.uefi() == Some(true) {
                     w.notes.push(self.t("note.gpt_uefi"));
                 } else if self.uefi() == Some(false) {
@@ -883,7 +893,7 @@ impl<'a> Builder<'a> {
                 v.push(w);
             }
             MethodKind::Depot => {
-                let mut d = self.step("media.depot", "depot", false);
+                let mut d = self.step("media.depot", "depot", &[RunStep::BundleUpload]);
                 let depot = self.a("depot");
                 let online = depot.starts_with("http://") || depot.starts_with("https://");
                 if online {
@@ -927,7 +937,7 @@ impl<'a> Builder<'a> {
     fn upgrade(&self) -> Vec<Step> {
         let mut v = Vec::new();
         for (i, h) in self.input.hops.iter().enumerate() {
-            let mut s = self.step(&format!("upgrade.hop-{}", i + 1), "hop", false);
+            let mut s = self.step(&format!("upgrade.hop-{}", i + 1), "hop", &[]);
             s.title = self
                 .tx("step.hop.title_n", &[("hop_name", h.name.clone()), ("hop_build", h.build.to_string())]);
             s.notes.push(
@@ -937,7 +947,7 @@ impl<'a> Builder<'a> {
             s.verify.expect = Some(format!("Build: Releasebuild-{}", h.build));
             v.push(s);
         }
-        let mut sd = self.step("upgrade.shutdown-vms", "shutdown_vms", true);
+        let mut sd = self.step("upgrade.shutdown-vms", "shutdown_vms", &[RunStep::VmShutdown]);
         match self.vms() {
             Some(vms) => {
                 let on: Vec<&Vm> =
@@ -965,14 +975,14 @@ impl<'a> Builder<'a> {
             }
         }
         v.push(sd);
-        let mut mm = self.step("upgrade.maintenance", "maintenance", true);
+        let mut mm = self.step("upgrade.maintenance", "maintenance", &[RunStep::MaintenanceOn]);
         mm.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system maintenanceMode set --enable true"));
         mm.verify.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system maintenanceMode get"));
         mm.verify.expect = Some("Enabled".into());
         v.push(mm);
         match self.input.method {
             MethodKind::Iso => {
-                let mut b = self.step("upgrade.boot-installer", "boot_installer", false);
+                let mut b = self.step("upgrade.boot-installer", "boot_installer", &[RunStep::ImageUpdate]);
                 b.commands.push(self.cmdn(
                     RunOn::EsxiShell,
                     "esxcli system shutdown reboot -r 'esxup: upgrade from ISO'",
@@ -982,7 +992,7 @@ impl<'a> Builder<'a> {
                     b.notes.push(self.t("note.keep_secure_boot_on"));
                 }
                 v.push(b);
-                let mut u = self.step("upgrade.installer", "installer", false);
+                let mut u = self.step("upgrade.installer", "installer", &[RunStep::ImageUpdate]);
                 u.notes.push(self.t("note.installer_disk"));
                 u.commands.push(self.cmdn(
                     RunOn::Console,
@@ -996,7 +1006,7 @@ impl<'a> Builder<'a> {
             MethodKind::Depot => {
                 let depot = sh_quote(&self.a("depot"));
                 let prof = sh_quote(&self.a("tgt_profile"));
-                let mut d = self.step("upgrade.dry-run", "dry_run", true);
+                let mut d = self.step("upgrade.dry-run", "dry_run", &[RunStep::ImageUpdate]);
                 d.commands.push(self.cmd(
                     RunOn::EsxiShell,
                     format!("esxcli software profile update -d {depot} -p {prof} --dry-run"),
@@ -1008,7 +1018,7 @@ impl<'a> Builder<'a> {
                 d.verify.expect = Some("Dryrun only, host not changed".into());
                 d.sources.push(KB_BACK_IN_TIME.into());
                 v.push(d);
-                let mut u = self.step("upgrade.profile-update", "profile_update", true);
+                let mut u = self.step("upgrade.profile-update", "profile_update", &[RunStep::ImageUpdate]);
                 u.commands.push(
                     self.cmd(
                         RunOn::EsxiShell,
@@ -1018,7 +1028,7 @@ impl<'a> Builder<'a> {
                 u.verify.commands.push(self.cmd(RunOn::EsxiShell, "esxcli software profile get"));
                 u.verify.expect = Some(self.a("tgt_profile"));
                 v.push(u);
-                let mut r = self.step("upgrade.reboot", "reboot", true);
+                let mut r = self.step("upgrade.reboot", "reboot", &[RunStep::Reboot]);
                 if self.a("depot").starts_with("http") {
                     r.commands.push(self.cmdn(
                         RunOn::EsxiShell,
@@ -1040,14 +1050,14 @@ impl<'a> Builder<'a> {
 
     fn after(&self) -> Vec<Step> {
         let mut v = Vec::new();
-        let mut s = self.step("after.verify-version", "verify_version", true);
+        let mut s = self.step("after.verify-version", "verify_version", &[RunStep::Verify]);
         s.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system version get"));
         s.commands.push(self.cmd(RunOn::EsxiShell, "esxcli software profile get"));
         s.verify.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system version get"));
         s.verify.expect = Some(format!("Build: Releasebuild-{}", self.a("tgt_build")));
         v.push(s);
         if self.secure_boot() {
-            let mut sb = self.step("after.secure-boot", "secure_boot_after", true);
+            let mut sb = self.step("after.secure-boot", "secure_boot_after", &[RunStep::Verify]);
             sb.commands.push(self.cmd(RunOn::EsxiShell, "/usr/lib/vmware/secureboot/bin/secureBoot.py -s"));
             sb.verify
                 .commands
@@ -1056,7 +1066,11 @@ impl<'a> Builder<'a> {
             sb.sources.push(SRC_SECURE_BOOT.into());
             v.push(sb);
         }
-        let mut ex = self.step("after.exit-maintenance", "exit_maintenance", true);
+        let mut ex = self.step(
+            "after.exit-maintenance",
+            "exit_maintenance",
+            &[RunStep::MaintenanceOff, RunStep::VmStart],
+        );
         ex.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system maintenanceMode set --enable false"));
         for vm in self.vms().into_iter().flatten().filter(|vm| vm.power_state == Some(PowerState::PoweredOn))
         {
@@ -1069,14 +1083,14 @@ impl<'a> Builder<'a> {
         ex.verify.commands.push(self.cmd(RunOn::EsxiShell, "esxcli system maintenanceMode get"));
         ex.verify.expect = Some("Disabled".into());
         v.push(ex);
-        let mut l = self.step("after.licence", "licence_assign", false);
+        let mut l = self.step("after.licence", "licence_assign", &[RunStep::License]);
         l.commands.push(self.cmd(RunOn::EsxiShell, "vim-cmd vimsvc/license --set <licence-key>"));
         l.verify.commands.push(self.cmd(RunOn::EsxiShell, "vim-cmd vimsvc/license --show"));
         v.push(l);
         if let Some(latest) = &self.input.latest_in_branch {
             let t = self.input.route_target();
             if latest.build > t.build {
-                let mut p = self.step("after.patch", "patch", false);
+                let mut p = self.step("after.patch", "patch", &[]);
                 let extra = [
                     ("latest_name", latest.name.clone()),
                     ("latest_build", latest.build.to_string()),
@@ -1111,7 +1125,7 @@ impl<'a> Builder<'a> {
                 p.verify.expect = Some(format!("Build: Releasebuild-{}", latest.build));
                 v.push(p);
             } else {
-                let mut p = self.step("after.patch", "patch", false);
+                let mut p = self.step("after.patch", "patch", &[]);
                 p.notes.push(self.t("note.patch_is_latest"));
                 p.verify.commands.push(
                     self.cmd(RunOn::Workstation, format!("esxup releases --branch {}", self.a("tgt_branch"))),
@@ -1126,7 +1140,7 @@ impl<'a> Builder<'a> {
     }
 
     fn tools(&self) -> Step {
-        let mut s = self.step("after.vmware-tools", "tools", false);
+        let mut s = self.step("after.vmware-tools", "tools", &[RunStep::ToolsUpgrade]);
         match self.vms() {
             None => {
                 s.notes.push(self.t("note.vms_unknown"));
@@ -1162,7 +1176,7 @@ impl<'a> Builder<'a> {
     }
 
     fn vm_hardware(&self) -> Step {
-        let mut s = self.step("after.vm-hardware", "vm_hardware", false);
+        let mut s = self.step("after.vm-hardware", "vm_hardware", &[RunStep::VmHardwareUpgrade]);
         s.notes.push(self.t("note.hw_only_if_needed"));
         let max = self.input.max_vm_hardware;
         for vm in self.vms().into_iter().flatten() {
@@ -1193,7 +1207,7 @@ impl<'a> Builder<'a> {
     fn rollback(&self) -> Vec<Step> {
         let mut v = Vec::new();
         // What Shift+R brings back today, and whether that route works.
-        let mut now = self.step("rollback.altbootbank-now", "altbootbank_now", false);
+        let mut now = self.step("rollback.altbootbank-now", "altbootbank_now", &[]);
         now.commands.push(self.cmdn(
             RunOn::EsxiShell,
             "grep -E '^(build|bootstate)=' /altbootbank/boot.cfg",
@@ -1229,7 +1243,7 @@ impl<'a> Builder<'a> {
         now.sources.push(KB_BACK_IN_TIME.into());
         v.push(now);
         // After the upgrade.
-        let mut after = self.step("rollback.after-upgrade", "rollback_after", false);
+        let mut after = self.step("rollback.after-upgrade", "rollback_after", &[]);
         if self.crosses_to_7() {
             after.notes.push(self.t("note.no_shift_r_to_6"));
             let removable = matches!(

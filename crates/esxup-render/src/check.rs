@@ -4,7 +4,10 @@
 //! Message arguments whose value starts with `@` name another catalog key
 //! (`@check.why.vmklinux`) and are rendered in the report's language.
 
-use esxup_check::{CheckReport, ChosenBy, Finding, Message, MethodKind, ReleaseRef, Severity, Verdict};
+use esxup_check::{
+    CheckReport, ChosenBy, ExposureReport, Finding, FleetReport, Message, MethodKind, ReleaseRef, Severity,
+    Verdict,
+};
 use esxup_i18n::{t, Lang};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -228,11 +231,7 @@ pub fn render_table(r: &CheckReport, lang: Lang) -> String {
         let _ = writeln!(o);
         let _ = writeln!(o, "{}", ui(lang, "exposures"));
         for e in &r.exposures {
-            let fixed = match e.fixed_by_target {
-                Some(true) => ui(lang, "yes"),
-                Some(false) => ui(lang, "no"),
-                None => t(lang, "common.unknown", &BTreeMap::new()),
-            };
+            let fixed = fix_status_text(lang, r, e);
             let exploited =
                 if e.known_exploited { format!(" [{}]", ui(lang, "exploited")) } else { String::new() };
             let _ = writeln!(
@@ -245,6 +244,20 @@ pub fn render_table(r: &CheckReport, lang: Lang) -> String {
         }
     }
     o
+}
+
+/// "fixed by target" of one exposure, from its `target_status` (the one
+/// decision, `esxup_kb::Advisory::status_in`) and the target's branch.
+pub fn fix_status_text(lang: Lang, r: &CheckReport, e: &ExposureReport) -> String {
+    let mut a = BTreeMap::new();
+    a.insert("branch".to_string(), r.target.release.version.branch().to_string());
+    let fix = e
+        .target_fix_release
+        .clone()
+        .or(e.target_fix_build.map(|b| b.to_string()))
+        .unwrap_or_else(|| t(lang, "check.why.no_fix", &BTreeMap::new()));
+    a.insert("fix".to_string(), fix);
+    t(lang, &format!("check.fix_status.{}", e.target_status.as_str()), &a)
 }
 
 fn md_escape(s: &str) -> String {
@@ -336,18 +349,13 @@ pub fn render_md(r: &CheckReport, lang: Lang) -> String {
         let _ = writeln!(o, "| VMSA | CVE | {} | {} |", ui(lang, "exploited"), ui(lang, "fixed_by_target"));
         let _ = writeln!(o, "|---|---|---|---|");
         for e in &r.exposures {
-            let yn = |b: Option<bool>| match b {
-                Some(true) => ui(lang, "yes"),
-                Some(false) => ui(lang, "no"),
-                None => t(lang, "common.unknown", &BTreeMap::new()),
-            };
+            let exploited = if e.known_exploited { ui(lang, "yes") } else { ui(lang, "no") };
             let _ = writeln!(
                 o,
-                "| {} | {} | {} | {} |",
+                "| {} | {} | {exploited} | {} |",
                 e.advisory,
                 e.cves.join(", "),
-                yn(Some(e.known_exploited)),
-                yn(e.fixed_by_target)
+                md_escape(&fix_status_text(lang, r, e))
             );
         }
     }
@@ -356,7 +364,81 @@ pub fn render_md(r: &CheckReport, lang: Lang) -> String {
 
 /// The JSON form (docs/check-json.md): the report as serialised, pretty-printed.
 pub fn render_json(r: &CheckReport) -> String {
-    serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\":\"serialise report: {e}\"}}"))
+    crate::json::to_json_pretty(r)
+}
+
+/// The fleet summary for a terminal: one line per host, then the totals.
+pub fn render_fleet_table(f: &FleetReport, lang: Lang) -> String {
+    let mut o = String::new();
+    for h in &f.hosts {
+        match (&h.report, &h.error) {
+            (Some(r), _) => {
+                let _ = writeln!(o, "{}", fleet_line(&h.name, r, lang));
+            }
+            (None, e) => {
+                let _ = writeln!(o, "{:<24} ERROR      {}", h.name, e.as_deref().unwrap_or(""));
+            }
+        }
+    }
+    let t = &f.totals;
+    let _ =
+        writeln!(o, "{}", fleet_totals(lang, t.hosts, t.ready, t.ready_with_warnings, t.blocked, t.errors));
+    o
+}
+
+/// The fleet summary as Markdown: a table of the hosts, then the totals.
+pub fn render_fleet_md(f: &FleetReport, lang: Lang) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "# esxup check: {}\n", ui(lang, "fleet"));
+    let _ = writeln!(
+        o,
+        "| {} | {} | {} | {} | {} |",
+        ui(lang, "host"),
+        ui(lang, "verdict"),
+        ui(lang, "installed"),
+        ui(lang, "target"),
+        ui(lang, "blockers")
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|");
+    for h in &f.hosts {
+        match (&h.report, &h.error) {
+            (Some(r), _) => {
+                let mut b: Vec<&str> = r
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Blocker)
+                    .map(|f| f.id.as_str())
+                    .collect();
+                b.dedup();
+                let _ = writeln!(
+                    o,
+                    "| {} | **{}** — {} | {} | {} | {} |",
+                    md_escape(&h.name),
+                    verdict_word(lang, r.verdict),
+                    counts_line(lang, r),
+                    md_escape(&installed(lang, r)),
+                    md_escape(&rel(lang, &r.target.release)),
+                    if b.is_empty() {
+                        "-".to_string()
+                    } else {
+                        b.iter().map(|x| format!("`{x}`")).collect::<Vec<_>>().join(", ")
+                    }
+                );
+            }
+            (None, e) => {
+                let _ = writeln!(
+                    o,
+                    "| {} | **ERROR** | {} | | |",
+                    md_escape(&h.name),
+                    md_escape(e.as_deref().unwrap_or(""))
+                );
+            }
+        }
+    }
+    let t = &f.totals;
+    let _ =
+        writeln!(o, "\n{}", fleet_totals(lang, t.hosts, t.ready, t.ready_with_warnings, t.blocked, t.errors));
+    o
 }
 
 /// One fleet summary line: `name  verdict  counts  target  blockers`.

@@ -2,5 +2,11 @@
 //! check reports and runbooks. Pure: they return strings.
 
 pub mod check;
+pub mod depot;
+pub mod examples;
+pub mod json;
+pub mod kb;
 pub mod plan;
 pub mod plan_html;
+pub mod run;
+pub mod table;

@@ -153,3 +153,5 @@ mod tests {
         assert_eq!(u2a.days_until(p06), 208);
     }
 }
+
+crate::string_json_schema!(Date, "Date", "a day, YYYY-MM-DD", Some("date"));

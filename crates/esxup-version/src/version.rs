@@ -30,7 +30,7 @@ pub enum VersionError {
 }
 
 /// How VMware names a move between two versions.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum MoveKind {
     /// Same version and build.
@@ -150,3 +150,6 @@ mod tests {
         assert!("7.0.3".parse::<Branch>().is_err());
     }
 }
+
+crate::string_json_schema!(Version, "Version", "ESXi version x.y.z (`7.0.3`)");
+crate::string_json_schema!(Branch, "Branch", "ESXi branch x.y (`7.0`)");

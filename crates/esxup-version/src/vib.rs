@@ -181,7 +181,9 @@ fn compare_digits(a: &[u8], b: &[u8]) -> Ordering {
 }
 
 /// A relation of a versioned constraint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub enum Relation {
     #[serde(rename = "<<")]
     Lt,
@@ -239,7 +241,7 @@ impl fmt::Display for Relation {
 }
 
 /// A relationship constraint: `name`, optionally `relation version`.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Constraint {
     pub name: String,
     /// `None` = any version satisfies.
@@ -511,3 +513,9 @@ mod tests {
         }
     }
 }
+
+crate::string_json_schema!(
+    VibVersion,
+    "VibVersion",
+    "VIB version `version-release` (`0.1-4vmw.670.3.159.18828794`)"
+);

@@ -137,6 +137,7 @@ pub struct ServiceContent {
     pub view_manager: Option<MoRef>,
     pub session_manager: Option<MoRef>,
     pub license_manager: Option<MoRef>,
+    pub file_manager: Option<MoRef>,
     pub about: About,
 }
 
@@ -275,6 +276,7 @@ impl Client {
                 view_manager: None,
                 session_manager: None,
                 license_manager: None,
+                file_manager: None,
                 about: About::default(),
             },
             seen,
@@ -359,6 +361,107 @@ impl Client {
         Ok(text)
     }
 
+    /// `https://host:port` of the SDK URL, for the host's other HTTP
+    /// endpoints (`/folder`, `/downloads`).
+    pub fn base_url(&self) -> String {
+        match self.url.find("://").and_then(|i| self.url[i + 3..].find('/').map(|j| i + 3 + j)) {
+            Some(end) => self.url[..end].to_string(),
+            None => self.url.clone(),
+        }
+    }
+
+    /// GET of one of the host's HTTP endpoints (a `/downloads/` bundle, a
+    /// `/folder/` file) with the session cookie and the same TLS checks as
+    /// the API; at most `max` bytes, within `timeout`. `op` names it in errors.
+    pub fn http_get(&self, op: &str, url: &str, max: u64, timeout: Duration) -> Result<Vec<u8>, Error> {
+        let mut req = self.agent.get(url).timeout(timeout);
+        if let Some(c) = self.cookie.lock().ok().and_then(|g| g.clone()) {
+            req = req.set("Cookie", &c);
+        }
+        let resp = match req.call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(status, r)) => {
+                let body: String = r.into_string().unwrap_or_default().chars().take(200).collect();
+                return Err(Error::Http { op: op.to_string(), url: url.to_string(), status, body });
+            }
+            Err(ureq::Error::Transport(t)) => return Err(self.transport_error(op, t)),
+        };
+        let mut buf = Vec::new();
+        resp.into_reader().take(max + 1).read_to_end(&mut buf).map_err(|e| Error::Transport {
+            op: op.to_string(),
+            url: url.to_string(),
+            message: format!("reading the response: {e}"),
+        })?;
+        if buf.len() as u64 > max {
+            return Err(Error::Response {
+                op: op.to_string(),
+                url: url.to_string(),
+                detail: format!("larger than {max} bytes"),
+            });
+        }
+        Ok(buf)
+    }
+
+    /// GET that hands the body to `read` as a stream (to hash a large file
+    /// on a datastore without holding it); `timeout` bounds the transfer.
+    pub fn http_get_with<T>(
+        &self,
+        op: &str,
+        url: &str,
+        timeout: Duration,
+        read: impl FnOnce(&mut dyn Read) -> std::io::Result<T>,
+    ) -> Result<T, Error> {
+        let mut req = self.agent.get(url).timeout(timeout);
+        if let Some(c) = self.cookie.lock().ok().and_then(|g| g.clone()) {
+            req = req.set("Cookie", &c);
+        }
+        let resp = match req.call() {
+            Ok(r) => r,
+            Err(ureq::Error::Status(status, r)) => {
+                let body: String = r.into_string().unwrap_or_default().chars().take(200).collect();
+                return Err(Error::Http { op: op.to_string(), url: url.to_string(), status, body });
+            }
+            Err(ureq::Error::Transport(t)) => return Err(self.transport_error(op, t)),
+        };
+        let mut reader = resp.into_reader();
+        read(&mut reader).map_err(|e| Error::Transport {
+            op: op.to_string(),
+            url: url.to_string(),
+            message: format!("reading the response: {e}"),
+        })
+    }
+
+    /// PUT of `len` bytes from `body` to one of the host's HTTP endpoints
+    /// (`/folder/...`: a file on a datastore), with the session cookie.
+    /// `timeout` bounds the whole transfer (an offline bundle is hundreds
+    /// of MB: the API's per-request timeout is too short for it).
+    pub fn http_put(
+        &self,
+        op: &str,
+        url: &str,
+        body: impl Read,
+        len: u64,
+        timeout: Duration,
+    ) -> Result<(), Error> {
+        let mut req = self
+            .agent
+            .put(url)
+            .timeout(timeout)
+            .set("Content-Type", "application/octet-stream")
+            .set("Content-Length", &len.to_string());
+        if let Some(c) = self.cookie.lock().ok().and_then(|g| g.clone()) {
+            req = req.set("Cookie", &c);
+        }
+        match req.send(body) {
+            Ok(_) => Ok(()),
+            Err(ureq::Error::Status(status, r)) => {
+                let body: String = r.into_string().unwrap_or_default().chars().take(200).collect();
+                Err(Error::Http { op: op.to_string(), url: url.to_string(), status, body })
+            }
+            Err(ureq::Error::Transport(t)) => Err(self.transport_error(op, t)),
+        }
+    }
+
     fn fault_error(&self, op: &str, f: Fault) -> Error {
         match f.kind.as_str() {
             "InvalidLogin" => Error::InvalidLogin { url: self.url.clone(), user: self.user.clone() },
@@ -430,6 +533,7 @@ impl Client {
             view_manager: mo("viewManager"),
             session_manager: mo("sessionManager"),
             license_manager: mo("licenseManager"),
+            file_manager: mo("fileManager"),
             about,
         })
     }

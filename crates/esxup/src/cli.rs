@@ -46,7 +46,18 @@ pub enum Command {
     Check(cmd::check::CheckArgs),
     /// Write the upgrade runbook for a host.
     Plan(cmd::plan::PlanArgs),
+    /// Carry out the upgrade on one host, step by step, with a journal (preview without --yes).
+    Run(Box<cmd::run::RunArgs>),
+    /// Read a run journal.
+    #[command(subcommand)]
+    Journal(cmd::run::JournalCommand),
+    /// Check that a host runs the target and is otherwise as before the run.
+    Verify(cmd::run::VerifyArgs),
     /// Lint knowledge-base data files (strict).
     #[command(name = "kb-lint")]
     KbLint(cmd::build::KbLintArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions(cmd::meta::CompletionsArgs),
+    /// Print the man page, or write one per command with -o DIR.
+    Man(cmd::meta::ManArgs),
 }

@@ -12,9 +12,12 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    cmd::out::install_broken_pipe_hook();
     let cli = cli::Cli::parse();
     match cmd::dispatch(cli) {
         Ok(code) => code.into(),
+        // The reader closed standard output (`| head`): stop quietly.
+        Err(err) if cmd::out::is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             // Flush what was already printed on stdout before the diagnostics.
             let _ = std::io::stdout().flush();

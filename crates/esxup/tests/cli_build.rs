@@ -157,8 +157,9 @@ fn releases_lists_and_filters() {
     insta::assert_snapshot!("releases_7_0_since_2021", out(&o));
     let o = esxup(&["releases", "--format", "json"], None, Some("good"));
     let v = json(&o);
-    assert_eq!(v.as_array().map(Vec::len), Some(9));
-    assert_eq!(v[2]["build"], 17700523);
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(v["releases"].as_array().map(Vec::len), Some(9));
+    assert_eq!(v["releases"][2]["build"], 17700523);
     let o = esxup(&["releases", "--branch", "5.5"], None, Some("good"));
     assert_eq!(o.status.code(), Some(2));
     assert!(err(&o).contains("known branches: 6.0, 6.7, 7.0"), "{}", err(&o));

@@ -8,12 +8,12 @@
 
 mod common;
 
+use common::sshd::{user, Sshd};
 use common::{code, stderr, stdout};
-use esxup_collect::commands::{COMMANDS, PER_VM};
+use esxup_collect::commands::COMMANDS;
 use esxup_facts::HostFacts;
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -213,145 +213,6 @@ fn vm_support_bundle_through_the_cli() {
 }
 
 // ---------------------------------------------------------------- SSH
-
-const SSHD: &str = "/usr/sbin/sshd";
-
-/// A loopback OpenSSH server serving host-a; killed (by its pid) on drop.
-struct Sshd {
-    child: Child,
-    port: u16,
-    dir: tempfile::TempDir,
-}
-
-impl Drop for Sshd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn keygen(path: &Path) {
-    let st = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ecdsa", "-b", "256", "-m", "PEM", "-N", "", "-f", path.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .status()
-        .expect("ssh-keygen not found: run scripts/test.sh");
-    assert!(st.success());
-}
-
-fn user() -> String {
-    let o = Command::new("id").arg("-un").output().unwrap();
-    String::from_utf8_lossy(&o.stdout).trim().to_string()
-}
-
-impl Sshd {
-    fn start(permit_root: &str, sleep_on: Option<&str>) -> Sshd {
-        Sshd::start_with(permit_root, sleep_on, None)
-    }
-
-    fn start_with(permit_root: &str, sleep_on: Option<&str>, drop_on: Option<&str>) -> Sshd {
-        assert!(
-            Path::new(SSHD).exists(),
-            "{SSHD} not found: run scripts/test.sh (it installs openssh-server)"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        keygen(&d.join("host_key"));
-        keygen(&d.join("client_key"));
-        keygen(&d.join("wrong_key"));
-        std::fs::copy(d.join("client_key.pub"), d.join("authorized_keys")).unwrap();
-        let out = d.join("out");
-        let names = write_host_a(&out);
-        let mut map = String::new();
-        for c in COMMANDS {
-            map.push_str(&format!("{}\t{}\n", c.file_name(), c.command));
-        }
-        for n in &names {
-            for (prefix, sub) in PER_VM {
-                if let Some(id) = n.strip_prefix(&format!("{prefix}-")).and_then(|r| r.strip_suffix(".txt")) {
-                    map.push_str(&format!("{n}\tvim-cmd vmsvc/{sub} {id}\n"));
-                }
-            }
-        }
-        std::fs::write(out.join("commands.map"), map).unwrap();
-        if let Some(cmd) = sleep_on {
-            std::fs::write(out.join("SLEEP"), cmd).unwrap();
-        }
-        if let Some(cmd) = drop_on {
-            std::fs::write(out.join("DROP"), cmd).unwrap();
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let template = std::fs::read_to_string(root().join("testbed/sshd/sshd_config.template")).unwrap();
-        let fake = root().join("testbed/sshd/fake-esxi.sh").canonicalize().unwrap();
-        let cfg = template
-            .replace("@DIR@", d.to_str().unwrap())
-            .replace("@PORT@", &port.to_string())
-            .replace("@FAKE@", fake.to_str().unwrap())
-            .replace("@PERMIT@", permit_root);
-        std::fs::write(d.join("sshd_config"), cfg).unwrap();
-        if user() == "root" {
-            let _ = std::fs::create_dir_all("/run/sshd");
-        }
-        let log = std::fs::File::create(d.join("sshd.log")).unwrap();
-        let mut child = Command::new(SSHD)
-            .args(["-D", "-e", "-f", d.join("sshd_config").to_str().unwrap()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start sshd");
-        // Wait until it listens (or died: then show its log).
-        for _ in 0..600 {
-            if let Some(st) = child.try_wait().unwrap() {
-                let log = std::fs::read_to_string(d.join("sshd.log")).unwrap_or_default();
-                panic!("sshd exited ({st}) before listening:\n{log}");
-            }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Sshd { child, port, dir };
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("sshd did not listen on 127.0.0.1:{port}");
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).to_str().unwrap().to_string()
-    }
-
-    fn target(&self) -> String {
-        format!("{}@127.0.0.1:{}", user(), self.port)
-    }
-
-    /// `SHA256:...` of the host key, as ssh-keygen prints it.
-    fn fingerprint(&self) -> String {
-        let o = Command::new("ssh-keygen").args(["-lf", &self.path("host_key.pub")]).output().unwrap();
-        String::from_utf8_lossy(&o.stdout).split_whitespace().nth(1).unwrap().to_string()
-    }
-
-    /// A known_hosts file holding this server's key.
-    fn known_hosts(&self) -> String {
-        let key = std::fs::read_to_string(self.path("host_key.pub")).unwrap();
-        let mut parts = key.split_whitespace();
-        let line = format!("[127.0.0.1]:{} {} {}\n", self.port, parts.next().unwrap(), parts.next().unwrap());
-        let p = self.path("known_hosts");
-        std::fs::write(&p, line).unwrap();
-        p
-    }
-
-    /// Runs `esxup collect --ssh` against this server with the client key,
-    /// trusting its host key by `trust` (`["--known-hosts", FILE]` or
-    /// `["--ssh-fingerprint", FP]`), then the `extra` options.
-    fn collect(&self, trust: [&str; 2], extra: &[&str]) -> Output {
-        let (target, key) = (self.target(), self.path("client_key"));
-        let mut args = vec!["collect", "--ssh", &target, trust[0], trust[1], "--identity", &key];
-        args.extend_from_slice(extra);
-        esxup(&args)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.path("sshd.log")).unwrap_or_default()
-    }
-}
 
 #[test]
 fn ssh_collects_the_same_facts_as_saved_outputs() {

@@ -5,6 +5,7 @@ use super::{unknown, Rule};
 use crate::engine::Ctx;
 use crate::finding::{Finding, Severity};
 use esxup_facts::HostFacts;
+use esxup_kb::{Advisory, Fix, FixStatus, Workaround};
 
 pub const RULES: &[(&str, Rule)] = &[("advisory_exposed", advisory_exposed), ("slpd", slpd)];
 
@@ -21,8 +22,56 @@ pub fn slpd_disabled(f: &HostFacts) -> Option<bool> {
     Some(!running && policy_off.unwrap_or(true))
 }
 
+/// The message key of a known-exploited exposure, by what the advisory says
+/// about the target ([`esxup_kb::FixStatus`], the one decision).
+pub fn exploited_key(status: FixStatus) -> &'static str {
+    match status {
+        FixStatus::Fixed => "check.advisory_exploited",
+        FixStatus::NotFixed => "check.advisory_exploited_not_fixed",
+        FixStatus::NoFixPublished => "check.advisory_exploited_no_fix",
+        FixStatus::NotListed => "check.advisory_exploited_not_listed",
+    }
+}
+
+/// How a fix record names its build: the release or bulletin, else the
+/// build number, else "none published".
+pub fn fix_name(f: Option<&Fix>) -> String {
+    f.and_then(|f| f.release.clone().or(f.build.map(|b| b.to_string())))
+        .unwrap_or_else(|| "@check.why.no_fix".into())
+}
+
+/// The host's state of an advisory's workaround: `Some(true)` in place,
+/// `Some(false)` not in place, `None` unknown (not collected, or a
+/// workaround esxup cannot observe on the host).
+pub fn workaround_in_place(a: &Advisory, facts: &HostFacts) -> Option<bool> {
+    match a.workaround_service.as_deref() {
+        Some("slpd") => slpd_disabled(facts),
+        _ => None,
+    }
+}
+
+/// The workaround sentence of a finding (`@check.workaround.*`, filled from
+/// the finding's `workaround_text`/`workaround_kb` arguments): what the
+/// advisory's data says, and whether the host already has it in place.
+pub fn with_workaround(f: Finding, a: &Advisory, facts: &HostFacts) -> Finding {
+    match a.workaround_info() {
+        Workaround::Documented { text, .. } => {
+            let key = match workaround_in_place(a, facts) {
+                Some(true) => "@check.workaround.in_place",
+                _ => "@check.workaround.apply",
+            };
+            f.arg("workaround", key).arg("workaround_text", text.trim_end_matches('.'))
+        }
+        Workaround::NoneExists { quote } => {
+            f.arg("workaround", "@check.workaround.none").arg("workaround_text", quote.trim_end_matches('.'))
+        }
+        Workaround::NotRecorded => f.arg("workaround", "@check.workaround.not_recorded"),
+    }
+}
+
 /// ADVISORY_EXPOSED (one per known-exploited advisory, one summary for the
-/// rest) and TARGET_EXPOSED (the target itself is still affected).
+/// rest) and TARGET_EXPOSED (the target itself is still affected). What a
+/// finding says about the target is [`Advisory::status_in`], nothing else.
 pub fn advisory_exposed(cx: &Ctx, out: &mut Vec<Finding>) {
     let (Some(branch), Some(build)) = (cx.current_branch(), cx.current_build) else {
         return;
@@ -32,29 +81,21 @@ pub fn advisory_exposed(cx: &Ctx, out: &mut Vec<Finding>) {
     let mut other_sources: Vec<String> = Vec::new();
     for e in &exp {
         let a = e.advisory;
-        let exploited = a.cves.iter().any(|c| c.known_exploited);
-        let fixed = a.fixed_in(cx.target);
         let cves = a.cves.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ");
-        if exploited {
-            let key = if fixed == Some(false) {
-                "check.advisory_exploited_not_fixed"
-            } else {
-                "check.advisory_exploited"
-            };
-            out.push(
-                Finding::new("ADVISORY_EXPOSED", Severity::Warning, key)
-                    .arg("advisory", &a.id)
-                    .arg("cves", &cves)
-                    .arg(
-                        "fix",
-                        e.fix
-                            .and_then(|f| f.release.clone().or(f.build.map(|b| b.to_string())))
-                            .unwrap_or_else(|| "@check.why.no_fix".into()),
-                    )
-                    .arg("target", &cx.target.name)
-                    .evidence("product.build", build)
-                    .sources(&a.sources),
-            );
+        if a.known_exploited() {
+            let status = a.status_in(cx.target);
+            let f = Finding::new("ADVISORY_EXPOSED", Severity::Warning, exploited_key(status))
+                .arg("advisory", &a.id)
+                .arg("cves", &cves)
+                .arg("fix", fix_name(e.fix))
+                .arg("target", &cx.target.name)
+                .arg("branch", cx.target_branch())
+                .arg("target_fix", fix_name(a.fix_for(cx.target_branch())))
+                .arg("target_status", status.as_str())
+                .evidence("product.build", build)
+                .evidence("target.build", cx.target.build)
+                .sources(&a.sources);
+            out.push(with_workaround(f, a, cx.facts));
         } else {
             others.push(a.id.clone());
             other_sources.push(advisory_url(&a.id));
@@ -74,7 +115,7 @@ pub fn advisory_exposed(cx: &Ctx, out: &mut Vec<Finding>) {
         .kb
         .exposures_on(cx.target_branch(), cx.target.build)
         .into_iter()
-        .filter(|e| e.advisory.cves.iter().any(|c| c.known_exploited))
+        .filter(|e| e.advisory.known_exploited())
         .map(|e| e.advisory.id.clone())
         .collect();
     if !texp.is_empty() {

@@ -1,7 +1,7 @@
 //! Back-in-time (VMware KB 67077): a target released before the installed
 //! build is not a supported upgrade, whatever the version numbers say.
 
-use super::{unknown, Rule};
+use super::Rule;
 use crate::engine::Ctx;
 use crate::finding::{Finding, Severity};
 use esxup_version::vib::VibVersion;
@@ -73,15 +73,14 @@ pub fn known_build(cx: &Ctx, out: &mut Vec<Finding>) {
     match (cx.current_build, cx.current) {
         (None, _) => {}
         (Some(_), Some(_)) => {}
+        // A knowledge-base gap, not a collection gap: the remedy is newer
+        // data, never "collect it on the host".
         (Some(b), None) => out.push(
-            unknown(
-                "KB_UNKNOWN_BUILD",
-                Severity::Warning,
-                "kb.release(product.build)",
-                "esxup build <build>; esxup --kb DIR",
-            )
-            .arg("build", b)
-            .evidence("product.build", b),
+            Finding::new("KB_UNKNOWN_BUILD", Severity::Warning, "check.kb_unknown_build")
+                .arg("build", b)
+                .evidence("product.build", b)
+                .evidence("kb.release(product.build)", "unknown")
+                .source("esxup knowledge base (data/releases/*.toml, data/README.md)"),
         ),
     }
 }

@@ -74,7 +74,15 @@ fn describe(dev: &PciDevice) -> String {
     format!("{} {:04x}:{:04x} {}", dev.address, dev.vendor_id, dev.device_id, name)
 }
 
-fn finding(id: &str, sev: Severity, key: &str, dev: &PciDevice, p: &Problem, role_name: &str) -> Finding {
+fn finding(
+    cx: &Ctx,
+    id: &str,
+    sev: Severity,
+    key: &str,
+    dev: &PciDevice,
+    p: &Problem,
+    role_name: &str,
+) -> Finding {
     let (reason_key, driver, sources): (&str, String, Vec<String>) = match p {
         Problem::Vmklinux { driver } => ("vmklinux", driver.clone(), vec![
             "https://blogs.vmware.com/vsphere/2019/04/what-is-the-impact-of-the-vmklinux-driver-stack-deprecation.html".into(),
@@ -87,6 +95,7 @@ fn finding(id: &str, sev: Severity, key: &str, dev: &PciDevice, p: &Problem, rol
         .arg("driver", &driver)
         .arg("name", role_name)
         .arg("why", format!("@check.why.{reason_key}"))
+        .arg("branch", cx.target_branch())
         .evidence(
             &format!("pci_devices[{}]", dev.address),
             format!("{:04x}:{:04x}", dev.vendor_id, dev.device_id),
@@ -94,10 +103,9 @@ fn finding(id: &str, sev: Severity, key: &str, dev: &PciDevice, p: &Problem, rol
         .evidence(&format!("pci_devices[{}].driver", dev.address), &driver)
         .source(SRC_PRECHECK)
         .sources(sources);
+    // The table row's name is part of the `why` text of a table match only.
     if let Problem::Table(r) = p {
         f = f.arg("note", &r.name);
-    } else {
-        f = f.arg("note", "-");
     }
     f
 }
@@ -140,6 +148,7 @@ pub fn devices(cx: &Ctx, out: &mut Vec<Finding>) {
                 let driver = n.driver.as_deref().or(dev.driver.as_deref());
                 if let Some(p) = problem(cx, dev, driver) {
                     out.push(finding(
+                        cx,
                         "NATIVE_BOOT_NIC",
                         Severity::Blocker,
                         "check.native_boot_nic",
@@ -179,6 +188,7 @@ pub fn devices(cx: &Ctx, out: &mut Vec<Finding>) {
         let driver = a.driver.as_deref().or(dev.driver.as_deref());
         if let Some(p) = problem(cx, dev, driver) {
             out.push(finding(
+                cx,
                 "NATIVE_BOOTBANK",
                 Severity::Blocker,
                 "check.native_bootbank",
@@ -200,6 +210,7 @@ pub fn devices(cx: &Ctx, out: &mut Vec<Finding>) {
         if let Some(p) = problem(cx, dev, driver) {
             let name = dev.vmkernel_name.clone().unwrap_or_else(|| "-".into());
             out.push(finding(
+                cx,
                 "UNSUPPORTED_DEVICES",
                 Severity::Warning,
                 "check.unsupported_device",
@@ -226,11 +237,11 @@ fn boot_nic_by_driver(cx: &Ctx, out: &mut Vec<Finding>) {
                 .arg("driver", d)
                 .arg("name", &n.name)
                 .arg("why", if row.is_some() { "@check.why.table" } else { "@check.why.vmklinux" })
-                .arg("note", row.map(|r| r.name.clone()).unwrap_or_else(|| "-".into()))
+                .arg("branch", tb)
                 .evidence(&format!("nics[{}].driver", n.name), d)
                 .source(SRC_PRECHECK);
             if let Some(r) = row {
-                f = f.sources(&r.sources);
+                f = f.arg("note", &r.name).sources(&r.sources);
             }
             out.push(f);
         }

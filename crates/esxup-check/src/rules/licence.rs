@@ -4,6 +4,7 @@
 use super::{unknown, Rule};
 use crate::engine::Ctx;
 use crate::finding::{Finding, Severity};
+use esxup_kb::FreeHypervisor;
 
 pub const RULES: &[(&str, Rule)] = &[("license", license)];
 
@@ -43,12 +44,37 @@ pub fn license(cx: &Ctx, out: &mut Vec<Finding>) {
     let free =
         edition.to_ascii_lowercase().contains("hypervisor") || edition.to_ascii_lowercase().contains("free");
     if free && upgrade_major {
-        out.push(
-            Finding::new("LICENSE_FREE", Severity::Info, "check.license_free")
-                .arg("edition", &edition)
-                .arg("target_major", target_major)
-                .evidence("license.edition", &edition)
-                .source(SRC),
-        );
+        out.push(license_free(cx, &edition));
+    }
+}
+
+/// LICENSE_FREE: what the knowledge base's free-hypervisor notes say about
+/// this exact target build ([`esxup_kb::Kb::free_hypervisor`]).
+fn license_free(cx: &Ctx, edition: &str) -> Finding {
+    let t = cx.target;
+    let base = |key: &str| {
+        Finding::new("LICENSE_FREE", Severity::Info, key)
+            .arg("edition", edition)
+            .arg("target_major", t.version.major)
+            .arg("target", &t.name)
+            .arg("branch", cx.target_branch())
+            .evidence("license.edition", edition)
+            .evidence("target.build", t.build)
+            .source(SRC)
+    };
+    let since = |f: Finding, r: &esxup_kb::Release| {
+        f.arg("since_name", &r.name).arg("since_build", r.build).arg("since_date", r.release_date)
+    };
+    match cx.kb.free_hypervisor(t, cx.today) {
+        FreeHypervisor::Available { note, since: r } => {
+            since(base("check.license_free_available"), r).sources(&note.sources)
+        }
+        FreeHypervisor::BeforeReturn { withdrawn, since: r } => since(base("check.license_free_not_yet"), r)
+            .arg("withdrawn_date", withdrawn.date)
+            .sources(&withdrawn.sources),
+        FreeHypervisor::Withdrawn { note } => {
+            base("check.license_free_withdrawn").arg("withdrawn_date", note.date).sources(&note.sources)
+        }
+        FreeHypervisor::NotRecorded => base("check.license_free_unknown"),
     }
 }

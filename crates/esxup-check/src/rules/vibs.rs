@@ -140,14 +140,22 @@ pub fn missing_dependency(cx: &Ctx, out: &mut Vec<Finding>) {
         if cx.image.is_some_and(|i| i.vib(&v.name).is_some()) {
             continue; // the image replaces it
         }
-        let id_tail = format!("_{}_{}", v.name, v.version);
-        if simulated.iter().any(|p| p.vibs.iter().any(|id| id.ends_with(&id_tail))) {
-            continue; // the simulated transaction already names it
+        // One finding per VIB: when the simulated transaction already names
+        // this VIB (by name, whatever version string the facts carry), its
+        // esxcli-worded error is the finding.
+        let named = |id: &String| {
+            esxup_depot::VibId::parse(id)
+                .map_or_else(|| id.contains(&format!("_{}_", v.name)), |x| x.name == v.name)
+        };
+        if simulated.iter().any(|p| p.vibs.iter().any(named)) {
+            continue;
         }
         out.push(
             Finding::new("MISSING_DEPENDENCY_VIBS", Severity::Blocker, "check.missing_dependency_vib")
                 .arg("vib", format!("{}_{} {}", v.vendor, v.name, v.version))
                 .arg("name", &v.name)
+                .arg("branch", cx.target_branch())
+                .arg("target", &cx.target.name)
                 .evidence(&format!("vibs.{}", v.name), &v.version)
                 .source(SRC_VMKAPI_KB)
                 .source(SRC_VMKLINUX_BLOG)

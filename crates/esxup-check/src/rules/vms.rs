@@ -48,10 +48,10 @@ pub fn snapshots(cx: &Ctx, out: &mut Vec<Finding>) {
         ));
         return;
     };
-    let mut not_collected = 0;
+    let mut not_collected: Vec<&str> = Vec::new();
     for vm in vms {
         match vm.snapshots.as_ref() {
-            None => not_collected += 1,
+            None => not_collected.push(&vm.name),
             Some(s) if s.is_empty() => {}
             Some(s) => {
                 let size: u64 = s.iter().filter_map(|x| x.size_bytes).sum();
@@ -73,10 +73,22 @@ pub fn snapshots(cx: &Ctx, out: &mut Vec<Finding>) {
             }
         }
     }
-    if not_collected > 0 {
+    const COLLECT: &str = "vim-cmd vmsvc/snapshot.get <vmid>";
+    if not_collected.len() == vms.len() && !vms.is_empty() {
+        out.push(unknown("VM_SNAPSHOTS", Severity::Info, "vms[].snapshots", COLLECT));
+    } else if !not_collected.is_empty() {
+        // Some VMs were checked (their findings stand), some were not: say
+        // which, rather than "not checked" for the whole rule.
         out.push(
-            unknown("VM_SNAPSHOTS", Severity::Info, "vms[].snapshots", "vim-cmd vmsvc/snapshot.get <vmid>")
-                .arg("count", not_collected),
+            Finding::new("VM_SNAPSHOTS", Severity::Info, "check.partially_collected")
+                .arg("check", "VM_SNAPSHOTS")
+                .arg("fact", "vms[].snapshots")
+                .arg("collect", COLLECT)
+                .arg("count", not_collected.len())
+                .arg("total", vms.len())
+                .arg("vms", not_collected.join(", "))
+                .evidence("vms[].snapshots", format!("{} of {} unknown", not_collected.len(), vms.len()))
+                .source("VMware KB 1025279 (best practices for using snapshots)"),
         );
     }
 }

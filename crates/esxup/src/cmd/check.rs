@@ -6,16 +6,15 @@
 //! Exit codes: 0 ready (warnings allowed), 1 a blocker was found (fleet: on
 //! any host), 2 error (bad facts, unknown target, unreadable depot).
 
-use super::collect_vim::{collect_vim, VimArgs, VimOutcome};
+use super::collect_vim::{collect_vim, VimOutcome};
 use super::input::{self, For, InputArgs, LoadedImage};
 use super::{hinted, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::Global;
 use anyhow::Context;
-use esxup_check::{examples, CheckReport, TargetSpec, Verdict};
+use esxup_check::{CheckReport, FleetHost, FleetReport, TargetSpec, Verdict};
 use esxup_kb::tables::Tables;
 use esxup_kb::Kb;
 use esxup_version::Date;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -41,7 +40,7 @@ pub struct CheckArgs {
     pub jobs: Option<usize>,
     /// Collect from a live host over the vSphere API (`--host URL`, see `esxup collect --help`).
     #[command(flatten)]
-    pub vim: VimArgs,
+    pub vim: input::HostArgs,
 }
 
 fn exit_for(r: &CheckReport) -> u8 {
@@ -56,15 +55,17 @@ fn print(r: &CheckReport, a: &CheckArgs) -> anyhow::Result<()> {
     let lang = a.input.lang();
     let text = match a.format {
         Format::Table => esxup_render::check::render_table(r, lang),
-        Format::Json => esxup_render::check::render_json(r) + "\n",
+        Format::Json => esxup_render::json::to_json(r),
         Format::Md => esxup_render::check::render_md(r, lang),
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes()).context("write report to standard output")?;
-    Ok(())
+    super::out::write_stdout(&text)
 }
 
 pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
+    if let Some(list) = input::example_list(&a.input, For::Check)? {
+        super::out::write_stdout(&list)?;
+        return Ok(EXIT_OK);
+    }
     let spec: TargetSpec = a.input.target_text()?.parse().map_err(|e| {
         hinted(
             format!("{e}"),
@@ -91,15 +92,9 @@ pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
     let facts = if let Some(p) = &a.input.facts {
         input::read_facts(p)?
     } else if let Some(name) = &a.input.example {
-        if name == "list" {
-            for n in examples::names() {
-                println!("{n}");
-            }
-            return Ok(EXIT_OK);
-        }
         input::example(name, For::Check)?
     } else if a.vim.host.is_some() {
-        match collect_vim(&a.vim) {
+        match collect_vim(&a.vim.to_vim_args()) {
             Some(Ok(VimOutcome::Facts(mut v))) if v.len() == 1 => v.remove(0),
             Some(Ok(VimOutcome::Facts(_))) | Some(Ok(VimOutcome::Done(_))) => {
                 return Err(hinted(
@@ -199,52 +194,30 @@ fn run_fleet(
             }
         }
     });
+    let hosts: Vec<FleetHost> = files
+        .iter()
+        .zip(outcomes)
+        .map(|(p, o)| {
+            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let file = p.display().to_string();
+            match o {
+                Outcome::Report(r) => {
+                    let name = r.host.name.clone().unwrap_or(stem);
+                    FleetHost { file, name, report: Some(r), error: None }
+                }
+                Outcome::Error(e) => FleetHost { file, name: stem, report: None, error: Some(e) },
+            }
+        })
+        .collect();
+    let fleet = FleetReport::new(hosts);
     let lang = a.input.lang();
-    let (mut ready, mut warn, mut blocked, mut errors) = (0, 0, 0, 0);
-    let mut out = std::io::stdout().lock();
-    let mut json_rows = Vec::new();
-    for (p, o) in files.iter().zip(&outcomes) {
-        let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-        match o {
-            Outcome::Report(r) => {
-                match r.verdict {
-                    Verdict::Ready => ready += 1,
-                    Verdict::ReadyWithWarnings => warn += 1,
-                    Verdict::Blocked => blocked += 1,
-                }
-                let name = r.host.name.clone().unwrap_or(stem);
-                match a.format {
-                    Format::Json => {
-                        json_rows.push(serde_json::json!({"file": p.display().to_string(), "report": r}))
-                    }
-                    _ => writeln!(out, "{}", esxup_render::check::fleet_line(&name, r, lang))?,
-                }
-            }
-            Outcome::Error(e) => {
-                errors += 1;
-                match a.format {
-                    Format::Json => {
-                        json_rows.push(serde_json::json!({"file": p.display().to_string(), "error": e}))
-                    }
-                    _ => writeln!(out, "{stem:<24} ERROR      {e}")?,
-                }
-            }
-        }
-    }
-    if a.format == Format::Json {
-        let doc = serde_json::json!({
-            "schema_version": esxup_check::REPORT_SCHEMA_VERSION,
-            "hosts": json_rows,
-            "totals": {"hosts": files.len(), "ready": ready, "ready_with_warnings": warn, "blocked": blocked, "errors": errors},
-        });
-        writeln!(out, "{}", serde_json::to_string_pretty(&doc)?)?;
-    } else {
-        writeln!(
-            out,
-            "{}",
-            esxup_render::check::fleet_totals(lang, files.len(), ready, warn, blocked, errors)
-        )?;
-    }
+    let text = match a.format {
+        Format::Table => esxup_render::check::render_fleet_table(&fleet, lang),
+        Format::Md => esxup_render::check::render_fleet_md(&fleet, lang),
+        Format::Json => esxup_render::json::to_json(&fleet),
+    };
+    super::out::write_stdout(&text)?;
+    let (errors, blocked) = (fleet.totals.errors, fleet.totals.blocked);
     Ok(if errors > 0 {
         EXIT_ERROR
     } else if blocked > 0 {

@@ -116,36 +116,63 @@ pub fn run_collect(_g: &Global, a: CollectArgs) -> anyhow::Result<u8> {
     emit(&a, collection)
 }
 
-fn collect_ssh(a: &CollectArgs, t: &str) -> anyhow::Result<Collection> {
-    let target: Target = t.parse().map_err(|e: String| {
-        hinted(format!("--ssh {t}: {e}"), "write it as root@esx01 or root@esx01:2222")
+/// What names one host's SSH server and how to trust and log in to it:
+/// the options of `collect --ssh`, shared with `run --ssh`.
+pub struct SshTarget<'a> {
+    /// `USER@HOST[:PORT]`
+    pub target: &'a str,
+    pub known_hosts: Option<&'a Path>,
+    pub fingerprint: Option<&'a str>,
+    pub identity: Option<&'a Path>,
+    pub password_file: Option<&'a Path>,
+    pub timeout: u64,
+}
+
+/// SSH options for one host: the host key checked against known_hosts or a
+/// pinned fingerprint; a key file, the agent, then a password (never from
+/// argv: ESXUP_SSH_PASSWORD, `--password-file` or a prompt).
+pub fn ssh_options(t: &SshTarget<'_>) -> anyhow::Result<SshOptions> {
+    let target: Target = t.target.parse().map_err(|e: String| {
+        hinted(format!("--ssh {}: {e}", t.target), "write it as root@esx01 or root@esx01:2222")
     })?;
-    let host_key = match (&a.ssh_fingerprint, &a.known_hosts) {
-        (Some(fp), _) => HostKeyPolicy::Fingerprint(fp.clone()),
-        (None, Some(f)) => HostKeyPolicy::KnownHosts(f.clone()),
+    let host_key = match (t.fingerprint, t.known_hosts) {
+        (Some(fp), _) => HostKeyPolicy::Fingerprint(fp.to_string()),
+        (None, Some(f)) => HostKeyPolicy::KnownHosts(f.to_path_buf()),
         (None, None) => HostKeyPolicy::KnownHosts(
             ssh::default_known_hosts().ok_or_else(|| hinted("HOME is not set", "give --known-hosts FILE"))?,
         ),
     };
     let mut password = std::env::var("ESXUP_SSH_PASSWORD").ok().filter(|p| !p.is_empty());
-    if let Some(pf) = &a.vim.password_file {
+    if let Some(pf) = t.password_file {
         password = Some(ssh::read_password_file(pf)?);
     }
     if password.is_none()
-        && a.identity.is_none()
+        && t.identity.is_none()
         && std::env::var_os("SSH_AUTH_SOCK").is_none()
         && std::io::stdin().is_terminal()
     {
         password = ssh::prompt_password(&target);
     }
-    let opts = SshOptions {
-        target: target.clone(),
+    Ok(SshOptions {
+        target,
         host_key,
-        identity: a.identity.clone(),
-        use_agent: a.identity.is_none(),
+        identity: t.identity.map(Path::to_path_buf),
+        use_agent: t.identity.is_none(),
         password,
-        timeout: Duration::from_secs(a.vim.timeout.max(1)),
-    };
+        timeout: Duration::from_secs(t.timeout.max(1)),
+    })
+}
+
+fn collect_ssh(a: &CollectArgs, t: &str) -> anyhow::Result<Collection> {
+    let opts = ssh_options(&SshTarget {
+        target: t,
+        known_hosts: a.known_hosts.as_deref(),
+        fingerprint: a.ssh_fingerprint.as_deref(),
+        identity: a.identity.as_deref(),
+        password_file: a.vim.password_file.as_deref(),
+        timeout: a.vim.timeout,
+    })?;
+    let target = opts.target.clone();
     let mut src = SshSource::connect(&opts).map_err(|e| ssh_hint(e, &target))?;
     let mut c = esxup_collect::collect(&mut src).map_err(|e| ssh_hint(e, &target))?;
     // A live collection is dated; saved outputs are not (their date is unknown).
@@ -156,7 +183,7 @@ fn collect_ssh(a: &CollectArgs, t: &str) -> anyhow::Result<Collection> {
     Ok(c)
 }
 
-fn ssh_hint(e: CollectError, t: &Target) -> anyhow::Error {
+pub fn ssh_hint(e: CollectError, t: &Target) -> anyhow::Error {
     match &e {
         CollectError::UnknownHostKey { fingerprint, .. } => hinted(
             e.to_string(),

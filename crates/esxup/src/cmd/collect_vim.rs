@@ -125,19 +125,37 @@ fn warn_sha1(t: &Thumbprint, url: &str) {
     }
 }
 
-fn run_single(a: &VimArgs, host: &str) -> anyhow::Result<VimOutcome> {
-    let raw = if host.is_empty() {
+/// What names one host's vSphere API and how to trust and log in to it:
+/// the single-host options of `collect --host`, shared with `run --host`.
+pub struct ApiTarget<'a> {
+    /// The URL as given; empty for a bare `--host` (read GOVC_URL).
+    pub host: &'a str,
+    pub user: Option<&'a str>,
+    pub thumbprint: Option<&'a str>,
+    pub insecure: bool,
+    pub ca_file: Option<&'a Path>,
+    pub password_file: Option<&'a Path>,
+    pub timeout: u64,
+}
+
+/// Connection options for one host: URL (or GOVC_URL), user (URL,
+/// `--user`, GOVC_USERNAME), password (never from argv: `--password-file`,
+/// the URL, ESXUP_PASSWORD, GOVC_PASSWORD or a prompt), certificate policy
+/// (`--thumbprint`, GOVC_TLS_KNOWN_HOSTS, `--insecure` with a warning).
+pub fn api_options(t: &ApiTarget<'_>) -> anyhow::Result<(ConnectOptions, esxup_vim::SdkUrl)> {
+    let raw = if t.host.is_empty() {
         env("GOVC_URL").ok_or_else(|| {
             hinted("--host without a URL and GOVC_URL is not set", "give --host https://HOST")
         })?
     } else {
-        host.to_string()
+        t.host.to_string()
     };
     let u = parse_url(&raw)?;
-    let user = a.user.clone().or(u.user.clone()).or_else(|| env("GOVC_USERNAME")).ok_or_else(|| {
-        hinted(format!("no user name for {}", u.url), "give --user USER or set GOVC_USERNAME")
-    })?;
-    let password = match &a.password_file {
+    let user =
+        t.user.map(str::to_string).or(u.user.clone()).or_else(|| env("GOVC_USERNAME")).ok_or_else(|| {
+            hinted(format!("no user name for {}", u.url), "give --user USER or set GOVC_USERNAME")
+        })?;
+    let password = match t.password_file {
         Some(p) => read_password_file(p)?,
         None => match u.password.clone().or_else(|| env("ESXUP_PASSWORD")).or_else(|| env("GOVC_PASSWORD")) {
             Some(p) => p,
@@ -151,37 +169,50 @@ fn run_single(a: &VimArgs, host: &str) -> anyhow::Result<VimOutcome> {
             }
         },
     };
-    let mode = if a.insecure || (a.thumbprint.is_none() && env_true("GOVC_INSECURE")) {
+    let mode = if t.insecure || (t.thumbprint.is_none() && env_true("GOVC_INSECURE")) {
         eprintln!("warning: --insecure: the certificate of {} is NOT checked; anyone on the path can read the password", u.url);
         TlsMode::Insecure
-    } else if let Some(t) = &a.thumbprint {
-        let t = Thumbprint::parse(t).ok_or_else(|| {
+    } else if let Some(tp) = t.thumbprint {
+        let pin = Thumbprint::parse(tp).ok_or_else(|| {
             hinted(
-                format!("--thumbprint {t:?} is not a SHA-256 thumbprint"),
+                format!("--thumbprint {tp:?} is not a SHA-256 thumbprint"),
                 "give 32 hex bytes, e.g. AA:BB:...:FF",
             )
         })?;
-        warn_sha1(&t, &u.url);
-        TlsMode::Pin(t)
+        warn_sha1(&pin, &u.url);
+        TlsMode::Pin(pin)
     } else if let Some(file) = env("GOVC_TLS_KNOWN_HOSTS") {
         match known_host(Path::new(&file), &u.host, &u.host_port)? {
-            Some(t) => {
-                warn_sha1(&t, &u.url);
-                TlsMode::Pin(t)
+            Some(pin) => {
+                warn_sha1(&pin, &u.url);
+                TlsMode::Pin(pin)
             }
             None => TlsMode::Verify,
         }
     } else {
         TlsMode::Verify
     };
-    let ca_file = a.ca_file.clone().or_else(|| env("GOVC_TLS_CA_CERTS").map(PathBuf::from));
+    let ca_file = t.ca_file.map(Path::to_path_buf).or_else(|| env("GOVC_TLS_CA_CERTS").map(PathBuf::from));
     let opts = ConnectOptions {
         url: u.url.clone(),
         user,
         password,
         tls: TlsOptions { mode, ca_file },
-        timeout: Duration::from_secs(a.timeout.max(1)),
+        timeout: Duration::from_secs(t.timeout.max(1)),
     };
+    Ok((opts, u))
+}
+
+fn run_single(a: &VimArgs, host: &str) -> anyhow::Result<VimOutcome> {
+    let (opts, u) = api_options(&ApiTarget {
+        host,
+        user: a.user.as_deref(),
+        thumbprint: a.thumbprint.as_deref(),
+        insecure: a.insecure,
+        ca_file: a.ca_file.as_deref(),
+        password_file: a.password_file.as_deref(),
+        timeout: a.timeout,
+    })?;
     if let Some(dir) = &a.out_dir {
         let job = fleet::Job { label: u.host.clone(), opts: Ok(opts) };
         return finish_fleet(vec![job], 1, dir);
@@ -191,7 +222,7 @@ fn run_single(a: &VimArgs, host: &str) -> anyhow::Result<VimOutcome> {
 }
 
 /// Adds the hint an admin needs to the client's errors.
-fn explain(e: esxup_vim::Error) -> anyhow::Error {
+pub fn explain(e: esxup_vim::Error) -> anyhow::Error {
     use esxup_vim::Error as E;
     match &e {
         E::UntrustedCertificate { thumbprint, pinned, .. } => {

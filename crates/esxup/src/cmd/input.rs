@@ -79,6 +79,54 @@ impl InputArgs {
     }
 }
 
+/// The vSphere API options of `check --host` and `plan --host`: one host
+/// only. The fleet options of `esxup collect` (`--inventory`, `--out-dir`,
+/// `--concurrency`) are not offered here until fleets are checked and
+/// planned (issue 12): `--help` lists only what works.
+#[derive(Debug, clap::Args)]
+pub struct HostArgs {
+    /// Collect the facts over the vSphere API from this ESXi host
+    /// (`host`, `host:port`, `https://host`); bare `--host` reads GOVC_URL.
+    #[arg(long = "host", value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pub host: Option<String>,
+    /// API user name [default: from the URL or GOVC_USERNAME].
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Pin the server certificate by its SHA-256 thumbprint (`AA:BB:...`).
+    #[arg(long, value_name = "SHA256", conflicts_with = "insecure")]
+    pub thumbprint: Option<String>,
+    /// Do not check the server certificate at all (prints a warning).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Also trust the CA certificates in this PEM file (e.g. the vCenter VMCA root).
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Read the password from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Timeout of each API request (connect, read, whole request), in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub timeout: u64,
+}
+
+impl HostArgs {
+    /// The same options as `esxup collect --host` takes them (one host, no fleet).
+    pub fn to_vim_args(&self) -> super::collect_vim::VimArgs {
+        super::collect_vim::VimArgs {
+            host: self.host.clone(),
+            user: self.user.clone(),
+            thumbprint: self.thumbprint.clone(),
+            insecure: self.insecure,
+            ca_file: self.ca_file.clone(),
+            password_file: self.password_file.clone(),
+            timeout: self.timeout,
+            inventory: None,
+            concurrency: 1,
+            out_dir: None,
+        }
+    }
+}
+
 /// The command reading the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum For {
@@ -166,6 +214,18 @@ fn parse_facts(text: &str, origin: &str) -> anyhow::Result<HostFacts> {
     }
 }
 
+/// The answer to `--example list`, or an unknown `--example NAME`, before
+/// anything else is read (the target included): `Ok(Some(text))` is the
+/// list to print (exit 0), `Err` an unknown name (exit 2, the list in the
+/// hint), `Ok(None)` nothing to do here.
+pub fn example_list(a: &InputArgs, cmd: For) -> anyhow::Result<Option<String>> {
+    match a.example.as_deref() {
+        Some("list") => Ok(Some(esxup_render::examples::render_list())),
+        Some(n) => example(n, cmd).map(|_| None),
+        None => Ok(None),
+    }
+}
+
 /// A built-in example host by name.
 pub fn example(name: &str, cmd: For) -> anyhow::Result<HostFacts> {
     esxup_check::examples::get(name).ok_or_else(|| {
@@ -175,7 +235,7 @@ pub fn example(name: &str, cmd: For) -> anyhow::Result<HostFacts> {
         };
         hinted(
             format!("{prefix}unknown example {name:?}"),
-            format!("built-in examples: {}", esxup_check::examples::names().join(", ")),
+            format!("built-in examples (`--example list`): {}", esxup_check::examples::names().join(", ")),
         )
     })
 }
@@ -190,6 +250,11 @@ pub struct LoadedImage {
 }
 
 impl LoadedImage {
+    /// The image profile the depot gave (none for VIB lists and driver bundles).
+    pub fn profile_name(&self) -> Option<&str> {
+        self.depot.as_ref().map(|(_, n)| n.as_str())
+    }
+
     /// The image for one host: with the simulated transaction's problems
     /// when it came from a depot profile (see [`TargetImage::simulated_on`]).
     pub fn for_host(&self, facts: &HostFacts) -> TargetImage {

@@ -7,7 +7,10 @@ pub mod collect;
 pub mod collect_vim;
 pub mod depot;
 pub mod input;
+pub mod meta;
+pub mod out;
 pub mod plan;
+pub mod run;
 
 use crate::cli::{Cli, Command};
 
@@ -51,5 +54,10 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Vib(c) => depot::run_vib(g, c),
         Command::Check(a) => check::run_check(g, a),
         Command::Plan(a) => plan::run_plan(g, a),
+        Command::Completions(a) => meta::run_completions(a),
+        Command::Man(a) => meta::run_man(a),
+        Command::Run(a) => run::run_run(g, *a),
+        Command::Journal(c) => run::run_journal(g, c),
+        Command::Verify(a) => run::run_verify(g, a),
     }
 }

@@ -14,7 +14,6 @@ use esxup_check::TargetSpec;
 use esxup_facts::HostFacts;
 use esxup_plan::PlanStatus;
 use esxup_render::plan::PlanFormat;
-use std::io::Write;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -30,7 +29,7 @@ pub struct PlanArgs {
     pub output: Option<PathBuf>,
     /// Collect the facts over the vSphere API (same options as `esxup collect --host`).
     #[command(flatten)]
-    pub vim: super::collect_vim::VimArgs,
+    pub vim: input::HostArgs,
 }
 
 fn load_facts(a: &PlanArgs) -> anyhow::Result<HostFacts> {
@@ -41,13 +40,7 @@ fn load_facts(a: &PlanArgs) -> anyhow::Result<HostFacts> {
         return input::example(n, For::Plan);
     }
     if a.vim.host.is_some() {
-        if a.vim.inventory.is_some() || a.vim.out_dir.is_some() {
-            return Err(hinted(
-                "plan: --inventory/--out-dir collect many hosts",
-                "plan one host: --host URL",
-            ));
-        }
-        return match super::collect_vim::collect_vim(&a.vim) {
+        return match super::collect_vim::collect_vim(&a.vim.to_vim_args()) {
             Some(Ok(super::collect_vim::VimOutcome::Facts(mut v))) if v.len() == 1 => Ok(v.remove(0)),
             Some(Ok(super::collect_vim::VimOutcome::Facts(v))) => Err(hinted(
                 format!("plan: the server manages {} hosts", v.len()),
@@ -63,6 +56,10 @@ fn load_facts(a: &PlanArgs) -> anyhow::Result<HostFacts> {
 }
 
 pub fn run_plan(g: &Global, a: PlanArgs) -> anyhow::Result<u8> {
+    if let Some(list) = input::example_list(&a.input, For::Plan)? {
+        super::out::write_stdout(&list)?;
+        return Ok(EXIT_OK);
+    }
     let lang = a.input.lang();
     let spec: TargetSpec = a.input.target_text()?.parse().map_err(|e: esxup_check::TargetSpecError| {
         hinted(e.to_string(), "e.g. --target 7.0U3g, --target latest-8.0 or --target auto")
@@ -101,13 +98,7 @@ pub fn run_plan(g: &Global, a: PlanArgs) -> anyhow::Result<u8> {
             std::fs::write(path, &text).with_context(|| format!("write plan {}", path.display()))?;
             eprintln!("{}: {}", path.display(), plan.status_text);
         }
-        None => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(text.as_bytes()).context("write plan to stdout")?;
-            if !text.ends_with('\n') {
-                out.write_all(b"\n").context("write plan to stdout")?;
-            }
-        }
+        None => super::out::write_stdout_line(&text)?,
     }
     Ok(if plan.status == PlanStatus::Blocked { EXIT_FINDINGS } else { EXIT_OK })
 }

@@ -1,0 +1,31 @@
+//! `esxup run`: carries out the runbook's automatable steps on one ESXi
+//! host, in order, with a journal that survives `kill -9`; and `verify`.
+//!
+//! Layers, outside in:
+//! - [`engine`]: the steps ([`RunStep`], fixed names and order), each one
+//!   read-state / intent / change / read-back / done;
+//! - [`journal`]: the append-only, fsynced record of every change, the
+//!   run's decisions (`run.json`) and the lock;
+//! - [`transport`]: the vSphere API and the ESXi Shell over SSH, behind one
+//!   trait, with [`state::HostState`] as what both read;
+//! - [`plan`]: the decisions taken once, before the first change, from
+//!   `esxup check` and `esxup plan` (the same [`automation`] function
+//!   marks the runbook's steps);
+//! - [`verify`], [`bundle`] (configuration backups), [`esxcli`] (esxcli's
+//!   installation results against esxup's own simulation).
+
+pub mod bundle;
+pub mod engine;
+pub mod esxcli;
+pub mod journal;
+pub mod plan;
+pub mod preview;
+pub mod state;
+pub mod time;
+pub mod transport;
+pub mod verify;
+
+pub use engine::{Event, Host, Options, RunError, RunReport, Runner, Selection, StepOutcome, Stop};
+pub use esxup_plan::runnable::{automation, Automation, RunStep};
+pub use journal::{Journal, JournalError, Phase, Record, RunMeta, JOURNAL_SCHEMA_VERSION};
+pub use state::{HostState, TransportKind};
