@@ -43,6 +43,9 @@ done
 
 [ "$setup_only" = 1 ] && exit 0
 
+# The vSphere simulator harness's own tests (runner support: reboot, licence, ...).
+(cd testbed/vcsim && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= GOPROXY=off go test .)
+
 export ESXUP_TESTBED=1
 # Fixed "today" so lifecycle and age texts in snapshots do not drift.
 export ESXUP_TODAY="${ESXUP_TODAY:-2026-11-26}"

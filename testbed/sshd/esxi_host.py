@@ -1763,40 +1763,22 @@ def drop_connection():
     sys.exit(255)
 
 
-def main(argv):
-    if len(argv) != 2:
-        sys.stderr.write("usage: esxi_host.py OUTPUTS_DIR\n")
-        return 2
-    d = argv[1]
-    cmd = os.environ.get("SSH_ORIGINAL_COMMAND", "")
-    state_path = os.path.join(d, "host-state.json")
-    lock = open(os.path.join(d, "host.lock"), "a")
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    with open(os.path.join(d, "commands.log"), "a", encoding="utf-8") as f:
-        f.write(cmd + "\n")
-    with open(state_path, encoding="utf-8") as f:
-        state = json.load(f)
-    h = Host(d, cmd)
-    h.state = state
-    # Down (rebooting, or never coming back): the session is cut at once.
-    if state.get("never_back") and state.get("down_until") is not None:
-        drop_connection()
-    if state.get("down_until") is not None:
-        if now() < state["down_until"]:
-            drop_connection()
-        complete_reboot(state, state["down_until"])
-        h.changed()
-    if settle_vms(state):
-        h.changed()
-    write_boot_files(h)
-    faults = state.get("faults") or {}
-    if faults.get("drop") == cmd:
-        drop_connection()
-    if faults.get("hang") == cmd:
-        # The command never answers: the lock is released so other sessions go on.
-        fcntl.flock(lock, fcntl.LOCK_UN)
-        time.sleep(float(faults.get("hang_seconds", 30)))
-        return 1
+# `CMD; printf '\n@@ESXUP-BATCH@@ %s\n' "$?"; CMD2; ...` (esxup-run's
+# batch_command): the commands of one session.
+BATCH_MARK = "@@ESXUP-BATCH@@"
+BATCH_SUFFIX = "; printf '\\n%s %%s\\n' \"$?\"" % BATCH_MARK
+
+
+def split_batch(cmd):
+    """The commands of a batch line, or None for a single command."""
+    if not cmd.endswith(BATCH_SUFFIX):
+        return None
+    parts = cmd[:-len(BATCH_SUFFIX)].split(BATCH_SUFFIX + "; ")
+    return parts
+
+
+def run_one(h, d, cmd, faults):
+    """Answers one command into h's buffers; its exit status."""
     status = 0
     injected = (faults.get("fail") or {}).get(cmd)
     if injected is not None:
@@ -1820,6 +1802,56 @@ def main(argv):
                 # As the ESXi shell (busybox ash) words it.
                 h.err("sh: %s: not found\n" % cmd)
                 status = 127
+    return status
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.stderr.write("usage: esxi_host.py OUTPUTS_DIR\n")
+        return 2
+    d = argv[1]
+    cmd = os.environ.get("SSH_ORIGINAL_COMMAND", "")
+    state_path = os.path.join(d, "host-state.json")
+    lock = open(os.path.join(d, "host.lock"), "a")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    parts = split_batch(cmd)
+    # commands.log holds the commands the shell ran: a batch's one by one.
+    with open(os.path.join(d, "commands.log"), "a", encoding="utf-8") as f:
+        f.write("".join(c + "\n" for c in (parts or [cmd])))
+    with open(state_path, encoding="utf-8") as f:
+        state = json.load(f)
+    h = Host(d, cmd)
+    h.state = state
+    # Down (rebooting, or never coming back): the session is cut at once.
+    if state.get("never_back") and state.get("down_until") is not None:
+        drop_connection()
+    if state.get("down_until") is not None:
+        if now() < state["down_until"]:
+            drop_connection()
+        complete_reboot(state, state["down_until"])
+        h.changed()
+    if settle_vms(state):
+        h.changed()
+    write_boot_files(h)
+    faults = state.get("faults") or {}
+    if faults.get("drop") in (parts or [cmd]):
+        drop_connection()
+    if faults.get("hang") in (parts or [cmd]):
+        # The command never answers: the lock is released so other sessions go on.
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        time.sleep(float(faults.get("hang_seconds", 30)))
+        return 1
+    if parts is None:
+        status = run_one(h, d, cmd, faults)
+    else:
+        # One session, several commands (esxup's observation of the host):
+        # the shell runs each in turn and printf marks its end and status.
+        status = 0
+        for sub in parts:
+            h.cmd = sub
+            status = run_one(h, d, sub, faults)
+            h.out("\n%s %d\n" % (BATCH_MARK, status))
+        h.cmd = cmd
     if h.dirty:
         save_json(state_path, state)
         write_boot_files(h)

@@ -1312,7 +1312,7 @@ pub fn backup_datastore(input: &PlanInput) -> Option<String> {
     let ds = input.facts.datastores.as_ref()?;
     let vm_ds: Vec<&str> = input.facts.vms.iter().flatten().filter_map(|v| v.datastore.as_deref()).collect();
     ds.iter()
-        .filter(|d| !d.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("OSDATA")))
+        .filter(|d| holds_files(d))
         .max_by_key(|d| {
             (
                 !vm_ds.contains(&d.name.as_str()),
@@ -1325,13 +1325,21 @@ pub fn backup_datastore(input: &PlanInput) -> Option<String> {
 }
 
 fn datastore_count(input: &PlanInput) -> usize {
-    input
-        .facts
-        .datastores
-        .iter()
-        .flatten()
-        .filter(|d| !d.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("OSDATA")))
-        .count()
+    input.facts.datastores.iter().flatten().filter(|d| holds_files(d)).count()
+}
+
+/// A datastore that can hold a backup or a bundle: VMFS, NFS or vSAN. Not the
+/// bootbanks (`vfat` volumes such as BOOTBANK1: small, rewritten by every
+/// update, and not writable from the shell) nor 7.0's OSDATA (VMFS-L).
+/// An unknown type is kept: the collector did not say.
+fn holds_files(d: &esxup_facts::Datastore) -> bool {
+    match d.kind.as_deref() {
+        None => true,
+        Some(k) => {
+            let k = k.to_ascii_uppercase();
+            k != "OSDATA" && k != "VMFS-L" && k != "VFAT" && k != "VFFS"
+        }
+    }
 }
 
 fn is_driver_finding(f: &Finding) -> bool {

@@ -16,6 +16,12 @@ fn ui(lang: Lang, key: &str, args: &[(&str, String)]) -> String {
     t(lang, &format!("run.ui.{key}"), &a)
 }
 
+/// Message `run.<group>.<key>` filled with `args`.
+fn keyed(lang: Lang, group: &str, key: &str, args: &[(&'static str, String)]) -> String {
+    let a: BTreeMap<String, String> = args.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    t(lang, &format!("run.{group}.{key}"), &a)
+}
+
 fn key(lang: Lang, key: &str) -> String {
     t(lang, key, &BTreeMap::new())
 }
@@ -198,8 +204,12 @@ pub fn event_line(e: &Event, lang: Lang) -> Option<String> {
             Some(i) => format!("        {} ({i}): {action} [{transport}]", step.name()),
             None => format!("        {}: {action} [{transport}]", step.name()),
         },
-        Event::Note { step, text } => format!("        {}: {text}", step.name()),
-        Event::Waiting { step, what } => format!("        {}: {what}", step.name()),
+        Event::Note { step, key, args } => {
+            format!("        {}: {}", step.name(), keyed(lang, "note", key, args))
+        }
+        Event::Waiting { step, key, args } => {
+            format!("        {}: {}", step.name(), keyed(lang, "wait", key, args))
+        }
         Event::Switched { step, .. } => format!("        {}: {}", step.name(), ui(lang, "switched", &[])),
     })
 }

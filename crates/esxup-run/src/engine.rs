@@ -141,15 +141,17 @@ pub enum Event {
         action: String,
         transport: TransportKind,
     },
-    /// A per-item result or remark.
+    /// A per-item result or remark: message `run.note.<key>` with `args`.
     Note {
         step: RunStep,
-        text: String,
+        key: &'static str,
+        args: Vec<(&'static str, String)>,
     },
-    /// Waiting (reboot, guest shutdown).
+    /// Waiting (reboot, guest shutdown): message `run.wait.<key>` with `args`.
     Waiting {
         step: RunStep,
-        what: String,
+        key: &'static str,
+        args: Vec<(&'static str, String)>,
     },
     /// The API refused a change: continuing over SSH.
     Switched {
@@ -373,8 +375,8 @@ impl<'a> Runner<'a> {
         (self.events)(e)
     }
 
-    fn note(&mut self, step: RunStep, text: impl Into<String>) {
-        self.emit(Event::Note { step, text: text.into() });
+    fn note(&mut self, step: RunStep, key: &'static str, args: Vec<(&'static str, String)>) {
+        self.emit(Event::Note { step, key, args });
     }
 
     fn observe(&mut self, step: RunStep) -> Result<HostState, RunError> {
@@ -609,14 +611,17 @@ impl<'a> Runner<'a> {
     fn config_backup(&mut self, step: RunStep, when: &str) -> Result<StepOutcome, RunError> {
         let st = self.observe(step)?;
         let before = json!({"build": st.build, "uuid": st.uuid});
-        let out = self.change(step, None, &Change::BackupConfig, before)?;
+        // The post-upgrade backup is an item of `verify`: its records say so.
+        let item = (step != RunStep::ConfigBackup).then_some("config-backup-after");
+        let out = self.change(step, item, &Change::BackupConfig, before)?;
         let Outcome::Bytes(bytes) = out else {
+            self.failed(step, item, "the backup returned no bundle", None)?;
             return Err(RunError::step(step, "the backup returned no bundle"));
         };
         let info = match bundle::verify(&bytes, st.uuid.as_deref(), st.build) {
             Ok(i) => i,
             Err(e) => {
-                self.failed(step, None, &e.to_string(), None)?;
+                self.failed(step, item, &e.to_string(), None)?;
                 return Err(RunError::hinted(
                     step,
                     format!("the configuration backup is not usable: {e}"),
@@ -647,7 +652,15 @@ impl<'a> Runner<'a> {
             r.detail = Some(detail);
             self.append(r)?;
         }
-        self.note(step, format!("{} ({} bytes, sha256 {})", path.display(), info.size, info.sha256));
+        self.note(
+            step,
+            "bundle_saved",
+            vec![
+                ("path", path.display().to_string()),
+                ("size", info.size.to_string()),
+                ("sha256", info.sha256.clone()),
+            ],
+        );
         Ok(StepOutcome::Done)
     }
 
@@ -725,15 +738,23 @@ impl<'a> Runner<'a> {
 
     fn workarounds(&mut self) -> Result<StepOutcome, RunError> {
         let step = RunStep::Workarounds;
-        for e in self.plan().exposures.clone() {
-            let text = match (e.no_workaround, e.fixed_by_target) {
-                (true, Some(true)) => format!("{}: no workaround exists; the target fixes it", e.advisory),
-                (true, _) => {
-                    format!("{}: no workaround exists; the target does not carry its fix", e.advisory)
-                }
-                (false, _) => format!("{}: its workaround is not one esxup applies", e.advisory),
+        // Exposures without a workaround esxup applies: what the upgrade
+        // does about them, in the check's words (fixed_by_target is
+        // Advisory::status_in of the target, the one decision).
+        let notes = self.plan().exposures.clone();
+        let fixed: Vec<String> =
+            notes.iter().filter(|e| e.fixed_by_target == Some(true)).map(|e| e.advisory.clone()).collect();
+        if !fixed.is_empty() {
+            self.note(step, "fixed_by_target", vec![("advisories", fixed.join(", "))]);
+        }
+        for e in notes.iter().filter(|e| e.fixed_by_target != Some(true)) {
+            let key = match (e.fixed_by_target, e.no_workaround) {
+                (Some(false), true) => "not_fixed_no_workaround",
+                (Some(false), false) => "not_fixed_manual_workaround",
+                (_, true) => "not_listed_no_workaround",
+                (_, false) => "not_listed_manual_workaround",
             };
-            self.note(step, text);
+            self.note(step, key, vec![("advisory", e.advisory.clone())]);
         }
         let work = self.plan().workarounds.clone();
         let mut changed = false;
@@ -741,7 +762,8 @@ impl<'a> Runner<'a> {
             if w.service != "slpd" {
                 self.note(
                     step,
-                    format!("{}: workaround for service {} is not one esxup applies", w.advisory, w.service),
+                    "service_not_applied",
+                    vec![("advisory", w.advisory.clone()), ("service", w.service.clone())],
                 );
                 continue;
             }
@@ -796,7 +818,11 @@ impl<'a> Runner<'a> {
                     "shut the guest down by hand, or raise --shutdown-timeout, then run the same command again",
                 ));
             }
-            self.emit(Event::Waiting { step, what: format!("{name}: waiting for {want:?}") });
+            self.emit(Event::Waiting {
+                step,
+                key: "power",
+                args: vec![("vm", name.to_string()), ("power", power_word(want).to_string())],
+            });
             std::thread::sleep(self.opts.poll);
         }
     }
@@ -811,7 +837,7 @@ impl<'a> Runner<'a> {
             self.satisfied_now(step, None, json!({"running": []}), None)?;
             if !stopped.is_empty() {
                 // Interrupted after the last VM was off: say which the run stopped.
-                self.note(step, format!("stopped by this run: {}", stopped.join(", ")));
+                self.note(step, "stopped_by_run", vec![("vms", stopped.join(", "))]);
             }
             return Ok(StepOutcome::AlreadySatisfied);
         }
@@ -1003,11 +1029,8 @@ impl<'a> Runner<'a> {
         }
         self.note(
             step,
-            format!(
-                "dry run agrees with esxup: {} VIBs installed, {} removed",
-                installed.len(),
-                removed.len()
-            ),
+            "dry_run_agrees",
+            vec![("installed", installed.len().to_string()), ("removed", removed.len().to_string())],
         );
         let real = Change::ProfileUpdate { depot: &d.host_path, profile: &d.profile, dry_run: false };
         let out = self.change(step, None, &real, json!({"build": st.build, "profile": st.image_profile}))?;
@@ -1058,16 +1081,13 @@ impl<'a> Runner<'a> {
         loop {
             match self.host.observe() {
                 Ok(s) if s.boot_time.is_some() && s.boot_time.as_deref() != before => {
-                    self.emit(Event::Waiting {
-                        step,
-                        what: "the host answers again with a new boot time".into(),
-                    });
+                    self.emit(Event::Waiting { step, key: "host_back", args: Vec::new() });
                     return Ok(s);
                 }
                 Ok(_) => last = "the host still reports its old boot time".into(),
                 Err(e) => {
                     if !seen_down {
-                        self.emit(Event::Waiting { step, what: "the host is down".into() });
+                        self.emit(Event::Waiting { step, key: "host_down", args: Vec::new() });
                         seen_down = true;
                     }
                     last = e.to_string();
@@ -1172,7 +1192,15 @@ impl<'a> Runner<'a> {
             return Ok(StepOutcome::Stopped { stop: Stop::VerifyFailed { mismatches } });
         }
         for c in &report.checks {
-            self.note(step, format!("{}: {} ({:?})", c.what, c.found, c.status));
+            self.note(
+                step,
+                "verify_check",
+                vec![
+                    ("check", c.what.to_string()),
+                    ("found", c.found.clone()),
+                    ("status", c.status.as_str().to_string()),
+                ],
+            );
         }
         // The upgraded host's own backup, kept beside the first, so that
         // either build can be restored.
@@ -1238,7 +1266,7 @@ impl<'a> Runner<'a> {
         for (_, _, name) in order {
             let st = self.observe(step)?;
             let Some(vm) = st.vm(&name).cloned() else {
-                self.note(step, format!("{name}: no longer on this host"));
+                self.note(step, "vm_gone", vec![("vm", name.clone())]);
                 continue;
             };
             if vm.is_on() {
@@ -1277,7 +1305,7 @@ impl<'a> Runner<'a> {
                 continue;
             }
             if !vm.is_on() {
-                self.note(step, format!("{}: powered off: its Tools are upgraded once it runs", vm.name));
+                self.note(step, "tools_vm_off", vec![("vm", vm.name.clone())]);
                 continue;
             }
             self.change(
@@ -1346,19 +1374,13 @@ impl<'a> Runner<'a> {
                 continue;
             }
             if vm.tools != Some(esxup_facts::ToolsStatus::Current) {
-                self.note(
-                    step,
-                    format!(
-                        "{}: Tools are {:?}, not current: upgrade them first (tools-upgrade)",
-                        vm.name, vm.tools
-                    ),
-                );
+                self.note(step, "hardware_tools_not_current", vec![("vm", vm.name.clone())]);
                 continue;
             }
             let before = json!({"hardware": vm.hardware, "power": vm.power});
             if vm.is_on() {
                 if !vm.can_shut_down_guest() {
-                    self.note(step, format!("{}: cannot shut the guest down: skipped", vm.name));
+                    self.note(step, "hardware_no_guest_shutdown", vec![("vm", vm.name.clone())]);
                     continue;
                 }
                 self.change(step, Some(&vm.name), &Change::ShutdownGuest(&vm), before.clone())?;
@@ -1421,4 +1443,13 @@ pub fn sha256_file(p: &std::path::Path) -> std::io::Result<(String, u64)> {
     let mut h = sha2::Sha256::new();
     let n = std::io::copy(&mut f, &mut h)?;
     Ok((hex::encode(h.finalize()), n))
+}
+
+/// The API's word for a power state, as the messages print it.
+fn power_word(p: PowerState) -> &'static str {
+    match p {
+        PowerState::PoweredOn => "poweredOn",
+        PowerState::PoweredOff => "poweredOff",
+        PowerState::Suspended => "suspended",
+    }
 }

@@ -30,6 +30,17 @@ pub enum CheckStatus {
     Unknown,
 }
 
+impl CheckStatus {
+    /// `match`, `mismatch`, `unknown` (JSON and message keys).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckStatus::Match => "match",
+            CheckStatus::Mismatch => "mismatch",
+            CheckStatus::Unknown => "unknown",
+        }
+    }
+}
+
 /// One comparison of `verify`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {

@@ -6,7 +6,7 @@
 mod common;
 
 use common::sshd::Sshd;
-use common::write_synthetic_depot;
+use common::write_synthetic_bundle as bundle;
 use esxup_facts::parse::{boot, network, services, software, storage, system, vimcmd, vmodl};
 use esxup_facts::{HostFacts, PowerState, ToolsStatus};
 use serde_json::{json, Value};
@@ -41,38 +41,6 @@ fn fails(s: &Sshd, cmd: &str, status: i32) -> String {
     let (c, out, err) = run(s, cmd);
     assert_eq!(c, status, "`{cmd}`: {out}{err}");
     out + &err
-}
-
-/// The small synthetic depot as an offline bundle zip (index.xml at the root).
-fn bundle(dir: &Path) -> PathBuf {
-    let depot = dir.join("depot");
-    write_synthetic_depot(&depot);
-    let zip_path = dir.join("depot.zip");
-    let mut zw = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
-    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    let mut stack = vec![depot.clone()];
-    let mut files = Vec::new();
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files.push(p);
-            }
-        }
-    }
-    files.sort();
-    for p in files {
-        let rel = p.strip_prefix(&depot).unwrap().to_str().unwrap().to_string();
-        if rel.starts_with("hosts/") {
-            continue;
-        }
-        zw.start_file(rel, opts).unwrap();
-        zw.write_all(&std::fs::read(&p).unwrap()).unwrap();
-    }
-    zw.finish().unwrap();
-    zip_path
 }
 
 /// Uploads `local` to `host_path` with `cat >`, the way `esxup run` does.

@@ -44,6 +44,41 @@ pub fn quote(s: &str) -> String {
 pub struct SshTransport {
     opts: SshOptions,
     src: Option<SshSource>,
+    /// Outputs of reads run together by [`SshTransport::prefetch`], taken
+    /// by the next [`SshTransport::read`] of the same command. Emptied at the
+    /// end of every observation: a later read always asks the host again.
+    prefetched: std::collections::HashMap<String, Option<String>>,
+}
+
+/// Ends each command of a batch: `printf '\n<MARK> %s\n' "$?"` prints the
+/// command's exit status after its output (the leading newline keeps an
+/// output without a final newline apart from the mark).
+const BATCH_MARK: &str = "@@ESXUP-BATCH@@";
+
+/// The shell command line that runs `cmds` one after the other in one
+/// session, each followed by its mark. The ESXi Shell (busybox ash) runs it
+/// as it would run the commands one by one; a session costs far more than
+/// a command, so an observation of the host takes one or two sessions
+/// instead of twenty.
+pub fn batch_command(cmds: &[&str]) -> String {
+    cmds.iter().map(|c| format!("{c}; printf '\\n{BATCH_MARK} %s\\n' \"$?\"")).collect::<Vec<_>>().join("; ")
+}
+
+/// Splits a batch's output into each command's output and status.
+pub fn split_batch(out: &str, n: usize) -> Option<Vec<(i32, String)>> {
+    let sep = format!("\n{BATCH_MARK} ");
+    let mut rest = out;
+    let mut parts = Vec::with_capacity(n);
+    for _ in 0..n {
+        let i = rest.find(&sep)?;
+        let text = rest[..i].to_string();
+        let after = &rest[i + sep.len()..];
+        let end = after.find('\n')?;
+        let status: i32 = after[..end].trim().parse().ok()?;
+        parts.push((status, text));
+        rest = &after[end + 1..];
+    }
+    Some(parts)
 }
 
 impl std::fmt::Debug for SshTransport {
@@ -101,7 +136,7 @@ impl SshTransport {
     /// Connects (checks the host key, authenticates).
     pub fn connect(opts: SshOptions) -> Result<SshTransport, TransportError> {
         let src = SshSource::connect(&opts).map_err(|e| map_collect("connect", e))?;
-        Ok(SshTransport { opts, src: Some(src) })
+        Ok(SshTransport { opts, src: Some(src), prefetched: Default::default() })
     }
 
     /// `user@host:port`.
@@ -137,9 +172,32 @@ impl SshTransport {
     /// their answer with a non-zero status, `slpd status` of a stopped
     /// daemon); `None` when it printed nothing.
     fn read(&mut self, cmd: &str) -> Result<Option<String>, TransportError> {
+        if let Some(text) = self.prefetched.remove(cmd) {
+            return Ok(text);
+        }
         let (_, out, _) = self.exec(cmd, None)?;
         let text = String::from_utf8_lossy(&out).into_owned();
         Ok(Some(text).filter(|t| !t.trim().is_empty()))
+    }
+
+    /// Runs the reads `cmds` in one session; [`SshTransport::read`] then
+    /// takes their outputs. A batch whose output is not complete (the
+    /// connection broke) is an error, as the single read would be.
+    fn prefetch(&mut self, cmds: &[&str]) -> Result<(), TransportError> {
+        if cmds.len() < 2 {
+            return Ok(());
+        }
+        let line = batch_command(cmds);
+        let (_, out, _) = self.exec(&line, None)?;
+        let text = String::from_utf8_lossy(&out);
+        let parts = split_batch(&text, cmds.len()).ok_or_else(|| TransportError::Answer {
+            op: format!("`{}` and {} more reads", cmds[0], cmds.len() - 1),
+            message: "the output ended before every command had answered".into(),
+        })?;
+        for (cmd, (_, text)) in cmds.iter().zip(parts) {
+            self.prefetched.insert(cmd.to_string(), Some(text).filter(|t| !t.trim().is_empty()));
+        }
+        Ok(())
     }
 
     /// A change: fails unless the command ends with status 0 and printed no
@@ -164,6 +222,14 @@ impl SshTransport {
         let Some(text) = self.read(GETALLVMS)? else { return Ok(Some(Vec::new())) };
         let Ok(list) = vimcmd::getallvms(&text) else { return Ok(None) };
         let order = self.autostart()?;
+        let per_vm: Vec<String> = list
+            .iter()
+            .filter_map(|vm| vm.id.as_deref())
+            .flat_map(|id| {
+                ["get.summary", "get.guest", "get.snapshotinfo"].map(|c| vimcmd::per_vm_command(c, id))
+            })
+            .collect();
+        self.prefetch(&per_vm.iter().map(String::as_str).collect::<Vec<_>>())?;
         let mut out = Vec::new();
         for vm in list {
             let Some(id) = vm.id.clone() else { continue };
@@ -203,6 +269,13 @@ impl SshTransport {
     /// The image part of the state only (profile, pending image, Secure
     /// Boot): what the API cannot see, read over SSH beside it.
     pub fn observe_image(&mut self) -> Result<HostState, TransportError> {
+        self.prefetch(&[PROFILE_GET, ALTBOOTBANK, SECUREBOOT_STATE])?;
+        let r = self.observe_image_parts();
+        self.prefetched.clear();
+        r
+    }
+
+    fn observe_image_parts(&mut self) -> Result<HostState, TransportError> {
         let mut s = HostState {
             image_profile: self.read(PROFILE_GET)?.and_then(|t| software::profile_get(&t).ok()),
             ..HostState::default()
@@ -434,49 +507,22 @@ impl Transport for SshTransport {
     }
 
     fn observe(&mut self) -> Result<HostState, TransportError> {
-        let text = self
-            .read(HOSTSUMMARY)?
-            .ok_or_else(|| TransportError::Answer { op: HOSTSUMMARY.into(), message: "no output".into() })?;
-        let v = vmodl::parse(HOSTSUMMARY, &text)
-            .map_err(|e| TransportError::Answer { op: HOSTSUMMARY.into(), message: e.to_string() })?
-            .ok_or_else(|| TransportError::Answer {
-                op: HOSTSUMMARY.into(),
-                message: "no vmodl dump".into(),
-            })?;
-        let mut s = HostState {
-            hostname: v.text_at("config.name").map(str::to_string),
-            uuid: v.text_at("hardware.uuid").map(str::to_string),
-            version: v.text_at("config.product.version").map(str::to_string),
-            build: v.text_at("config.product.build").and_then(|b| b.parse().ok()),
-            maintenance_mode: v.text_at("runtime.inMaintenanceMode").and_then(esxup_facts::parse::parse_bool),
-            boot_time: v.text_at("runtime.bootTime").map(str::to_string),
-            ..HostState::default()
-        };
-        s.image_profile = self.read(PROFILE_GET)?.and_then(|t| software::profile_get(&t).ok());
-        s.pending = self.pending()?;
-        let running = self.read(SLPD_STATUS)?.and_then(|t| services::slpd_status(&t).ok());
-        let policy = self.read(SLPD_CHKCONFIG)?.and_then(|t| services::slpd_chkconfig(&t).ok());
-        let firewall = self.read(CIMSLP_RULESET)?.and_then(|t| network::firewall_ruleset(&t).ok());
-        if running.is_some() || policy.is_some() || firewall.is_some() {
-            s.slp = Some(SlpState { running, policy, firewall_enabled: firewall });
-        }
-        s.license = self
-            .read(LICENSE_SHOW)?
-            .and_then(|t| vimcmd::license_show(&t).ok())
-            .map(|l| LicenseState { edition: l.edition, key_masked: l.key_masked });
-        s.secure_boot = self.read(SECUREBOOT_STATE)?.and_then(|t| hardware::secureboot_state(&t).ok());
-        s.datastores = self.read(FILESYSTEMS)?.and_then(|t| storage::filesystem_list(&t).ok()).map(|list| {
-            list.into_iter()
-                .filter(|d| {
-                    d.kind
-                        .as_deref()
-                        .is_some_and(|k| k.to_ascii_uppercase().starts_with("VMFS") || k.starts_with("NFS"))
-                })
-                .map(|d| d.name)
-                .collect()
-        });
-        s.vms = self.vms()?;
-        Ok(s)
+        let r = self.prefetch(&[
+            HOSTSUMMARY,
+            PROFILE_GET,
+            ALTBOOTBANK,
+            SLPD_STATUS,
+            SLPD_CHKCONFIG,
+            CIMSLP_RULESET,
+            LICENSE_SHOW,
+            SECUREBOOT_STATE,
+            FILESYSTEMS,
+            GETALLVMS,
+            AUTOSTART,
+        ]);
+        let r = r.and_then(|()| self.observe_parts());
+        self.prefetched.clear();
+        r
     }
 
     fn facts(&mut self) -> Result<HostFacts, TransportError> {
@@ -546,6 +592,24 @@ pub fn power_is(vm: Option<&VmState>, want: PowerState) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn batch_line_and_its_output() {
+        let line = batch_command(&["vim-cmd hostsvc/hostsummary", "cat /altbootbank/boot.cfg"]);
+        assert_eq!(
+            line,
+            "vim-cmd hostsvc/hostsummary; printf '\\n@@ESXUP-BATCH@@ %s\\n' \"$?\"; \
+             cat /altbootbank/boot.cfg; printf '\\n@@ESXUP-BATCH@@ %s\\n' \"$?\""
+        );
+        // An output with and one without a final newline, then a failure.
+        let out = "a\nb\n\n@@ESXUP-BATCH@@ 0\nc\n@@ESXUP-BATCH@@ 0\n\n@@ESXUP-BATCH@@ 127\n";
+        let parts = split_batch(out, 3).unwrap();
+        assert_eq!(parts, vec![(0, "a\nb\n".into()), (0, "c".into()), (127, String::new())]);
+        // Cut short (the connection broke): not a partial answer.
+        assert!(split_batch("a\n@@ESXUP-BATCH@@ 0\nb", 2).is_none());
+        assert!(split_batch("a\n@@ESXUP-BATCH@@ x\n", 1).is_none());
+    }
+
     use super::*;
 
     #[test]
@@ -576,5 +640,53 @@ mod tests {
             Some("ToolsUnavailable: Cannot complete operation because VMware Tools is not running in this virtual machine.")
         );
         assert_eq!(vim_fault("Powering on VM:\n"), None);
+    }
+}
+
+impl SshTransport {
+    fn observe_parts(&mut self) -> Result<HostState, TransportError> {
+        let text = self
+            .read(HOSTSUMMARY)?
+            .ok_or_else(|| TransportError::Answer { op: HOSTSUMMARY.into(), message: "no output".into() })?;
+        let v = vmodl::parse(HOSTSUMMARY, &text)
+            .map_err(|e| TransportError::Answer { op: HOSTSUMMARY.into(), message: e.to_string() })?
+            .ok_or_else(|| TransportError::Answer {
+                op: HOSTSUMMARY.into(),
+                message: "no vmodl dump".into(),
+            })?;
+        let mut s = HostState {
+            hostname: v.text_at("config.name").map(str::to_string),
+            uuid: v.text_at("hardware.uuid").map(str::to_string),
+            version: v.text_at("config.product.version").map(str::to_string),
+            build: v.text_at("config.product.build").and_then(|b| b.parse().ok()),
+            maintenance_mode: v.text_at("runtime.inMaintenanceMode").and_then(esxup_facts::parse::parse_bool),
+            boot_time: v.text_at("runtime.bootTime").map(str::to_string),
+            ..HostState::default()
+        };
+        s.image_profile = self.read(PROFILE_GET)?.and_then(|t| software::profile_get(&t).ok());
+        s.pending = self.pending()?;
+        let running = self.read(SLPD_STATUS)?.and_then(|t| services::slpd_status(&t).ok());
+        let policy = self.read(SLPD_CHKCONFIG)?.and_then(|t| services::slpd_chkconfig(&t).ok());
+        let firewall = self.read(CIMSLP_RULESET)?.and_then(|t| network::firewall_ruleset(&t).ok());
+        if running.is_some() || policy.is_some() || firewall.is_some() {
+            s.slp = Some(SlpState { running, policy, firewall_enabled: firewall });
+        }
+        s.license = self
+            .read(LICENSE_SHOW)?
+            .and_then(|t| vimcmd::license_show(&t).ok())
+            .map(|l| LicenseState { edition: l.edition, key_masked: l.key_masked });
+        s.secure_boot = self.read(SECUREBOOT_STATE)?.and_then(|t| hardware::secureboot_state(&t).ok());
+        s.datastores = self.read(FILESYSTEMS)?.and_then(|t| storage::filesystem_list(&t).ok()).map(|list| {
+            list.into_iter()
+                .filter(|d| {
+                    d.kind
+                        .as_deref()
+                        .is_some_and(|k| k.to_ascii_uppercase().starts_with("VMFS") || k.starts_with("NFS"))
+                })
+                .map(|d| d.name)
+                .collect()
+        });
+        s.vms = self.vms()?;
+        Ok(s)
     }
 }

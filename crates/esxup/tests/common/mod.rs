@@ -47,3 +47,36 @@ pub fn write_synthetic_depot(root: &Path) {
         });
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// The small synthetic depot as an offline bundle zip (index.xml at the root).
+#[allow(dead_code)]
+pub fn write_synthetic_bundle(dir: &Path) -> PathBuf {
+    let depot = dir.join("depot");
+    write_synthetic_depot(&depot);
+    let zip_path = dir.join("depot.zip");
+    let mut zw = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut stack = vec![depot.clone()];
+    let mut files = Vec::new();
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    for p in files {
+        let rel = p.strip_prefix(&depot).unwrap().to_str().unwrap().to_string();
+        if rel.starts_with("hosts/") {
+            continue;
+        }
+        zw.start_file(rel, opts).unwrap();
+        std::io::Write::write_all(&mut zw, &std::fs::read(&p).unwrap()).unwrap();
+    }
+    zw.finish().unwrap();
+    zip_path
+}

