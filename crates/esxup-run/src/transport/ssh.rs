@@ -590,6 +590,54 @@ pub fn power_is(vm: Option<&VmState>, want: PowerState) -> bool {
     vm.and_then(|v| v.power) == Some(want)
 }
 
+impl SshTransport {
+    fn observe_parts(&mut self) -> Result<HostState, TransportError> {
+        let text = self
+            .read(HOSTSUMMARY)?
+            .ok_or_else(|| TransportError::Answer { op: HOSTSUMMARY.into(), message: "no output".into() })?;
+        let v = vmodl::parse(HOSTSUMMARY, &text)
+            .map_err(|e| TransportError::Answer { op: HOSTSUMMARY.into(), message: e.to_string() })?
+            .ok_or_else(|| TransportError::Answer {
+                op: HOSTSUMMARY.into(),
+                message: "no vmodl dump".into(),
+            })?;
+        let mut s = HostState {
+            hostname: v.text_at("config.name").map(str::to_string),
+            uuid: v.text_at("hardware.uuid").map(str::to_string),
+            version: v.text_at("config.product.version").map(str::to_string),
+            build: v.text_at("config.product.build").and_then(|b| b.parse().ok()),
+            maintenance_mode: v.text_at("runtime.inMaintenanceMode").and_then(esxup_facts::parse::parse_bool),
+            boot_time: v.text_at("runtime.bootTime").map(str::to_string),
+            ..HostState::default()
+        };
+        s.image_profile = self.read(PROFILE_GET)?.and_then(|t| software::profile_get(&t).ok());
+        s.pending = self.pending()?;
+        let running = self.read(SLPD_STATUS)?.and_then(|t| services::slpd_status(&t).ok());
+        let policy = self.read(SLPD_CHKCONFIG)?.and_then(|t| services::slpd_chkconfig(&t).ok());
+        let firewall = self.read(CIMSLP_RULESET)?.and_then(|t| network::firewall_ruleset(&t).ok());
+        if running.is_some() || policy.is_some() || firewall.is_some() {
+            s.slp = Some(SlpState { running, policy, firewall_enabled: firewall });
+        }
+        s.license = self
+            .read(LICENSE_SHOW)?
+            .and_then(|t| vimcmd::license_show(&t).ok())
+            .map(|l| LicenseState { edition: l.edition, key_masked: l.key_masked });
+        s.secure_boot = self.read(SECUREBOOT_STATE)?.and_then(|t| hardware::secureboot_state(&t).ok());
+        s.datastores = self.read(FILESYSTEMS)?.and_then(|t| storage::filesystem_list(&t).ok()).map(|list| {
+            list.into_iter()
+                .filter(|d| {
+                    d.kind
+                        .as_deref()
+                        .is_some_and(|k| k.to_ascii_uppercase().starts_with("VMFS") || k.starts_with("NFS"))
+                })
+                .map(|d| d.name)
+                .collect()
+        });
+        s.vms = self.vms()?;
+        Ok(s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
 
@@ -640,53 +688,5 @@ mod tests {
             Some("ToolsUnavailable: Cannot complete operation because VMware Tools is not running in this virtual machine.")
         );
         assert_eq!(vim_fault("Powering on VM:\n"), None);
-    }
-}
-
-impl SshTransport {
-    fn observe_parts(&mut self) -> Result<HostState, TransportError> {
-        let text = self
-            .read(HOSTSUMMARY)?
-            .ok_or_else(|| TransportError::Answer { op: HOSTSUMMARY.into(), message: "no output".into() })?;
-        let v = vmodl::parse(HOSTSUMMARY, &text)
-            .map_err(|e| TransportError::Answer { op: HOSTSUMMARY.into(), message: e.to_string() })?
-            .ok_or_else(|| TransportError::Answer {
-                op: HOSTSUMMARY.into(),
-                message: "no vmodl dump".into(),
-            })?;
-        let mut s = HostState {
-            hostname: v.text_at("config.name").map(str::to_string),
-            uuid: v.text_at("hardware.uuid").map(str::to_string),
-            version: v.text_at("config.product.version").map(str::to_string),
-            build: v.text_at("config.product.build").and_then(|b| b.parse().ok()),
-            maintenance_mode: v.text_at("runtime.inMaintenanceMode").and_then(esxup_facts::parse::parse_bool),
-            boot_time: v.text_at("runtime.bootTime").map(str::to_string),
-            ..HostState::default()
-        };
-        s.image_profile = self.read(PROFILE_GET)?.and_then(|t| software::profile_get(&t).ok());
-        s.pending = self.pending()?;
-        let running = self.read(SLPD_STATUS)?.and_then(|t| services::slpd_status(&t).ok());
-        let policy = self.read(SLPD_CHKCONFIG)?.and_then(|t| services::slpd_chkconfig(&t).ok());
-        let firewall = self.read(CIMSLP_RULESET)?.and_then(|t| network::firewall_ruleset(&t).ok());
-        if running.is_some() || policy.is_some() || firewall.is_some() {
-            s.slp = Some(SlpState { running, policy, firewall_enabled: firewall });
-        }
-        s.license = self
-            .read(LICENSE_SHOW)?
-            .and_then(|t| vimcmd::license_show(&t).ok())
-            .map(|l| LicenseState { edition: l.edition, key_masked: l.key_masked });
-        s.secure_boot = self.read(SECUREBOOT_STATE)?.and_then(|t| hardware::secureboot_state(&t).ok());
-        s.datastores = self.read(FILESYSTEMS)?.and_then(|t| storage::filesystem_list(&t).ok()).map(|list| {
-            list.into_iter()
-                .filter(|d| {
-                    d.kind
-                        .as_deref()
-                        .is_some_and(|k| k.to_ascii_uppercase().starts_with("VMFS") || k.starts_with("NFS"))
-                })
-                .map(|d| d.name)
-                .collect()
-        });
-        s.vms = self.vms()?;
-        Ok(s)
     }
 }
