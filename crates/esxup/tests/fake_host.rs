@@ -11,8 +11,8 @@ use esxup_facts::parse::{boot, network, services, software, storage, system, vim
 use esxup_facts::{HostFacts, PowerState, ToolsStatus};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
