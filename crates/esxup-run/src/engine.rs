@@ -65,6 +65,9 @@ impl RunError {
             RunError::Transport { source: TransportError::Unreachable { .. }, .. } => {
                 Some("check that the host is up and reachable, then run the same command again (it resumes)".into())
             }
+            RunError::Transport { step: RunStep::ConfigBackup, .. } => {
+                Some("nothing else was changed; check the host's /scratch space and run the same command again".into())
+            }
             RunError::Journal(JournalError::Locked { .. }) => {
                 Some("wait for the other run to end; two runs on one host are refused".into())
             }
@@ -182,6 +185,11 @@ impl Selection {
 pub struct Options {
     pub selection: Selection,
     pub reboot_timeout: Duration,
+    /// On resume after an interrupted reboot step: how long a host that
+    /// still answers with its old boot time is given to go down before
+    /// esxup concludes the reboot was never issued (the run died between
+    /// its intent record and the command) and issues it.
+    pub reboot_grace: Duration,
     pub shutdown_timeout: Duration,
     /// Interval of the waits (reboot, guest shutdown).
     pub poll: Duration,
@@ -200,6 +208,7 @@ impl Default for Options {
         Options {
             selection: Selection::default(),
             reboot_timeout: Duration::from_secs(30 * 60),
+            reboot_grace: Duration::from_secs(5 * 60),
             shutdown_timeout: Duration::from_secs(10 * 60),
             poll: Duration::from_secs(2),
             power_off_without_tools: false,
@@ -312,9 +321,20 @@ impl Host {
 /// Makes this process SIGKILL itself at a named point (test-only, see the
 /// module documentation).
 fn kill_point(step: RunStep, point: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     if let Ok(v) = std::env::var("ESXUP_TEST_KILL_AT") {
         let here = format!("{}:{point}", step.name());
-        if v.split(',').any(|p| p.trim() == here) {
+        // `step:point#n`: the n-th time this process passes that point.
+        let nth = {
+            let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+            seen.push(here.clone());
+            seen.iter().filter(|s| **s == here).count()
+        };
+        let hit = v.split(',').map(str::trim).any(|p| match p.split_once('#') {
+            Some((at, n)) => at == here && n.parse() == Ok(nth),
+            None => p == here,
+        });
+        if hit {
             // SAFETY: kill(2) on our own pid has no memory-safety conditions.
             unsafe {
                 libc::kill(libc::getpid(), libc::SIGKILL);
@@ -1075,15 +1095,29 @@ impl<'a> Runner<'a> {
 
     /// Waits until the host answers with a boot time other than `before`.
     fn wait_back(&mut self, step: RunStep, before: Option<&str>) -> Result<HostState, RunError> {
-        let deadline = Instant::now() + self.opts.reboot_timeout;
+        Ok(self.wait_back_within(step, before, None)?.expect("no grace: back or an error"))
+    }
+
+    /// Waits for the host to answer with a boot time other than `before`.
+    /// With `grace`: `None` when the host kept answering with the old boot
+    /// time, never down, for that long (it was not rebooted).
+    fn wait_back_within(
+        &mut self,
+        step: RunStep,
+        before: Option<&str>,
+        grace: Option<Duration>,
+    ) -> Result<Option<HostState>, RunError> {
+        let start = Instant::now();
+        let deadline = start + self.opts.reboot_timeout;
         let mut last;
         let mut seen_down = false;
         loop {
             match self.host.observe() {
                 Ok(s) if s.boot_time.is_some() && s.boot_time.as_deref() != before => {
                     self.emit(Event::Waiting { step, key: "host_back", args: Vec::new() });
-                    return Ok(s);
+                    return Ok(Some(s));
                 }
+                Ok(_) if !seen_down && grace.is_some_and(|g| start.elapsed() >= g) => return Ok(None),
                 Ok(_) => last = "the host still reports its old boot time".into(),
                 Err(e) => {
                     if !seen_down {
@@ -1104,7 +1138,10 @@ impl<'a> Runner<'a> {
     fn reboot(&mut self) -> Result<StepOutcome, RunError> {
         let step = RunStep::Reboot;
         let target = self.target_build();
-        // An earlier invocation issued the reboot: wait for the host, never reboot twice.
+        // An earlier invocation announced the reboot and died: if the host
+        // goes down or comes back with a new boot time, that reboot
+        // happened; wait for it, never reboot twice. If it keeps its old
+        // boot time for the grace period, the command was never sent.
         if let Some(r) = self.journal.last_of_step(step).filter(|r| r.phase == Phase::Intent).cloned() {
             let before = r
                 .before
@@ -1112,13 +1149,12 @@ impl<'a> Runner<'a> {
                 .and_then(|b| b.get("boot_time"))
                 .and_then(|v| v.as_str())
                 .map(str::to_string);
-            let st = self.wait_back(step, before.as_deref())?;
-            if satisfied(step, &st, self.plan(), target) == Some(true)
-                || st.boot_time.as_deref() != before.as_deref()
-            {
+            let grace = self.opts.reboot_grace;
+            if let Some(st) = self.wait_back_within(step, before.as_deref(), Some(grace))? {
                 self.done(step, None, json!({"build": st.build, "boot_time": st.boot_time}), None)?;
                 return Ok(StepOutcome::Done);
             }
+            self.emit(Event::Waiting { step, key: "not_rebooted", args: Vec::new() });
         }
         let st = self.observe(step)?;
         if satisfied(step, &st, self.plan(), target) == Some(true) {

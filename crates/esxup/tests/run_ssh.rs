@@ -32,6 +32,11 @@ impl<'a> Run<'a> {
     /// `esxup CMD` against the fake host, with the client key and its
     /// pinned host key, a fast poll, the licence key in the environment.
     fn esxup(&self, cmd: &str, extra: &[&str]) -> Output {
+        self.esxup_env(cmd, extra, &[])
+    }
+
+    /// [`Run::esxup`] with more environment variables.
+    fn esxup_env(&self, cmd: &str, extra: &[&str], env: &[(&str, &str)]) -> Output {
         let target = self.s.target();
         let fp = self.s.fingerprint();
         let key = self.s.path("client_key");
@@ -45,6 +50,7 @@ impl<'a> Run<'a> {
             .env_remove("ESXUP_SSH_PASSWORD")
             .env_remove("GOVC_URL")
             .env("ESXUP_LICENSE_KEY", LICENSE_7)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -72,10 +78,14 @@ impl<'a> Run<'a> {
 
     /// `esxup run` to 7.0 U3g with the bundle.
     fn run(&self, extra: &[&str]) -> Output {
+        self.run_env(extra, &[])
+    }
+
+    fn run_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Output {
         let bundle = self.bundle.to_str().unwrap().to_string();
         let mut args = vec!["--target", U3G, "--depot", &bundle, "--poll-ms", "50", "--reboot-timeout", "60"];
         args.extend_from_slice(extra);
-        self.esxup("run", &args)
+        self.esxup_env("run", &args, env)
     }
 
     fn records(&self) -> Vec<Value> {
@@ -252,4 +262,102 @@ fn blocked_target_is_refused_before_any_change() {
     assert!(err.contains("NATIVE_BOOT_NIC") && err.contains("hint:"), "{err}");
     assert!(!r.journal.exists());
     assert!(changes(&s).is_empty(), "{:?}", changes(&s));
+}
+
+/// The points of the kill chain, in run order: each run of the chain is
+/// killed (SIGKILL, as kill -9 or a power cut on the admin's machine) at
+/// one, then `--resume` goes on to the next. `after-intent`: the journal
+/// announces a change that was not made; `after-change`: the change was
+/// made and not recorded; `after-item`: between the items of a step
+/// (image-update's dry run is a read: its one change is the update).
+const KILL_CHAIN: &[&str] = &[
+    "config-backup:before",
+    "config-backup:after-intent",
+    "config-backup:after-change",
+    "workarounds:after-intent",
+    "workarounds:after-change",
+    "workarounds:after-item",
+    "vm-shutdown:after-intent",
+    "vm-shutdown:after-change",
+    "vm-shutdown:after-item",
+    "maintenance-on:after-intent",
+    "maintenance-on:after-change",
+    "bundle-upload:after-intent",
+    "bundle-upload:after-change",
+    "image-update:after-intent",
+    "image-update:after-change",
+    "reboot:after-intent",
+    "reboot:after-change",
+    "verify:after-intent",
+    "verify:after-change",
+    "license:after-intent",
+    "license:after-change",
+    "maintenance-off:after-intent",
+    "maintenance-off:after-change",
+    "vm-start:after-intent",
+    "vm-start:after-change",
+    "vm-start:after-item",
+    "tools-upgrade:after-intent",
+    "tools-upgrade:after-change",
+];
+
+#[test]
+fn killed_at_every_point_and_resumed_ends_as_an_uninterrupted_run() {
+    let s = Sshd::start_host(&Sshd::host_67());
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    synthetic_devices(&s);
+    for (i, at) in KILL_CHAIN.iter().enumerate() {
+        let mut args = vec!["--yes", "--reboot-grace", "3"];
+        if i > 0 {
+            args.push("--resume");
+        }
+        let o = r.run_env(&args, &[("ESXUP_TEST_KILL_AT", at)]);
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(o.status.signal(), Some(9), "not killed at {at}:\n{}", out(&o));
+        // The journal stays readable after every kill.
+        let show = common::esxup_on("2026-11-26")
+            .args(["journal", "show", r.journal.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert_eq!(common::code(&show), 0, "after the kill at {at}: {}", out(&show));
+    }
+    let o = r.run(&["--yes", "--resume", "--reboot-grace", "3"]);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+
+    // The host ends as after an uninterrupted run.
+    let st = s.state();
+    assert_eq!(st["build"], json!(20328353), "{st}");
+    assert_eq!(st["maintenance"], json!(false));
+    assert_eq!(st["license"]["key"], json!(LICENSE_7));
+    assert_eq!(st["slpd"], json!({"running": false, "policy": "off"}));
+    assert_eq!(st["cimslp"], json!(false));
+    let power: Vec<(String, String)> = st["vms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["name"].as_str().unwrap().to_string(), v["power"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(
+        power,
+        [("web01", "poweredOn"), ("db01", "poweredOn"), ("appliance", "poweredOff")]
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+    );
+    assert_eq!(st["reboots"].as_u64().or(Some(1)), Some(1), "{st}");
+
+    // Every change of the host once, killed or not: a change announced
+    // and not made is made on resume, one made and not recorded is seen
+    // on the host and not made again. Only the configuration backup, a
+    // read of the host, is taken again when its run died.
+    let calls = changes(&s);
+    for (cmd, n) in &calls {
+        if cmd.contains("hostsvc/firmware/") {
+            assert!(*n >= 2, "{cmd}: {n}");
+        } else {
+            assert_eq!(*n, 1, "{cmd} ran {n} times: {calls:?}");
+        }
+    }
+    assert!(calls.keys().any(|k| k.contains("shutdown reboot")), "{calls:?}");
+    let o = r.esxup("verify", &[]);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
 }

@@ -69,6 +69,7 @@ impl std::fmt::Debug for ApiTransport {
 /// Maps the client's errors to what the runner acts on.
 pub fn map_vim(op: &str, e: esxup_vim::Error) -> TransportError {
     use esxup_vim::Error as E;
+    let message = tidy(op, e.to_string());
     let op = op.to_string();
     match e {
         E::Fault { ref kind, ref message, .. } | E::TaskFailed { ref kind, ref message, .. }
@@ -76,28 +77,36 @@ pub fn map_vim(op: &str, e: esxup_vim::Error) -> TransportError {
         {
             TransportError::Restricted { op, message: format!("{kind}: {message}") }
         }
-        E::Transport { .. } => TransportError::Unreachable { op, message: e.to_string() },
+        E::Transport { .. } => TransportError::Unreachable { op, message },
         E::InvalidLogin { .. } => TransportError::Access {
             op,
-            message: e.to_string(),
+            message,
             hint: Some("check --user and the password (ESXUP_PASSWORD, --password-file)".into()),
         },
         E::UntrustedCertificate { ref thumbprint, .. } => TransportError::Access {
             op,
             hint: Some(format!("if you trust this host, pin its certificate: --thumbprint {thumbprint}")),
-            message: e.to_string(),
+            message,
         },
         E::Url { .. } | E::Tls(_) | E::NotAuthenticated { .. } => {
-            TransportError::Access { op, message: e.to_string(), hint: None }
+            TransportError::Access { op, message, hint: None }
         }
         E::Http { status, .. } if status == 502 || status == 503 => {
-            TransportError::Unreachable { op, message: e.to_string() }
+            TransportError::Unreachable { op, message }
         }
         E::Fault { .. } | E::TaskFailed { .. } | E::TaskTimeout { .. } | E::Http { .. } => {
-            TransportError::Refused { op, message: e.to_string() }
+            TransportError::Refused { op, message }
         }
-        E::Response { .. } => TransportError::Answer { op, message: e.to_string() },
+        E::Response { .. } => TransportError::Answer { op, message },
     }
+}
+
+/// The client's error text without what the transport error adds itself:
+/// the operation (`op: op url: ...` would name it twice) and the blank end
+/// of an empty HTTP body (`HTTP status 500: \n`).
+fn tidy(op: &str, message: String) -> String {
+    let m = message.strip_prefix(op).and_then(|m| m.strip_prefix(' ')).unwrap_or(&message);
+    m.trim_end().trim_end_matches(':').to_string()
 }
 
 fn moref_of(n: &Node) -> Option<MoRef> {

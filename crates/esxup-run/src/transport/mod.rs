@@ -129,6 +129,29 @@ impl TransportError {
     pub fn is_unreachable(&self) -> bool {
         matches!(self, TransportError::Unreachable { .. })
     }
+
+    /// The same error with `from` (a long command line) named `to` in its
+    /// message.
+    pub fn relabel(self, from: &str, to: &str) -> TransportError {
+        if from == to {
+            return self;
+        }
+        let r = |m: String| m.replace(from, to);
+        match self {
+            TransportError::Restricted { op, message } => {
+                TransportError::Restricted { op, message: r(message) }
+            }
+            TransportError::Unreachable { op, message } => {
+                TransportError::Unreachable { op, message: r(message) }
+            }
+            TransportError::Refused { op, message } => TransportError::Refused { op, message: r(message) },
+            TransportError::Access { op, message, hint } => {
+                TransportError::Access { op, message: r(message), hint }
+            }
+            TransportError::Answer { op, message } => TransportError::Answer { op, message: r(message) },
+            e @ TransportError::Unsupported { .. } => e,
+        }
+    }
 }
 
 /// A way to read and change one host.

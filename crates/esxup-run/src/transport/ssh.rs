@@ -154,6 +154,16 @@ impl SshTransport {
     /// Runs a command: `(status, stdout, stderr)`. A connection that broke
     /// is dropped, so that the next command connects again.
     fn exec(&mut self, cmd: &str, input: Option<&[u8]>) -> Result<(i32, Vec<u8>, String), TransportError> {
+        self.exec_as(cmd, cmd, input)
+    }
+
+    /// [`SshTransport::exec`], naming the command `label` in errors.
+    fn exec_as(
+        &mut self,
+        cmd: &str,
+        label: &str,
+        input: Option<&[u8]>,
+    ) -> Result<(i32, Vec<u8>, String), TransportError> {
         let src = self.src()?;
         let r = match input {
             Some(mut bytes) => src.run_with_input(cmd, &mut bytes),
@@ -163,7 +173,7 @@ impl SshTransport {
             Ok(x) => Ok(x),
             Err(e) => {
                 self.src = None;
-                Err(map_collect(cmd, e))
+                Err(map_collect(label, e).relabel(cmd, label))
             }
         }
     }
@@ -188,7 +198,8 @@ impl SshTransport {
             return Ok(());
         }
         let line = batch_command(cmds);
-        let (_, out, _) = self.exec(&line, None)?;
+        let label = format!("`{}` and {} more reads in one session", cmds[0], cmds.len() - 1);
+        let (_, out, _) = self.exec_as(&line, &label, None)?;
         let text = String::from_utf8_lossy(&out);
         let parts = split_batch(&text, cmds.len()).ok_or_else(|| TransportError::Answer {
             op: format!("`{}` and {} more reads", cmds[0], cmds.len() - 1),

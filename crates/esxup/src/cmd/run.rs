@@ -163,6 +163,11 @@ pub struct RunArgs {
     /// Interval of the waits, in milliseconds (tests).
     #[arg(long, value_name = "MS", default_value_t = 2000, hide = true)]
     pub poll_ms: u64,
+    /// On resume of an interrupted reboot: how long a host still answering
+    /// with its old boot time may take to go down before the reboot is
+    /// sent (seconds; tests).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, hide = true)]
+    pub reboot_grace: u64,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -232,6 +237,40 @@ fn transport_hint(e: TransportError) -> anyhow::Error {
 
 /// Connects the transports the arguments name.
 fn connect(c: &ConnArgs) -> anyhow::Result<Host> {
+    connect_raw(c)?.map_err(transport_hint)
+}
+
+/// Connects and reads the host's state; on a resume whose journal ends
+/// with the reboot's intent the host may be down for its reboot: then
+/// waits for it (up to `--reboot-timeout`) instead of failing. Refused
+/// credentials and host keys are errors at once.
+fn connect_observe(
+    c: &ConnArgs,
+    rebooting: bool,
+    timeout: Duration,
+    poll: Duration,
+) -> anyhow::Result<(Host, HostState)> {
+    let deadline = std::time::Instant::now() + timeout;
+    let mut said = false;
+    loop {
+        let r = connect_raw(c)?.and_then(|mut h| h.observe().map(|st| (h, st)));
+        match r {
+            Ok(x) => return Ok(x),
+            Err(e @ (TransportError::Unreachable { .. } | TransportError::Answer { .. }))
+                if rebooting && std::time::Instant::now() < deadline =>
+            {
+                if !said {
+                    eprintln!("the journal ends with the reboot: waiting for the host to answer ({e})");
+                    said = true;
+                }
+                std::thread::sleep(poll);
+            }
+            Err(e) => return Err(transport_hint(e)),
+        }
+    }
+}
+
+fn connect_raw(c: &ConnArgs) -> anyhow::Result<Result<Host, TransportError>> {
     let api = match &c.host {
         Some(h) => {
             let (opts, _) = api_options(&ApiTarget {
@@ -243,7 +282,10 @@ fn connect(c: &ConnArgs) -> anyhow::Result<Host> {
                 password_file: c.password_file.as_deref(),
                 timeout: c.timeout,
             })?;
-            Some(ApiTransport::connect(opts).map_err(transport_hint)?)
+            match ApiTransport::connect(opts) {
+                Ok(t) => Some(t),
+                Err(e) => return Ok(Err(e)),
+            }
         }
         None => None,
     };
@@ -257,14 +299,17 @@ fn connect(c: &ConnArgs) -> anyhow::Result<Host> {
                 password_file: c.password_file.as_deref(),
                 timeout: c.timeout,
             })?;
-            Some(SshTransport::connect(opts).map_err(transport_hint)?)
+            match SshTransport::connect(opts) {
+                Ok(t) => Some(t),
+                Err(e) => return Ok(Err(e)),
+            }
         }
         None => None,
     };
     if api.is_none() && ssh.is_none() {
         return Err(hinted("no host given", "give --host URL (vSphere API), --ssh root@HOST, or both"));
     }
-    Ok(Host::new(api, ssh))
+    Ok(Ok(Host::new(api, ssh)))
 }
 
 fn journal_dir(a: Option<&PathBuf>, host: &str) -> PathBuf {
@@ -525,12 +570,21 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
     } else {
         None
     };
-    let mut host = connect(&a.conn)?;
-    let state = host.observe().map_err(transport_hint)?;
+    let rebooting = existing.as_ref().is_some_and(|(_, recs)| {
+        recs.last().is_some_and(|r| r.step == RunStep::Reboot && r.phase == esxup_run::Phase::Intent)
+    });
+    let (mut host, state) = connect_observe(
+        &a.conn,
+        rebooting,
+        Duration::from_secs(a.reboot_timeout.max(1)),
+        Duration::from_millis(a.poll_ms.max(10)),
+    )?;
     let (plan, target, current_name, records, before_run) = match &existing {
         Some((meta, records)) => {
             check_journal(meta, &state, a.target.as_deref(), g)?;
-            (meta.plan.clone(), meta.target.clone(), None, records.clone(), None)
+            let (kb, _) = input::load_kb(g, For::Plan)?;
+            let current = kb.release(meta.build).map(|r| r.name.clone());
+            (meta.plan.clone(), meta.target.clone(), current, records.clone(), None)
         }
         None => {
             let (plan, requested, current) = match plan_run(g, &a, &mut host, lang) {
@@ -549,6 +603,7 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
     let opts = Options {
         selection,
         reboot_timeout: Duration::from_secs(a.reboot_timeout.max(1)),
+        reboot_grace: Duration::from_secs(a.reboot_grace),
         shutdown_timeout: Duration::from_secs(a.shutdown_timeout.max(1)),
         poll: Duration::from_millis(a.poll_ms.max(10)),
         power_off_without_tools: a.power_off_without_tools,
