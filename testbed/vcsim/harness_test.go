@@ -608,6 +608,15 @@ func TestBackupAndDownload(t *testing.T) {
 	if code, _ := f.do("GET", strings.TrimPrefix(res.Returnval, "http://*"), nil, true); code != 500 {
 		t.Fatalf("-fail-download: %d", code)
 	}
+
+	// Without -uuid: one UUID in summary.hardware, hardware.systemInfo,
+	// the state and the bundle's Manifest, as on a real host.
+	if err := property.DefaultCollector(f.c.Client).RetrieveOne(f.ctx, f.hostRef, []string{"hardware.systemInfo", "summary.hardware"}, &h); err != nil {
+		t.Fatal(err)
+	}
+	if h.Summary.Hardware.Uuid != h.Hardware.SystemInfo.Uuid || f.state().UUID != h.Summary.Hardware.Uuid {
+		t.Fatalf("default identity: summary %s, systemInfo %s, state %s", h.Summary.Hardware.Uuid, h.Hardware.SystemInfo.Uuid, f.state().UUID)
+	}
 }
 
 // SyncFirmwareConfiguration is not in govmomi's types: a hand-made request.

@@ -109,6 +109,11 @@ func (h *harness) setup(uuidFlag, hostname string, free bool) error {
 	if uuidFlag != "" {
 		host.Summary.Hardware.Uuid = uuidFlag
 		host.Hardware.SystemInfo.Uuid = uuidFlag
+	} else {
+		// The template's summary.hardware.uuid differs from its
+		// hardware.systemInfo.uuid; a real host reports one value in both
+		// (and in its config bundle).
+		host.Summary.Hardware.Uuid = host.Hardware.SystemInfo.Uuid
 	}
 	if hostname != "" {
 		host.Name = hostname

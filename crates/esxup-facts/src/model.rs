@@ -324,3 +324,12 @@ pub struct License {
     /// The key with all but the last group masked (`*****-*****-*****-*****-ABCDE`).
     pub key_masked: Option<String>,
 }
+
+/// Whether a licence edition name is the free vSphere Hypervisor (`vSphere
+/// 7 Hypervisor`, vmodl key `esx.hypervisor.cpuPackageCoreLimited`: fixture
+/// license-show/7.0-hypervisor.txt). The free licence makes the vSphere API
+/// read-only. The one test of "free licence", for the check and the runner.
+pub fn is_free_edition(edition: &str) -> bool {
+    let e = edition.to_ascii_lowercase();
+    e.contains("hypervisor") || e.contains("free")
+}

@@ -69,10 +69,14 @@ impl RunError {
                 Some("nothing else was changed; check the host's /scratch space and run the same command again".into())
             }
             RunError::Journal(JournalError::Locked { .. }) => {
-                Some("wait for the other run to end; two runs on one host are refused".into())
+                Some("wait for the other run to end; two runs on one journal are refused".into())
             }
             RunError::Journal(JournalError::Corrupt { .. }) => Some(
                 "the journal is left as it is: check the host's state by hand, then move the journal folder away to start anew"
+                    .into(),
+            ),
+            RunError::NeverBack { .. } => Some(
+                "look at the host's console (see docs/run.md, rollback); once it answers, run the same command with --resume"
                     .into(),
             ),
             _ => None,

@@ -46,12 +46,11 @@ pub enum Command {
     Check(cmd::check::CheckArgs),
     /// Write the upgrade runbook for a host.
     Plan(cmd::plan::PlanArgs),
-    /// Carry out the upgrade on one host, step by step, with a journal (preview without --yes).
+    // The help of run and verify is their Args struct's doc (exit codes).
     Run(Box<cmd::run::RunArgs>),
     /// Read a run journal.
     #[command(subcommand)]
     Journal(cmd::run::JournalCommand),
-    /// Check that a host runs the target and is otherwise as before the run.
     Verify(cmd::run::VerifyArgs),
     /// Lint knowledge-base data files (strict).
     #[command(name = "kb-lint")]

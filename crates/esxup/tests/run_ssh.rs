@@ -83,7 +83,10 @@ impl<'a> Run<'a> {
 
     fn run_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Output {
         let bundle = self.bundle.to_str().unwrap().to_string();
-        let mut args = vec!["--target", U3G, "--depot", &bundle, "--poll-ms", "50", "--reboot-timeout", "60"];
+        let mut args = vec!["--target", U3G, "--depot", &bundle, "--poll-ms", "50"];
+        if !extra.contains(&"--reboot-timeout") {
+            args.extend(["--reboot-timeout", "60"]);
+        }
         args.extend_from_slice(extra);
         self.esxup_env("run", &args, env)
     }
@@ -360,4 +363,165 @@ fn killed_at_every_point_and_resumed_ends_as_an_uninterrupted_run() {
     assert!(calls.keys().any(|k| k.contains("shutdown reboot")), "{calls:?}");
     let o = r.esxup("verify", &[]);
     assert_eq!(common::code(&o), 0, "{}", out(&o));
+}
+
+/// The `esxup run` arguments to 7.0 U3g for a host reached at `ssh` with `key`.
+fn run_with(r: &Run, ssh: &str, key: &str) -> Output {
+    let bundle = r.bundle.to_str().unwrap().to_string();
+    let journal = r.journal.to_str().unwrap().to_string();
+    common::esxup_on("2026-11-26")
+        .args(["run", "--ssh", ssh, "--ssh-fingerprint", &r.s.fingerprint(), "--identity", key])
+        .args(["--journal", &journal, "--target", U3G, "--depot", &bundle, "--yes", "--timeout", "5"])
+        .env_remove("SSH_AUTH_SOCK")
+        .env_remove("ESXUP_SSH_PASSWORD")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn refused_key_and_dead_host_are_errors_before_anything_starts() {
+    let s = Sshd::start_host(&Sshd::host_67());
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    let o = run_with(&r, &s.target(), &s.path("wrong_key"));
+    assert_eq!(common::code(&o), 2, "{}", out(&o));
+    let err = common::stderr(&o);
+    assert!(err.contains("error:") && err.contains("hint:"), "{err}");
+    assert!(!r.journal.exists());
+
+    // Nothing listens on the port any more.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let o = run_with(&r, &format!("root@127.0.0.1:{port}"), &s.path("client_key"));
+    assert_eq!(common::code(&o), 2, "{}", out(&o));
+    assert!(common::stderr(&o).contains("hint:"), "{}", out(&o));
+    assert!(!r.journal.exists());
+    assert!(changes(&s).is_empty());
+}
+
+#[test]
+fn an_unusable_backup_stops_the_run_before_any_change() {
+    let s = Sshd::start_host(&Sshd::host_67());
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    synthetic_devices(&s);
+    s.set_fault("backup_corrupt", json!(true));
+    let o = r.run(&["--yes"]);
+    assert_eq!(common::code(&o), 2, "{}", out(&o));
+    assert!(common::stderr(&o).contains("configuration backup is not usable"), "{}", out(&o));
+    let calls = changes(&s);
+    assert!(calls.keys().all(|k| k.contains("hostsvc/firmware/")), "only the backup ran: {calls:?}");
+    let recs = r.records();
+    assert_eq!(recs.last().unwrap()["phase"], json!("failed"), "{recs:?}");
+
+    // Without a verified backup no other step runs, even when asked for.
+    let o = r.run(&["--yes", "--resume", "--only", "maintenance-on"]);
+    assert_eq!(common::code(&o), 1, "{}", out(&o));
+    assert!(common::stderr(&o).contains("no verified configuration backup"), "{}", out(&o));
+    assert_eq!(s.state()["maintenance"], json!(false));
+}
+
+#[test]
+fn a_dry_run_that_differs_from_the_simulation_installs_nothing() {
+    let s = Sshd::start_host(&Sshd::host_67());
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    synthetic_devices(&s);
+    s.set_fault("dryrun_differs", json!(true));
+    let o = r.run(&["--yes"]);
+    assert_eq!(common::code(&o), 1, "{}", out(&o));
+    assert!(common::stderr(&o).contains("dry run does not match"), "{}", out(&o));
+    let calls = changes(&s);
+    assert!(!calls.keys().any(|k| k.contains("profile update") && !k.contains("--dry-run")), "{calls:?}");
+    assert_eq!(s.state()["build"], json!(15160138));
+    assert!(
+        r.journal.join("image-update").exists() || r.records().iter().any(|x| x["phase"] == json!("failed"))
+    );
+}
+
+#[test]
+fn a_host_that_never_comes_back_ends_the_run_with_a_hint() {
+    let s = Sshd::start_host(&Sshd::host_67());
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    synthetic_devices(&s);
+    let mut st = s.state();
+    st["never_back"] = json!(true);
+    s.set_state(&st);
+    let o = r.run(&["--yes", "--reboot-timeout", "4"]);
+    assert_eq!(common::code(&o), 2, "{}", out(&o));
+    let err = common::stderr(&o);
+    assert!(err.contains("reboot") && err.contains("hint:") && err.contains("--resume"), "{err}");
+    let last = r.records().last().cloned().unwrap();
+    assert_eq!((last["step"].clone(), last["phase"].clone()), (json!("reboot"), json!("intent")), "{last}");
+}
+
+#[test]
+fn running_vms_without_tools_stop_the_shutdown_step_by_name() {
+    let mut host = Sshd::host_67();
+    host["vms"][2]["power"] = json!("poweredOn");
+    host["vms"][2]["tools_running"] = json!(false);
+    let s = Sshd::start_host(&host);
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    synthetic_devices(&s);
+    let o = r.run(&["--yes", "--only", "config-backup,vm-shutdown"]);
+    assert_eq!(common::code(&o), 1, "{}", out(&o));
+    let err = common::stderr(&o);
+    assert!(err.contains("appliance") && err.contains("--power-off-without-tools"), "{err}");
+    assert_eq!(s.state()["vms"][2]["power"], json!("poweredOn"));
+    let o = r.run(&["--yes", "--resume", "--only", "vm-shutdown", "--power-off-without-tools"]);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    let st = s.state();
+    for v in st["vms"].as_array().unwrap() {
+        assert_eq!(v["power"], json!("poweredOff"), "{v}");
+    }
+    assert!(changes(&s).keys().any(|k| k == "vim-cmd vmsvc/power.off 3"), "{:?}", changes(&s));
+}
+
+#[test]
+fn a_second_run_on_the_same_journal_is_refused_and_a_corrupt_journal_kept() {
+    let s = Sshd::start_host(&Sshd::host_67());
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    synthetic_devices(&s);
+    // The first run hangs in its first change while holding the journal.
+    s.set_fault("hang", json!("vim-cmd hostsvc/firmware/sync_config"));
+    s.set_fault("hang_seconds", json!(60));
+    let bundle = r.bundle.to_str().unwrap().to_string();
+    let journal = r.journal.to_str().unwrap().to_string();
+    let mut first = common::esxup_on("2026-11-26")
+        .args(["run", "--ssh", &s.target(), "--ssh-fingerprint", &s.fingerprint()])
+        .args(["--identity", &s.path("client_key"), "--journal", &journal, "--target", U3G])
+        .args(["--depot", &bundle, "--yes", "--timeout", "120"])
+        .env_remove("SSH_AUTH_SOCK")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !s.commands_log().iter().any(|l| l == "vim-cmd hostsvc/firmware/sync_config") {
+        assert!(t0.elapsed().as_secs() < 120, "the first run never got to the backup");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let o = r.run(&["--yes", "--resume"]);
+    let _ = first.kill();
+    let _ = first.wait();
+    assert_eq!(common::code(&o), 2, "{}", out(&o));
+    assert!(common::stderr(&o).contains("wait for the other run"), "{}", out(&o));
+
+    // A journal line cut in the middle: named, and the journal left alone.
+    let path = r.journal.join("journal.jsonl");
+    let mut text = std::fs::read(&path).unwrap();
+    text.extend_from_slice(b"{\"seq\": 99, \"step\": \"reb");
+    std::fs::write(&path, &text).unwrap();
+    let o = r.run(&["--yes", "--resume"]);
+    assert_eq!(common::code(&o), 2, "{}", out(&o));
+    assert!(
+        common::stderr(&o).contains("journal.jsonl") && common::stderr(&o).contains("line"),
+        "{}",
+        out(&o)
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), text, "the corrupt journal is kept as it was");
 }

@@ -41,8 +41,7 @@ pub fn license(cx: &Ctx, out: &mut Vec<Finding>) {
             "vim-cmd vimsvc/license --show",
         ));
     }
-    let free =
-        edition.to_ascii_lowercase().contains("hypervisor") || edition.to_ascii_lowercase().contains("free");
+    let free = esxup_facts::model::is_free_edition(&edition);
     if free && upgrade_major {
         out.push(license_free(cx, &edition));
     }

@@ -593,3 +593,34 @@ impl Transport for ApiTransport {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_operation_once_without_an_empty_body() {
+        let e = esxup_vim::Error::Http {
+            op: "download the configuration bundle".into(),
+            url: "https://esx01/downloads/x/configBundle-esx01.tgz".into(),
+            status: 500,
+            body: "\n".into(),
+        };
+        let t = map_vim("download the configuration bundle", e);
+        assert!(matches!(t, TransportError::Refused { .. }), "{t:?}");
+        assert_eq!(
+            t.to_string(),
+            "download the configuration bundle: https://esx01/downloads/x/configBundle-esx01.tgz: HTTP status 500"
+        );
+        let e = esxup_vim::Error::Fault {
+            op: "EnterMaintenanceMode_Task".into(),
+            url: "https://esx01/sdk".into(),
+            kind: "InvalidState".into(),
+            message: "The operation is not allowed in the current state.".into(),
+        };
+        assert_eq!(
+            map_vim("EnterMaintenanceMode_Task", e).to_string(),
+            "EnterMaintenanceMode_Task: https://esx01/sdk: InvalidState: The operation is not allowed in the current state."
+        );
+    }
+}

@@ -88,7 +88,8 @@ pub struct ConnArgs {
 /// ISO installer or another step by hand comes next) — fix it and resume;
 /// 2 it could not go on (bad input, unreachable host, refused certificate
 /// or key, a host that did not come back, a backup or checksum that failed,
-/// a locked or corrupt journal): the journal says where it stopped.
+/// a locked or corrupt journal, the host name not confirmed at the prompt):
+/// the journal says where it stopped.
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Steps, in order: config-backup, vm-backup, workarounds, vm-shutdown, maintenance-on, \
@@ -148,7 +149,7 @@ pub struct RunArgs {
     /// Upgrade the virtual hardware of every VM whose Tools are current.
     #[arg(long, conflicts_with = "vms")]
     pub all_vms: bool,
-    /// Take a snapshot before a VM's hardware upgrade; removed once the VM runs again.
+    /// Take a snapshot before a VM's hardware upgrade; removed after the upgrade once the VM is back in its power state.
     #[arg(long)]
     pub snapshot_before_hardware: bool,
     /// Read the licence key from the first line of this file [default: ESXUP_LICENSE_KEY, or a prompt].
@@ -560,7 +561,7 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
     let dir = journal_dir(a.journal.as_ref(), &label);
     let existing = if Journal::exists(&dir) {
         Some(Journal::read(&dir).map_err(|e| {
-            hinted(e.to_string(), "the journal is left as it is; check it with `esxup journal show`")
+            hinted(e.to_string(), "the journal is left as it is: look at the line it names; move the folder away to start a new run")
         })?)
     } else if a.resume {
         return Err(hinted(
@@ -583,7 +584,8 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
         Some((meta, records)) => {
             check_journal(meta, &state, a.target.as_deref(), g)?;
             let (kb, _) = input::load_kb(g, For::Plan)?;
-            let current = kb.release(meta.build).map(|r| r.name.clone());
+            // The header names what the host runs now (beside its build).
+            let current = state.build.and_then(|b| kb.release(b)).map(|r| r.name.clone());
             (meta.plan.clone(), meta.target.clone(), current, records.clone(), None)
         }
         None => {
@@ -619,6 +621,24 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
             format!("--vm {name}: the host has no VM of that name"),
             format!("VMs on the host: {}", names.join(", ")),
         ));
+    }
+    // The free licence makes the host's API read-only (RestrictedVersion
+    // on every change): without SSH nothing could be done, so refuse before
+    // the journal is started rather than at the first change.
+    let free =
+        state.license.as_ref().and_then(|l| l.edition.as_deref()).filter(|e| esxup_facts::is_free_edition(e));
+    if let Some(edition) = free {
+        if !host.has_ssh() {
+            let msg = format!(
+                "the host has the free licence ({edition}): its vSphere API refuses every change esxup run makes"
+            );
+            let hint = "give --ssh root@HOST as well (enable SSH on the host): esxup run then works in the ESXi Shell";
+            if a.yes {
+                return Err(hinted(msg, hint));
+            }
+            eprintln!("warning: {msg}");
+            eprintln!("hint: {hint}");
+        }
     }
     // A step that needs SSH, on a run without it: refuse before the first
     // change rather than stop half-way.
@@ -720,9 +740,9 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
 
 fn journal_err(e: esxup_run::JournalError) -> anyhow::Error {
     let hint = match &e {
-        esxup_run::JournalError::Locked { .. } => "wait for the other run to end; two runs on one host are refused",
+        esxup_run::JournalError::Locked { .. } => "wait for the other run to end; two runs on one journal are refused",
         esxup_run::JournalError::Corrupt { .. } => {
-            "the journal is left as it is: check the host's state by hand, then move the folder away to start anew"
+            "the journal is left as it is: look at the line named above in journal.jsonl, check the host's state by hand, then move the folder away to start anew"
         }
         _ => "check the journal folder (esxup journal show DIR)",
     };
