@@ -254,6 +254,29 @@ impl Host {
         self.ssh.is_some()
     }
 
+    /// The hardware UUIDs the API and SSH report (`None` for a transport
+    /// the run does not have): both must name the same machine.
+    pub fn uuids(&mut self) -> Result<(Option<String>, Option<String>), TransportError> {
+        let api = match self.api.as_mut() {
+            Some(a) => a.observe()?.uuid,
+            None => None,
+        };
+        let ssh = match self.ssh.as_mut() {
+            Some(s) => s.observe()?.uuid,
+            None => None,
+        };
+        Ok((api, ssh))
+    }
+
+    /// Makes the changes over SSH from the start (a free-licence host,
+    /// whose API refuses them); `false` without an SSH connection.
+    pub fn prefer_ssh(&mut self) -> bool {
+        if self.ssh.is_some() {
+            self.active = TransportKind::Ssh;
+        }
+        self.ssh.is_some()
+    }
+
     fn active(&mut self) -> &mut dyn Transport {
         match self.active {
             TransportKind::Api => self.api.as_mut().map(|t| t as &mut dyn Transport),

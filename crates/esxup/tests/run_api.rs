@@ -560,3 +560,38 @@ fn second_run_at_the_same_time_is_refused() {
     assert!(writes(&other).is_empty(), "the refused run changed nothing: {:?}", calls(&other));
     assert_eq!(r1.records(), recs, "the refused run wrote nothing to the journal");
 }
+
+/// A free-ESXi host given with both `--host` and `--ssh`: the API only
+/// reads, every change goes over SSH from the start (no refused API call),
+/// and the esxcli upgrade with the offline bundle goes through.
+#[test]
+fn free_esxi_with_ssh_changes_everything_over_ssh() {
+    use common::sshd::Sshd;
+    let host = Sshd::host_67();
+    let uuid = host["uuid"].as_str().unwrap().to_string();
+    let sim = esx67(&["-free-license", "-uuid", &uuid, "-hostname", "esx01.lab.local"]);
+    let s = Sshd::start_host(&host);
+    s.claim_synthetic_devices();
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&sim, dir.path());
+    let bundle = common::write_synthetic_bundle(dir.path());
+    let (target, fp, key) = (s.target(), s.fingerprint(), s.path("client_key"));
+    let ssh = ["--ssh", &target, "--ssh-fingerprint", &fp, "--identity", &key];
+    let mut args = vec!["--depot", bundle.to_str().unwrap(), "--yes"];
+    args.extend_from_slice(&ssh);
+    let o = r.run(&args);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    assert!(writes(&sim).is_empty(), "the free host's API only read: {:?}", writes(&sim));
+    assert_eq!(s.state()["build"], json!(20328353));
+    assert!(s.calls().keys().any(|k| k.contains("software profile update")), "{:?}", s.calls());
+    assert!(r.records().iter().all(|x| x["phase"] != json!("failed")), "{:?}", r.records());
+
+    // Two machines given as one: refused before anything.
+    let other = esx67(&[]);
+    let dir2 = tempfile::tempdir().unwrap();
+    let r2 = Run::new(&other, dir2.path());
+    let o = r2.run(&args);
+    assert_eq!(common::code(&o), 2, "{}", out(&o));
+    assert!(common::stderr(&o).contains("two machines"), "{}", out(&o));
+    assert!(!r2.journal.exists());
+}

@@ -97,23 +97,6 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Gives host-a's two PCI devices (BCM5720 NIC on ntg3, MegaRAID on
-/// lsi_mr3) the device ids the synthetic depot's ntg3 and lsi-mr3 VIBs
-/// claim (`PCIID fffe` + the first 4 hex digits of sha256("dev:<name>"),
-/// scripts/gen-synthetic-depot.py `pci_tags`), so the check of the
-/// synthetic 7.0 U3g image finds their drivers. Without it the check rightly
-/// blocks the target (`blocked_target_is_refused_before_any_change`).
-fn synthetic_devices(s: &Sshd) {
-    let file = s.host_dir().join("esxcli-hardware-pci-list.txt");
-    let text = std::fs::read_to_string(&file).unwrap();
-    let text = text
-        .replace("Vendor ID: 0x14e4", "Vendor ID: 0xfffe")
-        .replace("Device ID: 0x165f", "Device ID: 0x88d2")
-        .replace("Vendor ID: 0x1000", "Vendor ID: 0xfffe")
-        .replace("Device ID: 0x005b", "Device ID: 0xb13a");
-    std::fs::write(&file, text).unwrap();
-}
-
 fn out(o: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
@@ -133,7 +116,7 @@ fn preview_changes_nothing_and_lists_every_step() {
     let s = Sshd::start_host(&Sshd::host_67());
     let dir = tempfile::tempdir().unwrap();
     let r = Run::new(&s, dir.path());
-    synthetic_devices(&s);
+    s.claim_synthetic_devices();
     let before = s.state();
     let o = r.run(&[]);
     assert_eq!(common::code(&o), 0, "{}", out(&o));
@@ -173,7 +156,7 @@ fn whole_esxcli_upgrade_from_67_to_70u3g_then_verify() {
     let s = Sshd::start_host(&Sshd::host_67());
     let dir = tempfile::tempdir().unwrap();
     let r = Run::new(&s, dir.path());
-    synthetic_devices(&s);
+    s.claim_synthetic_devices();
     let o = r.run(&["--yes"]);
     assert_eq!(common::code(&o), 0, "{}", out(&o));
 
@@ -309,7 +292,7 @@ fn killed_at_every_point_and_resumed_ends_as_an_uninterrupted_run() {
     let s = Sshd::start_host(&Sshd::host_67());
     let dir = tempfile::tempdir().unwrap();
     let r = Run::new(&s, dir.path());
-    synthetic_devices(&s);
+    s.claim_synthetic_devices();
     for (i, at) in KILL_CHAIN.iter().enumerate() {
         let mut args = vec!["--yes", "--reboot-grace", "3"];
         if i > 0 {
@@ -404,7 +387,7 @@ fn an_unusable_backup_stops_the_run_before_any_change() {
     let s = Sshd::start_host(&Sshd::host_67());
     let dir = tempfile::tempdir().unwrap();
     let r = Run::new(&s, dir.path());
-    synthetic_devices(&s);
+    s.claim_synthetic_devices();
     s.set_fault("backup_corrupt", json!(true));
     let o = r.run(&["--yes"]);
     assert_eq!(common::code(&o), 2, "{}", out(&o));
@@ -426,7 +409,7 @@ fn a_dry_run_that_differs_from_the_simulation_installs_nothing() {
     let s = Sshd::start_host(&Sshd::host_67());
     let dir = tempfile::tempdir().unwrap();
     let r = Run::new(&s, dir.path());
-    synthetic_devices(&s);
+    s.claim_synthetic_devices();
     s.set_fault("dryrun_differs", json!(true));
     let o = r.run(&["--yes"]);
     assert_eq!(common::code(&o), 1, "{}", out(&o));
@@ -444,7 +427,7 @@ fn a_host_that_never_comes_back_ends_the_run_with_a_hint() {
     let s = Sshd::start_host(&Sshd::host_67());
     let dir = tempfile::tempdir().unwrap();
     let r = Run::new(&s, dir.path());
-    synthetic_devices(&s);
+    s.claim_synthetic_devices();
     let mut st = s.state();
     st["never_back"] = json!(true);
     s.set_state(&st);
@@ -464,7 +447,7 @@ fn running_vms_without_tools_stop_the_shutdown_step_by_name() {
     let s = Sshd::start_host(&host);
     let dir = tempfile::tempdir().unwrap();
     let r = Run::new(&s, dir.path());
-    synthetic_devices(&s);
+    s.claim_synthetic_devices();
     let o = r.run(&["--yes", "--only", "config-backup,vm-shutdown"]);
     assert_eq!(common::code(&o), 1, "{}", out(&o));
     let err = common::stderr(&o);
@@ -484,7 +467,7 @@ fn a_second_run_on_the_same_journal_is_refused_and_a_corrupt_journal_kept() {
     let s = Sshd::start_host(&Sshd::host_67());
     let dir = tempfile::tempdir().unwrap();
     let r = Run::new(&s, dir.path());
-    synthetic_devices(&s);
+    s.claim_synthetic_devices();
     // The first run hangs in its first change while holding the journal.
     s.set_fault("hang", json!("vim-cmd hostsvc/firmware/sync_config"));
     s.set_fault("hang_seconds", json!(60));

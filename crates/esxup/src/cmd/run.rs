@@ -580,6 +580,20 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
         Duration::from_secs(a.reboot_timeout.max(1)),
         Duration::from_millis(a.poll_ms.max(10)),
     )?;
+    if host.has_ssh() && host.active_kind() == esxup_run::TransportKind::Api {
+        // --host and --ssh must be one machine: the run reads one and may
+        // change the other.
+        if let (Some(a), Some(s)) = host.uuids().map_err(transport_hint)? {
+            if !a.eq_ignore_ascii_case(&s) {
+                return Err(hinted(
+                    format!(
+                        "--host and --ssh are two machines: the API reports UUID {a}, SSH reports UUID {s}"
+                    ),
+                    "give the same ESXi host to both",
+                ));
+            }
+        }
+    }
     let (plan, target, current_name, records, before_run) = match &existing {
         Some((meta, records)) => {
             check_journal(meta, &state, a.target.as_deref(), g)?;
@@ -628,7 +642,7 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
     let free =
         state.license.as_ref().and_then(|l| l.edition.as_deref()).filter(|e| esxup_facts::is_free_edition(e));
     if let Some(edition) = free {
-        if !host.has_ssh() {
+        if !host.prefer_ssh() {
             let msg = format!(
                 "the host has the free licence ({edition}): its vSphere API refuses every change esxup run makes"
             );

@@ -229,6 +229,23 @@ impl Sshd {
         self.host_dir().join("fs").join(host_path.trim_start_matches('/'))
     }
 
+    /// Gives host-a's two PCI devices (BCM5720 NIC on ntg3, MegaRAID on
+    /// lsi_mr3) the device ids the synthetic depot's ntg3 and lsi-mr3 VIBs
+    /// claim (`PCIID fffe` + the first 4 hex digits of sha256("dev:<name>"),
+    /// scripts/gen-synthetic-depot.py `pci_tags`), so the check of the
+    /// synthetic 7.0 U3g image finds their drivers. Without it the check rightly
+    /// blocks the target (`blocked_target_is_refused_before_any_change`).
+    pub fn claim_synthetic_devices(&self) {
+        let file = self.host_dir().join("esxcli-hardware-pci-list.txt");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let text = text
+            .replace("Vendor ID: 0x14e4", "Vendor ID: 0xfffe")
+            .replace("Device ID: 0x165f", "Device ID: 0x88d2")
+            .replace("Vendor ID: 0x1000", "Vendor ID: 0xfffe")
+            .replace("Device ID: 0x005b", "Device ID: 0xb13a");
+        std::fs::write(&file, text).unwrap();
+    }
+
     /// The host's state as the fake left it.
     pub fn state(&self) -> Value {
         let text = std::fs::read_to_string(self.host_dir().join("host-state.json")).unwrap();
