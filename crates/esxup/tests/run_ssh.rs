@@ -508,3 +508,19 @@ fn a_second_run_on_the_same_journal_is_refused_and_a_corrupt_journal_kept() {
     );
     assert_eq!(std::fs::read(&path).unwrap(), text, "the corrupt journal is kept as it was");
 }
+
+#[test]
+fn a_depot_path_on_the_host_is_refused_with_a_hint() {
+    let s = Sshd::start_host(&Sshd::host_67());
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    let o = r.esxup("run", &["--target", U3G, "--depot", "/vmfs/volumes/datastore1/depot.zip", "--yes"]);
+    assert_eq!(common::code(&o), 2, "{}", out(&o));
+    assert!(
+        common::stderr(&o).contains("on this computer") && common::stderr(&o).contains("hint:"),
+        "{}",
+        out(&o)
+    );
+    assert!(!r.journal.exists());
+    assert!(changes(&s).is_empty());
+}

@@ -362,6 +362,12 @@ fn plan_run(
     let text = a.target.as_deref().ok_or_else(|| {
         hinted("no target given", "name one with --target, e.g. --target 7.0U3g or --target latest-8.0")
     })?;
+    if let Some(d) = a.depot.as_deref().filter(|d| d.starts_with("/vmfs/")) {
+        return Err(hinted(
+            format!("--depot {d}: esxup run reads the bundle on this computer (it checks and simulates it, then uploads it and compares checksums), not on the host"),
+            "give the path of the offline bundle zip on this computer, or an online depot URL",
+        ));
+    }
     let spec: TargetSpec = text.parse().map_err(|e: esxup_check::TargetSpecError| {
         hinted(e.to_string(), "e.g. --target 7.0U3g, --target 20328353 or --target latest-8.0")
     })?;
