@@ -524,3 +524,24 @@ fn a_depot_path_on_the_host_is_refused_with_a_hint() {
     assert!(!r.journal.exists());
     assert!(changes(&s).is_empty());
 }
+
+#[test]
+fn a_bundle_damaged_on_upload_is_never_installed() {
+    let s = Sshd::start_host(&Sshd::host_67());
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    s.claim_synthetic_devices();
+    s.set_fault("upload_corrupt", json!(true));
+    let o = r.run(&["--yes"]);
+    assert_eq!(common::code(&o), 2, "{}", out(&o));
+    assert!(common::stderr(&o).contains("sha256") || common::stderr(&o).contains("checksum"), "{}", out(&o));
+    let calls = changes(&s);
+    assert!(!calls.keys().any(|k| k.contains("software profile update")), "{calls:?}");
+    assert_eq!(s.state()["build"], json!(15160138));
+    let last = r.records().last().cloned().unwrap();
+    assert_eq!(
+        (last["step"].clone(), last["phase"].clone()),
+        (json!("bundle-upload"), json!("failed")),
+        "{last}"
+    );
+}
