@@ -681,3 +681,105 @@ func TestFolderAndAutostart(t *testing.T) {
 		t.Fatalf("config.autoStart after reconfigure %+v", pi)
 	}
 }
+
+// apiRegister reads a CPUID register as the API writes it ("0000:...:0100").
+func apiRegister(t *testing.T, s string) uint32 {
+	t.Helper()
+	bits := strings.Replace(s, ":", "", -1)
+	var v uint32
+	if len(bits) != 32 {
+		t.Fatalf("register %q: not 32 bits", s)
+	}
+	for _, c := range bits {
+		v <<= 1
+		if c == '1' {
+			v |= 1
+		} else if c != '0' {
+			t.Fatalf("register %q", s)
+		}
+	}
+	return v
+}
+
+// leaf finds CPUID leaf level (0x80000001 is -2147483647 in the API).
+func leaf(t *testing.T, fs []types.HostCpuIdInfo, level uint32) types.HostCpuIdInfo {
+	t.Helper()
+	for _, f := range fs {
+		if uint32(f.Level) == level {
+			return f
+		}
+	}
+	t.Fatalf("no CPUID leaf %#x in %v", level, fs)
+	return types.HostCpuIdInfo{}
+}
+
+func TestHardwareFlags(t *testing.T) {
+	props := []string{"hardware.cpuInfo", "hardware.cpuPkg", "hardware.cpuFeature", "hardware.memorySize", "hardware.numaInfo", "summary.hardware"}
+
+	// Default: the simulator's template (Sandy Bridge EP E5-1620, 4 GiB).
+	d := start(t, "-mode", "esx", "-product", "7.0.3")
+	var h mo.HostSystem
+	if err := property.DefaultCollector(d.c.Client).RetrieveOne(d.ctx, d.hostRef, props, &h); err != nil {
+		t.Fatal(err)
+	}
+	if eax := apiRegister(t, leaf(t, h.Hardware.CpuFeature, 1).Eax); eax != 0x000206d7 || h.Hardware.MemorySize != 4294430720 {
+		t.Fatalf("template: leaf 1 EAX %#x, memory %d", eax, h.Hardware.MemorySize)
+	}
+
+	s := start(t, "-mode", "esx", "-product", "7.0.3", "-cpu", "skylake-sp", "-memory-gib", "128")
+	h = mo.HostSystem{}
+	if err := property.DefaultCollector(s.c.Client).RetrieveOne(s.ctx, s.hostRef, props, &h); err != nil {
+		t.Fatal(err)
+	}
+	hw, sum := h.Hardware, h.Summary.Hardware
+	const brand = "Intel(R) Xeon(R) Gold 6130 CPU @ 2.10GHz"
+	if hw.MemorySize != 128<<30 || sum.MemorySize != 128<<30 {
+		t.Fatalf("memory: hardware %d, summary %d", hw.MemorySize, sum.MemorySize)
+	}
+	ci := hw.CpuInfo
+	if ci.NumCpuPackages != 2 || ci.NumCpuCores != 32 || ci.NumCpuThreads != 64 || ci.Hz != 2100000000 {
+		t.Fatalf("cpuInfo %+v", ci)
+	}
+	if sum.CpuModel != brand || sum.CpuMhz != 2100 || sum.NumCpuPkgs != 2 || sum.NumCpuCores != 32 || sum.NumCpuThreads != 64 {
+		t.Fatalf("summary.hardware %+v", sum)
+	}
+	// As esxup's collector decodes them: vendor from leaf 0, family/model/
+	// stepping and XSAVE from leaf 1, NX from 0x80000001.
+	for i, fs := range [][]types.HostCpuIdInfo{hw.CpuFeature, hw.CpuPkg[0].CpuFeature, hw.CpuPkg[1].CpuFeature} {
+		l0 := leaf(t, fs, 0)
+		var vendor []byte
+		for _, r := range []string{l0.Ebx, l0.Edx, l0.Ecx} {
+			v := apiRegister(t, r)
+			vendor = append(vendor, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
+		}
+		l1 := leaf(t, fs, 1)
+		eax, ecx := apiRegister(t, l1.Eax), apiRegister(t, l1.Ecx)
+		family, model, stepping := eax>>8&0xf, eax>>4&0xf|(eax>>16&0xf)<<4, eax&0xf
+		nx := apiRegister(t, leaf(t, fs, 0x80000001).Edx)&(1<<20) != 0
+		if string(vendor) != "GenuineIntel" || family != 6 || model != 0x55 || stepping != 4 || ecx&(1<<26) == 0 || !nx || ecx&(1<<31) != 0 {
+			t.Fatalf("features %d: vendor %q family %d model %#x stepping %d ecx %#x nx %v", i, vendor, family, model, stepping, ecx, nx)
+		}
+		if apic := apiRegister(t, l1.Ebx) >> 24; i == 2 && apic != 0x40 || i < 2 && apic != 0 {
+			t.Fatalf("features %d: initial APIC ID %#x", i, apic)
+		}
+	}
+	if len(hw.CpuPkg) != 2 {
+		t.Fatalf("cpuPkg %d", len(hw.CpuPkg))
+	}
+	for i, p := range hw.CpuPkg {
+		if p.Index != int16(i) || p.Vendor != "intel" || p.Description != brand || len(p.ThreadId) != 32 || p.ThreadId[0] != int16(32*i) {
+			t.Fatalf("cpuPkg[%d] %+v", i, p)
+		}
+	}
+	if n := hw.NumaInfo; n == nil || n.NumNodes != 2 || n.NumaNode[1].MemoryRangeLength != 64<<30 || len(n.NumaNode[1].CpuID) != 32 {
+		t.Fatalf("numaInfo %+v", hw.NumaInfo)
+	}
+
+	// Unknown CPU names and bad sizes are refused at start.
+	for _, args := range [][]string{{"-cpu", "pentium"}, {"-memory-gib", "-1"}} {
+		out, err := exec.Command(filepath.Join("bin", "esxup-vcsim"), args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), args[0]) {
+			t.Fatalf("%v: %v %s", args, err, out)
+		}
+	}
+}

@@ -22,6 +22,9 @@
 //     snapshots (created through the API, then aged).
 //   - an slpd service entry is added to config.service (the simulator's ESX
 //     template has none; real 6.7/7.0 hosts do).
+//   - -cpu NAME / -memory-gib N: the hosts' CPU (cpuInfo, cpuPkg, cpuFeature
+//     CPUID leaves, summary cpuModel) and memory size, e.g. a Skylake-SP
+//     with 128 GiB that ESXi 8.0 accepts (hardware.go).
 //   - -die-after N: the process exits abruptly while answering the Nth SOAP
 //     request, to simulate a host that goes away mid-collection;
 //     -hang-after N: from the Nth request on it accepts but never answers
@@ -132,8 +135,14 @@ func main() {
 	stateFile := flag.String("state-file", "", "write the host state (JSON) here after every request and state change")
 	uuidFlag := flag.String("uuid", "", "esx: hardware UUID of the host (default: the simulator's)")
 	hostnameFlag := flag.String("hostname", "", "esx: host name (default: the simulator's, localhost.localdomain)")
+	cpuFlag := flag.String("cpu", "template", "CPU of every host: template (the simulator's Sandy Bridge Xeon E5-1620) or "+cpuProfileNames())
+	memGiB := flag.Int64("memory-gib", 0, "memory of every host in GiB (0: the template's 4 GiB)")
 	flag.Parse()
 	log.SetOutput(ioutil.Discard)
+	cpu, err := parseHardwareFlags(*cpuFlag, *memGiB)
+	if err != nil {
+		fatal("%v", err)
+	}
 
 	var m *simulator.Model
 	standalone := *mode == "esx"
@@ -182,6 +191,7 @@ func main() {
 		addSlpd(&h.HostSystem, p)
 		setCIMSLP(&h.HostSystem, p)
 		h.Capability = tpmCapability(p, i, standalone)
+		applyHardware(h, cpu, *memGiB)
 		if !standalone && i%5 == 4 {
 			h.Runtime.InMaintenanceMode = true
 		}

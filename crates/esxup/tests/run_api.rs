@@ -595,3 +595,118 @@ fn free_esxi_with_ssh_changes_everything_over_ssh() {
     assert!(common::stderr(&o).contains("two machines"), "{}", out(&o));
     assert!(!r2.journal.exists());
 }
+
+/// From 7.0 U3g to 8.0 Update 3 (build 24022510, data/releases/8.0.toml)
+/// by the ISO installer: the run prepares the host and stops, the admin
+/// installs, `--resume` finishes, `verify` passes.
+#[test]
+fn iso_upgrade_from_70_to_80u3_over_the_api_then_verify() {
+    // Hardware a real 8.0-capable host has: the simulator's template is a
+    // Sandy Bridge with 4 GiB, which 8.0 refuses (testbed/vcsim/README.md).
+    let host = ["-mode", "esx", "-product", "7.0.3", "-vms", "3", "-cpu", "skylake-sp", "-memory-gib", "128"];
+    let sim = Sim::start(&host);
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&sim, dir.path());
+    let was_on = powered_on(&sim.state());
+    let args = ["--target", "8.0U3", "--poll-ms", "50", "--reboot-timeout", "60", "--yes"];
+    let o = output(r.command("run", &args));
+    assert_eq!(common::code(&o), 1, "{}", out(&o));
+    assert!(common::stderr(&o).contains("--resume"), "{}", out(&o));
+    assert_eq!(sim.state()["in_maintenance_mode"], json!(true));
+    sim.install("8.0.3", "24022510");
+    wait_state(&sim, "the upgraded host back", |s| {
+        s["down"] == json!(false) && s["reboots"] == json!(1) && s["build"] == json!("24022510")
+    });
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let o = output(r.command("run", &resume));
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    let o = r.esxup("verify", &[]);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    let st = sim.state();
+    assert_eq!(
+        (st["build"].clone(), st["in_maintenance_mode"].clone()),
+        (json!("24022510"), json!(false)),
+        "{st}"
+    );
+    assert_eq!(powered_on(&st), was_on, "{st}");
+    assert_eq!(writes(&sim).get("EnterMaintenanceMode_Task"), Some(&1));
+    assert_eq!(writes(&sim).get("ExitMaintenanceMode_Task"), Some(&1));
+    assert_journal_pairs(&r.records());
+}
+
+/// The runbook's "esxup can run this step" marks and what `esxup run` would
+/// do on the same host come from one decision (esxup_plan::runnable): for
+/// every runbook step tied to run steps, `automatable` is true exactly when
+/// the preview would carry out each of them (over SSH where it says so).
+#[test]
+fn the_runbook_marks_match_what_the_run_would_do() {
+    let sim = esx67(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&sim, dir.path());
+    let mut plan = common::esxup_on("2026-11-26");
+    plan.args(["plan", "--host", &sim.url, "--user", sim::USER, "--thumbprint", &sim.thumbprint])
+        .arg("--password-file")
+        .arg(&r.password_file)
+        .args(["--target", U3G, "--format", "json"])
+        .env_remove("GOVC_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let o = output(plan);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    let plan: Value = serde_json::from_str(&common::stdout(&o)).unwrap();
+    let o = r.run(&["--format", "json", "--with", "vm-backup"]);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    let preview: Value = serde_json::from_str(&common::stdout(&o)).unwrap();
+    let status: BTreeMap<String, String> = preview["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["step"].as_str().unwrap().to_string(), s["status"].as_str().unwrap().to_string()))
+        .collect();
+    let runs = |step: &str| {
+        let st = status.get(step).unwrap_or_else(|| panic!("{step} not in the preview: {status:?}"));
+        !matches!(st.as_str(), "manual" | "not-needed")
+    };
+    let mut tied = 0;
+    for phase in plan["phases"].as_array().unwrap() {
+        for step in phase["steps"].as_array().unwrap() {
+            let Some(run_steps) = step["run_steps"].as_array() else { continue };
+            tied += 1;
+            let all = run_steps.iter().all(|s| runs(s.as_str().unwrap()));
+            assert_eq!(
+                step["automatable"],
+                json!(all),
+                "{}: {run_steps:?} in the preview: {status:?}",
+                step["id"]
+            );
+        }
+    }
+    assert!(tied >= 8, "{tied} runbook steps tied to run steps");
+    assert!(writes(&sim).is_empty());
+}
+
+#[test]
+fn run_and_verify_help_document_their_exit_codes() {
+    for cmd in ["run", "verify"] {
+        let o = common::esxup_on("2026-11-26").args([cmd, "--help"]).output().unwrap();
+        assert_eq!(common::code(&o), 0);
+        let text = common::stdout(&o);
+        assert!(text.contains("Exit codes: 0 "), "{cmd} --help:\n{text}");
+        for n in ["; 1 ", "; 2 "] {
+            assert!(text.contains(n), "{cmd} --help lacks exit code{n}:\n{text}");
+        }
+    }
+    let o = common::esxup_on("2026-11-26").args(["run", "--list-steps"]).output().unwrap();
+    // `N. name`: the fourteen steps in their fixed order.
+    let names: Vec<String> = common::stdout(&o)
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(names.len(), 14, "{names:?}");
+    assert_eq!(names.first().map(String::as_str), Some("config-backup"), "{names:?}");
+    assert_eq!(names.last().map(String::as_str), Some("vm-hardware-upgrade"), "{names:?}");
+}
