@@ -16,7 +16,9 @@ Sources (per record, cited in its `sources`):
 
 Rules: one [[fix]] per affected branch. `build` is the lowest build VMware
 lists as fixed on that branch; other fixed update lines (back-in-time
-releases such as 7.0 U2e, 8.0 U1d) are named in `notes`. A branch listed
+releases such as 7.0 U2e, 8.0 U1d) are named in `notes`, and each gets a
+[[fix.line]] (version of the line, its first fixed build and release) so
+that esxup names the right fix for a build of that line. A branch listed
 without `build` is affected with no public fixed build in the sources.
 Advisory titles are the vendor's where a source gives them (Tenable plugin
 names repeat the VMSA title); otherwise a descriptive title, marked in the
@@ -60,8 +62,9 @@ def C(id, summary, cvss=None, kev=False):
     return dict(id=id, summary=summary, cvss=cvss, known_exploited=kev)
 
 
-def F(branch, build=None, release=None, notes=()):
-    return dict(branch=branch, build=build, release=release, notes=list(notes))
+def F(branch, build=None, release=None, notes=(), lines=()):
+    """lines: (version, build, release) of each other fixed update line."""
+    return dict(branch=branch, build=build, release=release, notes=list(notes), lines=list(lines))
 
 
 ADVISORIES = [
@@ -273,7 +276,8 @@ ADVISORIES = [
              F("7.0", 23307199, "ESXi70U3p-23307199",
                ["doubt: KB 316595 copy dates 7.0 U3p 2024-04-11, after this advisory; the CVE records name it as the fix on 2024-03-05"]),
              F("8.0", 23299997, "ESXi80U1d-23299997",
-               ["two fixed lines: ESXi80U1d-23299997 (8.0 U1 line) and ESXi80U2sb-23305545 (8.0 U2 line, security-only image of 8.0 U2b 23305546)"])],
+               ["two fixed lines: ESXi80U1d-23299997 (8.0 U1 line) and ESXi80U2sb-23305545 (8.0 U2 line, security-only image of 8.0 U2b 23305546)"],
+               lines=[("8.0.2", 23305545, "ESXi80U2sb-23305545")])],
     ),
     dict(
         id="VMSA-2024-0011",
@@ -321,7 +325,8 @@ ADVISORIES = [
              F("8.0", 24585300, "ESXi80U2d-24585300",
                ["two fixed lines: ESXi80U2d-24585300 (8.0 U2 line) and ESXi80U3d-24585383 (8.0 U3 line); 8.0 U3 builds before 24585383 are not fixed",
                 "FAQ: moving from 8.0 U2d to an 8.0 Update 3 build older than U3d is a back-in-time move that re-exposes the host",
-                "8.0e (24569005, 2025-03-11, 8.0 GA line) is not named as a fixed version in the CVE records"])],
+                "8.0e (24569005, 2025-03-11, 8.0 GA line) is not named as a fixed version in the CVE records"],
+               lines=[("8.0.3", 24585383, "ESXi80U3d-24585383")])],
     ),
     dict(
         id="VMSA-2025-0013",
@@ -341,7 +346,8 @@ ADVISORIES = [
              F("7.0", 24784741, "ESXi70U3w-24784741"),
              F("8.0", 24784735, "ESXi80U3f-24784735",
                ["two fixed lines: ESXi80U3f-24784735 (8.0 U3 line) and ESXi80U2e-24789317 (8.0 U2 line)",
-                "FAQ: this update triggers back-in-time issues for upgrades from 7.0 to 8.0 until a later 8.0 update"]),
+                "FAQ: this update triggers back-in-time issues for upgrades from 7.0 to 8.0 until a later 8.0 update"],
+               lines=[("8.0.2", 24789317, "ESXi80U2e-24789317")]),
              F("9.0", 24813472, "ESX 9.0.0.0100", ["only CVE-2025-41237 affects 9.0.0.0 (CVE record: Cloud Foundation / vSphere Foundation 9.0.0.0); fixed by ESX 9.0.0.0100 per its release notes"])],
     ),
 ]
@@ -375,6 +381,8 @@ def render(a):
         if f["release"]:
             o.append(f"release = {q(f['release'])}")
         o.append("notes = [" + ", ".join(q(n) for n in f["notes"]) + "]")
+        for version, build, release in f["lines"]:
+            o += ["", "[[fix.line]]", f"version = {q(version)}", f"build = {build}", f"release = {q(release)}"]
     return "\n".join(o) + "\n"
 
 

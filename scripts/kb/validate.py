@@ -114,7 +114,16 @@ for p in sorted((DATA / "advisories").glob("*.toml")):
             err(f"{w}: cvss")
     for i, f in enumerate(d.get("fix", [])):
         w = f"{p.name} fix[{i}] {f.get('branch')}"
-        keys(w, f, ["branch"], ["build", "release", "notes"])
+        keys(w, f, ["branch"], ["build", "release", "notes", "line"])
+        for j, ln in enumerate(f.get("line", [])):
+            lw = f"{w} line[{j}]"
+            keys(lw, ln, ["version", "build"], ["release"])
+            if not str(ln.get("version", "")).startswith(f"{f.get('branch')}."):
+                err(f"{lw}: version {ln.get('version')!r} is not of branch {f.get('branch')}")
+            if "build" not in f or not isinstance(ln.get("build"), int) or ln["build"] <= f["build"]:
+                err(f"{lw}: build must be higher than the fix's build (the branch's lowest fixed build)")
+            elif ln["build"] not in builds:
+                warnings.append(f"{lw}: fixed build {ln['build']} is not a catalogued release")
         strlist(w, f, "notes")
         if "release" in f and "build" not in f:
             err(f"{w}: release without build")

@@ -258,6 +258,17 @@ fn method(cx: &Ctx) -> Method {
     }
 }
 
+/// The first fixed build and release to name for a build of `version`
+/// ([`esxup_kb::Fix::first_fixed_for`]: its update line's fix when the data
+/// records one).
+fn fix_on(f: Option<&esxup_kb::Fix>, version: Option<&Version>) -> (Option<u32>, Option<String>) {
+    f.map(|f| {
+        let (b, r) = f.first_fixed_for(version);
+        (b, r.map(str::to_string))
+    })
+    .unwrap_or((None, None))
+}
+
 fn exposure_reports(cx: &Ctx) -> Vec<ExposureReport> {
     let (Some(branch), Some(build)) = (cx.current_branch(), cx.current_build) else {
         return Vec::new();
@@ -280,12 +291,15 @@ fn exposure_reports(cx: &Ctx) -> Vec<ExposureReport> {
                 cves: a.cves.iter().map(|c| c.id.clone()).collect(),
                 known_exploited: a.known_exploited(),
                 max_cvss: a.max_cvss(),
-                fix_build: e.fix.and_then(|f| f.build),
-                fix_release: e.fix.and_then(|f| f.release.clone()),
+                fix_build: fix_on(e.fix, cx.current_version.as_ref()).0,
+                fix_release: fix_on(e.fix, cx.current_version.as_ref()).1,
                 fixed_by_target: target_status.fixed(),
                 target_status,
-                target_fix_build: a.fix_for(cx.target_branch()).and_then(|f| f.build),
-                target_fix_release: a.fix_for(cx.target_branch()).and_then(|f| f.release.clone()),
+                target_fix_build: fix_on(a.fix_for(cx.target_branch()), Some(&cx.target.version)).0,
+                target_fix_release: fix_on(a.fix_for(cx.target_branch()), Some(&cx.target.version)).1,
+                target_fix_line: a
+                    .fix_for(cx.target_branch())
+                    .map(|f| f.fixed_line_label(Some(&cx.target.version))),
                 workaround_kb: a.workaround_kb.clone(),
                 workaround_service: a.workaround_service.clone(),
                 workaround_in_place: rules::advisories::workaround_in_place(a, cx.facts),

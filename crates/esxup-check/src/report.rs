@@ -159,7 +159,8 @@ pub struct ExposureReport {
     pub cves: Vec<String>,
     pub known_exploited: bool,
     pub max_cvss: Option<Cvss>,
-    /// First fixed build on the installed branch (`None`: no fix there).
+    /// First fixed build on the installed branch, on the installed build's
+    /// update line when the advisory records one for it (`None`: no fix there).
     pub fix_build: Option<u32>,
     pub fix_release: Option<String>,
     /// The target release fixes it: [`FixStatus::fixed`] of `target_status`
@@ -168,9 +169,16 @@ pub struct ExposureReport {
     /// What the advisory says about the target build (the one decision,
     /// `esxup_kb::Advisory::status_in`).
     pub target_status: FixStatus,
-    /// First fixed build (and its release) on the target's branch.
+    /// First fixed build (and its release) on the target's branch, on the
+    /// target's update line when the advisory records one for it.
     pub target_fix_build: Option<u32>,
     pub target_fix_release: Option<String>,
+    /// What `target_fix_build` is the first fixed build of: the target's
+    /// update line (`8.0 U3`) when the advisory records a fix for that line
+    /// (`[[fix.line]]`), else the target's branch (`8.0`). `None`: the
+    /// advisory does not list the target's branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_fix_line: Option<String>,
     pub workaround_kb: Option<String>,
     pub workaround_service: Option<String>,
     /// The workaround is in place (service stopped and disabled); `None`:

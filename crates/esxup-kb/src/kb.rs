@@ -219,6 +219,7 @@ impl Kb {
             kb.releases[i].max_vm_hardware = max;
         }
         kb.derive_security_only_fixes();
+        kb.derive_line_fixes();
         kb.lifecycles.sort_by_key(|l| l.branch);
         kb.advisories.sort_by(|a, b| (a.published, &a.id).cmp(&(b.published, &b.id)));
         kb.paths.sort_by_key(|p| p.to);
@@ -247,6 +248,27 @@ impl Kb {
                             && r.build < fixed.build
                             && r.version == fixed.version
                             && r.bulletin.as_deref() == Some(bundle)
+                    })
+                    .map(|r| r.build)
+                    .collect();
+            }
+        }
+    }
+
+    /// Fills [`Fix::not_in`]: a release of a [`FixLine`]'s update line
+    /// (same `version`) numbered at or above the branch's first fixed build
+    /// but below its own line's fixed build does not carry the fix (8.0 U3
+    /// builds before 8.0 U3d for VMSA-2025-0004, fixed on 8.0 U2 by U2d).
+    fn derive_line_fixes(&mut self) {
+        let releases = &self.releases;
+        for a in &mut self.advisories {
+            for f in &mut a.fixes {
+                let Some(first) = f.build else { continue };
+                f.not_in = releases
+                    .iter()
+                    .filter(|r| {
+                        r.build >= first
+                            && f.lines.iter().any(|l| l.version == r.version && r.build < l.build)
                     })
                     .map(|r| r.build)
                     .collect();

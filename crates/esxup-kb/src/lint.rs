@@ -3,7 +3,8 @@
 //! Errors: a file that does not deserialise (unknown key, missing source,
 //! bad date, CVSS outside 0-10, malformed id, version off its branch), a
 //! duplicate build, a release dated before the one above it in its branch
-//! file, a fix or hardware record pointing at a build of another branch, an
+//! file, a fix or hardware record pointing at a build of another branch (a
+//! `[[fix.line]]` at a build of another version), an
 //! image profile naming another build or version than its release.
 //! Warnings: a build lower than the one above it with a later date, missing
 //! files, references to builds the catalog lacks, unusual names.
@@ -210,6 +211,24 @@ pub fn lint_files<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Ve
                     format!("fixed build {b} for {} is not in releases/", fix.branch),
                 ),
                 None => {}
+            }
+            for line in &fix.lines {
+                match by_build.get(&line.build) {
+                    Some((_, r)) if r.version != line.version => l.error(
+                        path,
+                        "fix-line",
+                        format!(
+                            "fix line {} names build {}, which is {} ({})",
+                            line.version, line.build, r.name, r.version
+                        ),
+                    ),
+                    Some(_) => {}
+                    None => l.warn(
+                        path,
+                        "unknown-build",
+                        format!("fixed build {} for line {} is not in releases/", line.build, line.version),
+                    ),
+                }
             }
         }
     }

@@ -172,12 +172,63 @@ pub struct Fix {
     /// when the KB is loaded, from the releases' `bulletin` and `kind`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_in: Vec<u32>,
+    /// Other update lines VMware fixed with their own build (`[[fix.line]]`):
+    /// 8.0 U2 is fixed by 8.0 U2d 24585300 (`build`) and 8.0 U3 only by
+    /// 8.0 U3d 24585383. Each line's build is higher than `build`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<FixLine>,
+    /// Builds at or above `build` that do not carry the fix all the same:
+    /// the knowledge base's releases of a [`FixLine`]'s update line below
+    /// that line's fixed build. Derived when the KB is loaded, from
+    /// `lines` and the releases' `version`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_in: Vec<u32>,
+}
+
+/// The first fixed build of one update line (releases of one `version`,
+/// such as 8.0.3 for 8.0 U3), when it differs from the branch's lowest.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FixLine {
+    /// The update line: the `version` of its releases (`8.0.3`).
+    pub version: Version,
+    /// First fixed build of the line.
+    pub build: u32,
+    /// Release or bulletin that carries the fix on the line (`ESXi80U3d-24585383`).
+    pub release: Option<String>,
 }
 
 impl Fix {
     /// Whether `build` (of this fix's branch) carries the fix.
     pub fn covers(&self, build: u32) -> bool {
-        matches!(self.build, Some(b) if build >= b) || self.also_in.contains(&build)
+        (matches!(self.build, Some(b) if build >= b) && !self.not_in.contains(&build))
+            || self.also_in.contains(&build)
+    }
+
+    /// The first fixed build and its release to name for a build of
+    /// `version` (its update line's when the data records one, else the
+    /// branch's lowest). `None` version: the branch's.
+    pub fn first_fixed_for(&self, version: Option<&Version>) -> (Option<u32>, Option<&str>) {
+        match self.line_of(version) {
+            Some(l) => (Some(l.build), l.release.as_deref()),
+            None => (self.build, self.release.as_deref()),
+        }
+    }
+
+    /// The update line record for builds of `version`, when the data has one.
+    pub fn line_of(&self, version: Option<&Version>) -> Option<&FixLine> {
+        version.and_then(|v| self.lines.iter().find(|l| &l.version == v))
+    }
+
+    /// What [`Fix::first_fixed_for`] is the first fixed build of: the update
+    /// line (`8.0 U3`) when the data records one for `version`, else the
+    /// branch (`8.0`).
+    pub fn fixed_line_label(&self, version: Option<&Version>) -> String {
+        match self.line_of(version) {
+            Some(l) if l.version.patch > 0 => format!("{} U{}", self.branch, l.version.patch),
+            Some(_) => format!("{} GA", self.branch),
+            None => self.branch.to_string(),
+        }
     }
 }
 

@@ -185,6 +185,8 @@ pub struct RawFix {
     release: Option<String>,
     #[serde(default)]
     notes: Vec<String>,
+    #[serde(default, rename = "line")]
+    lines: Vec<FixLine>,
 }
 
 impl TryFrom<RawFix> for Fix {
@@ -196,7 +198,31 @@ impl TryFrom<RawFix> for Fix {
         if r.build.is_none() && r.release.is_some() {
             return Err(format!("fix for {}: `release` without `build`", r.branch));
         }
-        Ok(Fix { branch: r.branch, build: r.build, release: r.release, notes: r.notes, also_in: Vec::new() })
+        for l in &r.lines {
+            if l.version.branch() != r.branch {
+                return Err(format!("fix for {}: line {} is of another branch", r.branch, l.version));
+            }
+            if !matches!(r.build, Some(b) if l.build > b) {
+                return Err(format!(
+                    "fix for {}: line {} build {} must be higher than the fix's `build` (the branch's lowest fixed build)",
+                    r.branch, l.version, l.build
+                ));
+            }
+        }
+        let mut versions: Vec<&Version> = r.lines.iter().map(|l| &l.version).collect();
+        versions.sort();
+        if versions.windows(2).any(|w| w[0] == w[1]) {
+            return Err(format!("fix for {}: two [[fix.line]] entries for one version", r.branch));
+        }
+        Ok(Fix {
+            branch: r.branch,
+            build: r.build,
+            release: r.release,
+            notes: r.notes,
+            also_in: Vec::new(),
+            lines: r.lines,
+            not_in: Vec::new(),
+        })
     }
 }
 

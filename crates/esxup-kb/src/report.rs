@@ -76,6 +76,8 @@ pub struct AdvisoryExposure {
     pub status: FixStatus,
     /// The branch of the fix record.
     pub branch: Branch,
+    /// First fixed build of the branch, or of the build's update line when
+    /// the advisory records one for it (`[[fix.line]]`).
     pub fixed_build: Option<u32>,
     pub fixed_release: Option<String>,
     pub fix_notes: Vec<String>,
@@ -85,9 +87,18 @@ pub struct AdvisoryExposure {
 }
 
 impl AdvisoryExposure {
-    /// One exposure of `build` on `branch`.
-    pub fn of(e: &Exposure<'_>, branch: Branch, build: u32) -> AdvisoryExposure {
+    /// One exposure of release `r`; the fix named is the one of `r`'s
+    /// update line when the advisory records one ([`crate::Fix::first_fixed_for`]).
+    pub fn of(e: &Exposure<'_>, r: &Release) -> AdvisoryExposure {
         let a: &Advisory = e.advisory;
+        let (branch, build) = (r.version.branch(), r.build);
+        let (fixed_build, fixed_release) = match e.fix {
+            Some(f) => {
+                let (b, rel) = f.first_fixed_for(Some(&r.version));
+                (b, rel.map(str::to_string))
+            }
+            None => (None, None),
+        };
         AdvisoryExposure {
             id: a.id.clone(),
             title: a.title.clone(),
@@ -97,8 +108,8 @@ impl AdvisoryExposure {
             known_exploited: a.known_exploited(),
             status: a.status_of(branch, build),
             branch,
-            fixed_build: e.fix.and_then(|f| f.build),
-            fixed_release: e.fix.and_then(|f| f.release.clone()),
+            fixed_build,
+            fixed_release,
             fix_notes: e.fix.map(|f| f.notes.clone()).unwrap_or_default(),
             workaround_kb: a.workaround_kb.clone(),
             workaround: a.workaround.clone(),
@@ -204,7 +215,7 @@ impl BuildReport {
             iso: r.iso,
             max_vm_hardware: r.max_vm_hardware,
             lifecycle: LifecycleReport::of(kb, b, today),
-            advisories: kb.exposures(r.build).iter().map(|e| AdvisoryExposure::of(e, b, r.build)).collect(),
+            advisories: kb.exposures(r.build).iter().map(|e| AdvisoryExposure::of(e, r)).collect(),
             advisories_cover_branch: advisories_cover_branch(kb, b),
             newest_in_branch: newest.map(ReleaseBrief::from),
             is_newest_in_branch: newest.is_some_and(|n| n.build == r.build),
@@ -272,7 +283,7 @@ impl AdvisoriesReport {
         let r = res.release;
         let b = r.version.branch();
         let advisories: Vec<AdvisoryExposure> =
-            kb.exposures(r.build).iter().map(|e| AdvisoryExposure::of(e, b, r.build)).collect();
+            kb.exposures(r.build).iter().map(|e| AdvisoryExposure::of(e, r)).collect();
         AdvisoriesReport {
             schema_version: OUTPUT_SCHEMA_VERSION,
             build: r.build,

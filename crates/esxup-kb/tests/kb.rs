@@ -319,3 +319,58 @@ fn security_only_image_of_the_fixing_patch_carries_its_sg_bulletin() {
     // A fix that is not a security bulletin (7.0 U3c) gets no siblings.
     assert!(a.fix_for("7.0".parse().expect("branch")).expect("7.0 fix").also_in.is_empty());
 }
+
+/// An advisory fixed on two update lines (`[[fix.line]]`): VMSA-2025-0004 is
+/// fixed on 8.0 U2 by U2d 24585300 and on 8.0 U3 only by U3d 24585383. The
+/// fix named for an 8.0 U3 build is U3d, and an 8.0 U3 build numbered
+/// between the two is not fixed (issue 11: "the first fixed build of 8.0 is
+/// ESXi80U2d-24585300" was printed for 8.0 U3 targets).
+#[test]
+fn a_fix_per_update_line_names_and_decides_the_lines_own_build() {
+    let kb = Kb::embedded().expect("embedded");
+    let a = kb.advisory("VMSA-2025-0004").expect("VMSA-2025-0004");
+    let b80: Branch = "8.0".parse().expect("branch");
+    let fix = a.fix_for(b80).expect("8.0 fix");
+    let u3 = kb.release(24585383).expect("8.0 U3d").version;
+    let u2 = kb.release(24585300).expect("8.0 U2d").version;
+    assert_eq!(fix.first_fixed_for(Some(&u3)), (Some(24585383), Some("ESXi80U3d-24585383")));
+    assert_eq!(fix.first_fixed_for(Some(&u2)), (Some(24585300), Some("ESXi80U2d-24585300")));
+    assert_eq!(fix.first_fixed_for(None), (Some(24585300), Some("ESXi80U2d-24585300")));
+    assert_eq!(fix.fixed_line_label(Some(&u3)), "8.0 U3");
+    assert_eq!(fix.fixed_line_label(Some(&u2)), "8.0");
+    // 8.0 U3c (24414501) is older than both; U3d and later are fixed.
+    assert!(a.status_of(b80, 24414501).exposed());
+    assert!(!a.status_of(b80, 24585383).exposed());
+
+    // A knowledge base with an 8.0 U3 build between U2d and U3d.
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data");
+    let dir = std::env::temp_dir().join(format!("esxup-kb-fix-line-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    copy_dir(&src, &dir);
+    let p = dir.join("releases/8.0.toml");
+    let mut text = std::fs::read_to_string(&p).expect("8.0.toml");
+    text.push_str(
+        "\n[[release]]\nbuild = 24585350\nversion = \"8.0.3\"\nupdate = \"3c\"\nname = \"ESXi 8.0 Update 3c (test)\"\nkind = \"patch\"\ndate = \"2025-03-04\"\nsources = [\"test\"]\n",
+    );
+    std::fs::write(&p, text).expect("write 8.0.toml");
+    let kb = Kb::load_dir(&dir).expect("load");
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = kb.advisory("VMSA-2025-0004").expect("VMSA-2025-0004");
+    assert_eq!(a.fix_for(b80).expect("8.0 fix").not_in, [24585350]);
+    assert!(a.status_of(b80, 24585350).exposed(), "an 8.0 U3 build below U3d is not fixed");
+    assert!(!a.status_of(b80, 24585300).exposed(), "8.0 U2d is fixed");
+    assert!(kb.exposures(24585350).iter().any(|e| e.advisory.id == "VMSA-2025-0004"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir") {
+        let e = e.expect("entry");
+        let t = to.join(e.file_name());
+        if e.file_type().expect("type").is_dir() {
+            copy_dir(&e.path(), &t);
+        } else {
+            std::fs::copy(e.path(), &t).expect("copy");
+        }
+    }
+}

@@ -250,7 +250,8 @@ pub fn render_table(r: &CheckReport, lang: Lang) -> String {
 /// decision, `esxup_kb::Advisory::status_in`) and the target's branch.
 pub fn fix_status_text(lang: Lang, r: &CheckReport, e: &ExposureReport) -> String {
     let mut a = BTreeMap::new();
-    a.insert("branch".to_string(), r.target.release.version.branch().to_string());
+    let branch = r.target.release.version.branch().to_string();
+    a.insert("branch".to_string(), e.target_fix_line.clone().unwrap_or(branch));
     let fix = e
         .target_fix_release
         .clone()

@@ -388,3 +388,29 @@ fn case_12_help_offers_only_working_flags() {
     let help = stdout(&esxup(&["collect", "--help"]));
     assert!(help.contains("--inventory") && help.contains("--out-dir"), "{help}");
 }
+
+/// After the twelve cases: VMSA-2025-0004 is fixed on 8.0 U2 by U2d
+/// (24585300) and on 8.0 U3 only by U3d (24585383). For an 8.0 U3 target
+/// the finding, the exposures line, the check JSON and `esxup advisories`
+/// name U3d, not "the first fixed build of 8.0 is ESXi80U2d-24585300".
+#[test]
+fn a_fix_is_named_for_the_targets_update_line() {
+    let args = ["check", "--example", "clean-70u3", "--target", "8.0U3c"];
+    let text = stdout(&esxup(&args));
+    assert!(text.contains("the first fixed build of 8.0 U3 is ESXi80U3d-24585383"), "{text}");
+    assert!(text.contains("first fixed build of 8.0 U3: ESXi80U3d-24585383"), "{text}");
+    assert!(!text.contains("ESXi80U2d-24585300"), "{text}");
+    let v = json(&esxup(&[&args[..], &["--format", "json"]].concat()));
+    let x = v["exposures"].as_array().unwrap().iter().find(|x| x["advisory"] == "VMSA-2025-0004").unwrap();
+    assert_eq!(x["target_status"], "not-fixed");
+    assert_eq!(x["target_fix_build"], 24585383);
+    assert_eq!(x["target_fix_release"], "ESXi80U3d-24585383");
+    assert_eq!(x["target_fix_line"], "8.0 U3");
+    let v = json(&esxup(&["advisories", "24414501", "--format", "json"]));
+    let x = v["advisories"].as_array().unwrap().iter().find(|x| x["id"] == "VMSA-2025-0004").unwrap();
+    assert_eq!(x["fixed_build"], 24585383, "{x}");
+    // On the 8.0 U2 line the fix stays U2d.
+    let v = json(&esxup(&["advisories", "23305546", "--format", "json"]));
+    let x = v["advisories"].as_array().unwrap().iter().find(|x| x["id"] == "VMSA-2025-0004").unwrap();
+    assert_eq!(x["fixed_build"], 24585300, "{x}");
+}

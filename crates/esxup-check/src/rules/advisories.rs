@@ -6,6 +6,7 @@ use crate::engine::Ctx;
 use crate::finding::{Finding, Severity};
 use esxup_facts::HostFacts;
 use esxup_kb::{Advisory, Fix, FixStatus, Workaround};
+use esxup_version::Version;
 
 pub const RULES: &[(&str, Rule)] = &[("advisory_exposed", advisory_exposed), ("slpd", slpd)];
 
@@ -33,11 +34,15 @@ pub fn exploited_key(status: FixStatus) -> &'static str {
     }
 }
 
-/// How a fix record names its build: the release or bulletin, else the
-/// build number, else "none published".
-pub fn fix_name(f: Option<&Fix>) -> String {
-    f.and_then(|f| f.release.clone().or(f.build.map(|b| b.to_string())))
-        .unwrap_or_else(|| "@check.why.no_fix".into())
+/// How a fix record names its build for a build of `version` (its update
+/// line's fix when the data records one, [`Fix::first_fixed_for`]): the
+/// release or bulletin, else the build number, else "none published".
+pub fn fix_name(f: Option<&Fix>, version: Option<&Version>) -> String {
+    f.and_then(|f| {
+        let (build, release) = f.first_fixed_for(version);
+        release.map(str::to_string).or(build.map(|b| b.to_string()))
+    })
+    .unwrap_or_else(|| "@check.why.no_fix".into())
 }
 
 /// The host's state of an advisory's workaround: `Some(true)` in place,
@@ -87,10 +92,15 @@ pub fn advisory_exposed(cx: &Ctx, out: &mut Vec<Finding>) {
             let f = Finding::new("ADVISORY_EXPOSED", Severity::Warning, exploited_key(status))
                 .arg("advisory", &a.id)
                 .arg("cves", &cves)
-                .arg("fix", fix_name(e.fix))
+                .arg("fix", fix_name(e.fix, cx.current_version.as_ref()))
                 .arg("target", &cx.target.name)
-                .arg("branch", cx.target_branch())
-                .arg("target_fix", fix_name(a.fix_for(cx.target_branch())))
+                .arg(
+                    "branch",
+                    a.fix_for(cx.target_branch())
+                        .map(|f| f.fixed_line_label(Some(&cx.target.version)))
+                        .unwrap_or_else(|| cx.target_branch().to_string()),
+                )
+                .arg("target_fix", fix_name(a.fix_for(cx.target_branch()), Some(&cx.target.version)))
                 .arg("target_status", status.as_str())
                 .evidence("product.build", build)
                 .evidence("target.build", cx.target.build)

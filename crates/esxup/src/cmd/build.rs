@@ -166,21 +166,13 @@ fn warn_inconsistencies(r: &Resolved<'_>) {
     }
 }
 
-/// Writes a typed output: its text renderer for a table, JSON otherwise.
-fn emit<T: serde::Serialize>(format: Format, v: &T, text: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
-    match format {
-        Format::Json => out::write_stdout(&esxup_render::json::to_json(v)),
-        Format::Table => out::write_stdout(&text(v)),
-    }
-}
-
 pub fn run_build(g: &Global, a: BuildArgs) -> anyhow::Result<u8> {
     let query = read_query(&a.query)?;
     let kb = kb(g)?;
     let today = today()?;
     let res = resolve(kb, &query)?;
     warn_inconsistencies(&res);
-    emit(a.format, &BuildReport::new(kb, &res, today), esxup_render::kb::render_build)?;
+    out::emit(a.format, &BuildReport::new(kb, &res, today), esxup_render::kb::render_build)?;
     Ok(EXIT_OK)
 }
 
@@ -195,7 +187,7 @@ pub fn run_releases(g: &Global, a: ReleasesArgs) -> anyhow::Result<u8> {
             ));
         }
     }
-    emit(a.format, &ReleasesReport::new(kb, a.branch, a.since), esxup_render::kb::render_releases)?;
+    out::emit(a.format, &ReleasesReport::new(kb, a.branch, a.since), esxup_render::kb::render_releases)?;
     Ok(EXIT_OK)
 }
 
@@ -205,7 +197,7 @@ pub fn run_advisories(g: &Global, a: AdvisoriesArgs) -> anyhow::Result<u8> {
     let res = resolve(kb, &query)?;
     warn_inconsistencies(&res);
     let report = AdvisoriesReport::new(kb, &res);
-    emit(a.format, &report, esxup_render::kb::render_advisories)?;
+    out::emit(a.format, &report, esxup_render::kb::render_advisories)?;
     Ok(if report.exposed { EXIT_FINDINGS } else { EXIT_OK })
 }
 
@@ -223,7 +215,7 @@ pub fn run_kb_lint(g: &Global, a: KbLintArgs) -> anyhow::Result<u8> {
         None => ("built-in knowledge base".to_string(), esxup_kb::lint_embedded()),
     };
     let report = LintReport::new(what.clone(), problems);
-    emit(a.format, &report, esxup_render::kb::render_lint)?;
+    out::emit(a.format, &report, esxup_render::kb::render_lint)?;
     eprintln!("kb-lint {what}: {} error(s), {} warning(s)", report.errors, report.warnings);
     let errors = report.errors;
     Ok(if errors > 0 { EXIT_FINDINGS } else { EXIT_OK })

@@ -140,14 +140,6 @@ fn find_profile<'a>(d: &'a Depot, name: &str) -> anyhow::Result<&'a ImageProfile
     })
 }
 
-/// Writes a typed output: its text renderer for a table, JSON otherwise.
-fn emit<T: serde::Serialize>(format: Format, v: &T, text: impl FnOnce(&T) -> String) -> anyhow::Result<()> {
-    match format {
-        Format::Json => out::write_stdout(&esxup_render::json::to_json(v)),
-        Format::Table => out::write_stdout(&text(v)),
-    }
-}
-
 pub fn run_depot(_g: &Global, c: DepotCommand) -> anyhow::Result<u8> {
     match c {
         DepotCommand::Ls { depot, format } => ls(&depot, format),
@@ -162,13 +154,13 @@ pub fn run_depot(_g: &Global, c: DepotCommand) -> anyhow::Result<u8> {
 
 fn ls(location: &str, format: Format) -> anyhow::Result<u8> {
     let d = open_depot(location)?;
-    emit(format, &DepotListing::new(&d), render::render_ls)?;
+    out::emit(format, &DepotListing::new(&d), render::render_ls)?;
     Ok(EXIT_OK)
 }
 
 fn profiles(location: &str, format: Format) -> anyhow::Result<u8> {
     let d = open_depot(location)?;
-    emit(format, &ProfilesReport::new(&d), render::render_profiles)?;
+    out::emit(format, &ProfilesReport::new(&d), render::render_profiles)?;
     Ok(EXIT_OK)
 }
 
@@ -227,7 +219,7 @@ fn dry_run(a: DryRunArgs) -> anyhow::Result<u8> {
         ok_to_remove: a.ok_to_remove,
     };
     let report = DryRunReport::new(&d, profile, &host, facts.as_ref(), &opts);
-    emit(a.format, &report, render::render_dry_run)?;
+    out::emit(a.format, &report, render::render_dry_run)?;
     Ok(if report.result == DryRunResult::Applies { EXIT_OK } else { EXIT_FINDINGS })
 }
 
@@ -235,14 +227,14 @@ fn diff(location: &str, a: &str, b: &str, format: Format) -> anyhow::Result<u8> 
     let d = open_depot(location)?;
     let pa = find_profile(&d, a)?;
     let pb = find_profile(&d, b)?;
-    emit(format, &DiffReport::new(&d, pa, pb), render::render_diff)?;
+    out::emit(format, &DiffReport::new(&d, pa, pb), render::render_diff)?;
     Ok(EXIT_OK)
 }
 
 fn verify(location: &str, format: Format) -> anyhow::Result<u8> {
     let d = open_depot(location)?;
     let report = VerifyReport::new(&d);
-    emit(format, &report, render::render_verify)?;
+    out::emit(format, &report, render::render_verify)?;
     Ok(if report.failed > 0 { EXIT_FINDINGS } else { EXIT_OK })
 }
 
@@ -263,6 +255,6 @@ pub fn run_vib(_g: &Global, c: VibCommand) -> anyhow::Result<u8> {
     for w in &report.signature_warnings {
         eprintln!("warning: {w}");
     }
-    emit(format, &report, render::render_vib)?;
+    out::emit(format, &report, render::render_vib)?;
     Ok(if report.failed() { EXIT_FINDINGS } else { EXIT_OK })
 }

@@ -14,6 +14,20 @@ pub fn write_stdout(text: &str) -> anyhow::Result<()> {
         .map_err(|e| anyhow::Error::new(e).context("write to standard output"))
 }
 
+/// Writes a typed output of a data command (`build`, `releases`,
+/// `advisories`, `kb-lint`, `depot ...`, `vib show`): its text renderer for
+/// `--format table`, JSON (`esxup_render::json`) for `--format json`.
+pub fn emit<T: serde::Serialize>(
+    format: super::build::Format,
+    v: &T,
+    text: impl FnOnce(&T) -> String,
+) -> anyhow::Result<()> {
+    match format {
+        super::build::Format::Json => write_stdout(&esxup_render::json::to_json(v)),
+        super::build::Format::Table => write_stdout(&text(v)),
+    }
+}
+
 /// [`write_stdout`] with a final newline when `text` lacks one.
 pub fn write_stdout_line(text: &str) -> anyhow::Result<()> {
     if text.ends_with('\n') {
