@@ -13,7 +13,9 @@ use std::str::FromStr;
 
 /// A step of `esxup run`, in run order. The names are fixed (docs and
 /// scripts rely on them): `esxup run --list-steps` prints them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum RunStep {
     ConfigBackup,
@@ -99,7 +101,7 @@ impl FromStr for RunStep {
 }
 
 /// Whether `esxup run` can carry out a step on this host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum Automation {
     /// It can, over the vSphere API or SSH.

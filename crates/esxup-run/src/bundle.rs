@@ -10,7 +10,7 @@ use sha2::Digest;
 use std::io::Read;
 
 /// What a verified bundle is.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct BundleInfo {
     pub sha256: String,
     pub size: u64,

@@ -53,7 +53,7 @@ pub enum JournalError {
 }
 
 /// Where a record stands in a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     /// The change is about to be made (written before it).
@@ -78,7 +78,7 @@ impl Phase {
 }
 
 /// One line of `journal.jsonl`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Record {
     pub schema_version: u32,
@@ -176,7 +176,7 @@ impl Record {
 }
 
 /// The release a run goes to.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetRef {
     pub build: u32,
@@ -190,7 +190,7 @@ pub struct TargetRef {
 /// `run.json`: the run's identity and the decisions taken before its first
 /// change. Written once; the runner refuses a journal whose host, UUID or
 /// target differ from the host it is talking to.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunMeta {
     pub schema_version: u32,

@@ -29,3 +29,28 @@ pub use engine::{Event, Host, Options, RunError, RunReport, Runner, Selection, S
 pub use esxup_plan::runnable::{automation, Automation, RunStep};
 pub use journal::{Journal, JournalError, Phase, Record, RunMeta, JOURNAL_SCHEMA_VERSION};
 pub use state::{HostState, TransportKind};
+
+/// `esxup journal show --format json`: the run's header and its records.
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct JournalShow {
+    /// [`JOURNAL_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    pub run: RunMeta,
+    pub records: Vec<Record>,
+}
+
+/// The JSON Schemas of the runner's outputs (schema/, checked by the
+/// esxup crate's json_schema test): the journal as `journal show` prints
+/// it, `verify`, and the preview of `esxup run --format json`.
+pub fn json_schemas() -> Vec<(&'static str, String)> {
+    fn s<T: schemars::JsonSchema>() -> String {
+        let mut t = serde_json::to_string_pretty(&schemars::schema_for!(T)).unwrap_or_default();
+        t.push('\n');
+        t
+    }
+    vec![
+        ("journal.schema.json", s::<JournalShow>()),
+        ("verify.schema.json", s::<verify::VerifyReport>()),
+        ("run-preview.schema.json", s::<preview::Preview>()),
+    ]
+}

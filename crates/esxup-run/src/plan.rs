@@ -14,7 +14,7 @@ use esxup_plan::runnable::{automation, Automation, RunContext, RunStep};
 use serde::{Deserialize, Serialize};
 
 /// How the image changes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// `esxcli software profile update` with a depot.
@@ -24,7 +24,7 @@ pub enum Method {
 }
 
 /// The depot the image update uses.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepotPlan {
     /// `--depot` as given (a local path or a URL).
@@ -45,7 +45,7 @@ pub struct DepotPlan {
 }
 
 /// An advisory whose workaround the `workarounds` step applies.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkaroundPlan {
     pub advisory: String,
@@ -57,7 +57,7 @@ pub struct WorkaroundPlan {
 }
 
 /// An exposure the run does not work around, and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExposureNote {
     pub advisory: String,
@@ -69,7 +69,7 @@ pub struct ExposureNote {
 }
 
 /// What the run does for one step on this host.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepPlan {
     pub step: RunStep,
@@ -77,7 +77,7 @@ pub struct StepPlan {
 }
 
 /// The run's decisions.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunPlan {
     pub method: Method,

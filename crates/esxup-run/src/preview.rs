@@ -17,7 +17,7 @@ use std::path::Path;
 pub const PREVIEW_SCHEMA_VERSION: u32 = 1;
 
 /// What becomes of a step.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum PreviewStatus {
     WillRun,
@@ -33,7 +33,7 @@ pub enum PreviewStatus {
 }
 
 /// One step of the preview.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct StepPreview {
     pub step: RunStep,
     pub status: PreviewStatus,
@@ -41,14 +41,14 @@ pub struct StepPreview {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The reason's placeholders (`vms`).
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub reason_args: std::collections::BTreeMap<String, String>,
     /// The calls or commands, with this host's names.
     pub actions: Vec<String>,
 }
 
 /// The whole preview.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, schemars::JsonSchema)]
 pub struct Preview {
     pub schema_version: u32,
     pub host: String,

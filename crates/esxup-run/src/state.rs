@@ -9,7 +9,7 @@ use esxup_facts::{PowerState, ToolsStatus};
 use serde::{Deserialize, Serialize};
 
 /// How the runner talks to the host.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum TransportKind {
     /// The vSphere (vim25) SOAP API of the host.
@@ -35,7 +35,7 @@ impl std::fmt::Display for TransportKind {
 
 /// An image written by `esxcli software profile update` and waiting for the
 /// reboot (`/altbootbank/boot.cfg` with `bootstate=1`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PendingImage {
     pub build: Option<u32>,
@@ -44,7 +44,7 @@ pub struct PendingImage {
 }
 
 /// The SLP daemon and its firewall ruleset (VMware KB 76372's workaround).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlpState {
     pub running: Option<bool>,
@@ -71,7 +71,7 @@ impl SlpState {
 }
 
 /// The licence as the host reports it (the key masked to its last group).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LicenseState {
     pub edition: Option<String>,
@@ -80,7 +80,7 @@ pub struct LicenseState {
 }
 
 /// A snapshot of a VM, with the id the transport deletes it by.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SnapshotRef {
     pub id: String,
@@ -88,7 +88,7 @@ pub struct SnapshotRef {
 }
 
 /// One VM as the runner sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VmState {
     /// The transport's id: the managed object id (API) or the Vmid of
@@ -126,7 +126,7 @@ impl VmState {
 }
 
 /// What the runner reads from a host.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostState {
     pub hostname: Option<String>,

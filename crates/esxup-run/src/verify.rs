@@ -10,7 +10,7 @@ use esxup_facts::PowerState;
 use serde::{Deserialize, Serialize};
 
 /// When the comparison is made.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Stage {
     /// Inside the run, after the reboot: maintenance mode on, VMs off.
@@ -21,7 +21,7 @@ pub enum Stage {
 }
 
 /// The outcome of one comparison.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum CheckStatus {
     Match,
@@ -42,7 +42,7 @@ impl CheckStatus {
 }
 
 /// One comparison of `verify`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Check {
     /// `build`, `image-profile`, `maintenance-mode`, `licence`, `workaround`,
     /// `secure-boot`, `vm-power`.
@@ -56,7 +56,7 @@ pub struct Check {
 }
 
 /// All comparisons.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VerifyReport {
     pub schema_version: u32,
     pub stage: Stage,

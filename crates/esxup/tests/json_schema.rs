@@ -26,6 +26,7 @@ fn generated() -> Vec<(&'static str, String)> {
     v.extend(esxup_kb::report::json_schemas());
     v.extend(esxup_check::json_schemas());
     v.extend(esxup_depot::report::json_schemas());
+    v.extend(esxup_run::json_schemas());
     v
 }
 

@@ -633,6 +633,21 @@ fn iso_upgrade_from_70_to_80u3_over_the_api_then_verify() {
     assert_eq!(writes(&sim).get("EnterMaintenanceMode_Task"), Some(&1));
     assert_eq!(writes(&sim).get("ExitMaintenanceMode_Task"), Some(&1));
     assert_journal_pairs(&r.records());
+    // The JSON outputs of the run, against their schemas (schema/).
+    let o = r.esxup("verify", &["--format", "json"]);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    common::assert_valid("verify.schema.json", &serde_json::from_str(&common::stdout(&o)).unwrap());
+    let o = common::esxup_on("2026-11-26")
+        .args(["journal", "show"])
+        .arg(&r.journal)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    common::assert_valid("journal.schema.json", &serde_json::from_str(&common::stdout(&o)).unwrap());
+    let o = output(r.command("run", &["--target", "8.0U3", "--resume", "--format", "json"]));
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    common::assert_valid("run-preview.schema.json", &serde_json::from_str(&common::stdout(&o)).unwrap());
 }
 
 /// The runbook's "esxup can run this step" marks and what `esxup run` would

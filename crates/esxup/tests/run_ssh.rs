@@ -148,6 +148,7 @@ fn preview_changes_nothing_and_lists_every_step() {
     assert_eq!(common::code(&o), 0, "{}", out(&o));
     let v: Value = serde_json::from_str(&common::stdout(&o)).unwrap();
     assert!(v.to_string().contains("image-update"), "{v}");
+    common::assert_valid("run-preview.schema.json", &v);
     assert!(changes(&s).is_empty());
 }
 
@@ -219,6 +220,10 @@ fn whole_esxcli_upgrade_from_67_to_70u3g_then_verify() {
     assert_eq!(common::code(&o), 0, "{}", out(&o));
     let v: Value = serde_json::from_str(&common::stdout(&o)).unwrap();
     assert_eq!(v["schema_version"], json!(1));
+    common::assert_valid("journal.schema.json", &v);
+    let o = r.esxup("verify", &["--format", "json"]);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    common::assert_valid("verify.schema.json", &serde_json::from_str(&common::stdout(&o)).unwrap());
 
     // Running it again finds everything done: no change at all.
     let o = r.run(&["--yes"]);

@@ -784,11 +784,8 @@ pub fn run_journal(_g: &Global, c: JournalCommand) -> anyhow::Result<u8> {
             match format {
                 Format::Text => print(&esxup_render::run::journal_table(&meta, &records, lang_of(lang)))?,
                 Format::Json => {
-                    let v = serde_json::json!({
-                        "schema_version": JOURNAL_SCHEMA_VERSION,
-                        "run": meta,
-                        "records": records,
-                    });
+                    let v =
+                        esxup_run::JournalShow { schema_version: JOURNAL_SCHEMA_VERSION, run: meta, records };
                     print(&json(&v)?)?
                 }
             }

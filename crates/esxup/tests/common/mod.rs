@@ -80,3 +80,13 @@ pub fn write_synthetic_bundle(dir: &Path) -> PathBuf {
     zw.finish().unwrap();
     zip_path
 }
+
+/// Checks `v` against `schema/<schema_file>`; panics naming every error.
+pub fn assert_valid(schema_file: &str, v: &serde_json::Value) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schema").join(schema_file);
+    let schema: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{schema_file}: {e}"));
+    let errs: Vec<String> =
+        validator.iter_errors(v).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errs.is_empty(), "{schema_file}:\n{}", errs.join("\n"));
+}
