@@ -555,6 +555,8 @@ def load_depot(h, depot):
     import zipfile
     import xml.etree.ElementTree as ET
 
+    if depot.startswith(("http://", "https://")):
+        return load_online_depot(h, depot)
     local = h.fs(depot) if depot.startswith("/") else None
     zurl = "zip:%s?index.xml" % depot
     if local is None or not os.path.exists(local):
@@ -601,6 +603,57 @@ def load_depot(h, depot):
                 continue
             read_metadata(data, meta, profiles)
     return meta, profiles
+
+
+def load_online_depot(h, depot):
+    """An online depot (`-d http://.../index.xml` or its folder URL): read
+    over HTTP, as esxcli does, which needs the outgoing httpClient firewall
+    ruleset enabled (CONSTRUCTED: the exact error of a blocked download was
+    not found; esxcli reports download failures as MetadataDownloadError)."""
+    import urllib.request
+    import xml.etree.ElementTree as ET
+
+    base = depot if depot.endswith("/") or depot.endswith(".xml") else depot + "/"
+    base = base.rsplit("/", 1)[0] + "/"
+    if not ruleset(h, "httpClient"):
+        h.fail(" [MetadataDownloadError]\n Could not download from depot at %sindex.xml, skipping "
+               "(('%sindex.xml', '', '<urlopen error [Errno 111] Connection refused>'))\n"
+               " Please refer to the log file for more details.\n" % (base, base))
+
+    def read(rel):
+        with urllib.request.urlopen(base + rel, timeout=30) as r:
+            return r.read()
+    try:
+        index = ET.fromstring(read("index.xml"))
+    except OSError as e:
+        h.fail(" [MetadataDownloadError]\n Could not download from depot at %sindex.xml, skipping "
+               "(('%sindex.xml', '', '%s'))\n Please refer to the log file for more details.\n" % (base, base, e))
+    meta, profiles = {}, {}
+    for vendor in index.iter("vendor"):
+        rel = (vendor.findtext("relativePath") or "").strip().strip("/")
+        vindex = posixpath.join(rel, (vendor.findtext("indexfile") or "").strip())
+        try:
+            vroot = ET.fromstring(read(vindex))
+        except OSError:
+            continue
+        for md in vroot.iter("metadata"):
+            url = (md.findtext("url") or "").strip()
+            if not url or "://" in url:
+                continue
+            try:
+                data = read(posixpath.normpath(posixpath.join(posixpath.dirname(vindex), url)))
+            except OSError:
+                continue
+            read_metadata(data, meta, profiles)
+    return meta, profiles
+
+
+def ruleset(h, name):
+    """Whether firewall ruleset `name` is enabled: CIMSLP is `cimslp`, the
+    others live in `rulesets` (httpClient: off, as on a fresh host)."""
+    if name == "CIMSLP":
+        return bool(h.state.get("cimslp", True))
+    return bool((h.state.get("rulesets") or {}).get(name, False))
 
 
 def read_metadata(data, meta, profiles):
@@ -1302,13 +1355,17 @@ def cmd_chkconfig_set(h, m):
 
 def cmd_firewall_list(h, m):
     # CONSTRUCTED XML of the documented Name/Enabled columns (firewall-cimslp fixture).
-    h.out(xml_doc(xml_list("Ruleset", [[("Enabled", "boolean", bool(h.state.get("cimslp", True))),
-                                        ("Name", "string", "CIMSLP")]])))
+    name = m.group(1)
+    h.out(xml_doc(xml_list("Ruleset", [[("Enabled", "boolean", ruleset(h, name)), ("Name", "string", name)]])))
 
 
 def cmd_firewall_set(h, m):
     h.count()
-    h.state["cimslp"] = m.group(1) in ("1", "true")
+    name, on = m.group(1), m.group(2) in ("1", "true")
+    if name == "CIMSLP":
+        h.state["cimslp"] = on
+    else:
+        h.state.setdefault("rulesets", {})[name] = on
     h.changed()
 
 
@@ -1702,8 +1759,8 @@ COMMANDS = [
     (exact("/etc/init.d/slpd start"), cmd_slpd_start),
     (exact("chkconfig --list slpd"), cmd_chkconfig_list),
     (r"^chkconfig slpd (on|off)$", cmd_chkconfig_set),
-    (exact("esxcli --formatter=xml network firewall ruleset list -r CIMSLP"), cmd_firewall_list),
-    (r"^esxcli network firewall ruleset set -r CIMSLP -e (0|1|true|false)$", cmd_firewall_set),
+    (r"^esxcli --formatter=xml network firewall ruleset list -r (CIMSLP|httpClient)$", cmd_firewall_list),
+    (r"^esxcli network firewall ruleset set -r (CIMSLP|httpClient) -e (0|1|true|false)$", cmd_firewall_set),
     # licence
     (exact("vim-cmd vimsvc/license --show"), cmd_license_show),
     (exact('read -r k && vim-cmd vimsvc/license --set "$k"'), cmd_license_set),

@@ -996,6 +996,14 @@ impl<'a> Runner<'a> {
         let target = self.target_build();
         let st = self.observe(step)?;
         if satisfied(step, &st, self.plan(), target) == Some(true) {
+            // An interrupted run that had opened httpClient: close it now.
+            let left_open = self.journal.last(step, Some("httpClient")).is_some_and(|r| {
+                r.phase == Phase::Done
+                    && r.after.as_ref().and_then(|a| a.get("httpClient")) == Some(&json!(true))
+            });
+            if left_open && self.host.has_ssh() {
+                self.close_http_client(step)?;
+            }
             self.satisfied_now(step, None, json!({"build": st.build, "pending": st.pending}), None)?;
             return Ok(StepOutcome::AlreadySatisfied);
         }
@@ -1032,16 +1040,30 @@ impl<'a> Runner<'a> {
         }
         let installed: BTreeSet<String> = tx.installed.iter().map(|x| x.vib.clone()).collect();
         let removed: BTreeSet<String> = tx.removed.iter().map(|x| x.vib.clone()).collect();
-        let online = d.host_path.contains("://");
-        if online {
-            // esxcli reaches an online depot through the httpClient ruleset.
-            self.change(
-                step,
-                Some("httpClient"),
-                &Change::Ruleset("httpClient", true),
-                json!({"httpClient": "closed"}),
-            )?;
+        // esxcli reaches an online depot through the httpClient ruleset:
+        // opened only if closed, and closed again whatever the update did.
+        let opened = if d.host_path.contains("://") { self.open_http_client(step)? } else { false };
+        let r = self.update_from_depot(step, &d, &st, &installed, &removed, target);
+        if opened {
+            let closed = self.close_http_client(step);
+            if let (Ok(_), Err(e)) = (&r, closed) {
+                return Err(e);
+            }
         }
+        r
+    }
+
+    /// The dry run, its comparison with esxup's simulation, the update and
+    /// the read-back (image-update with a depot).
+    fn update_from_depot(
+        &mut self,
+        step: RunStep,
+        d: &crate::plan::DepotPlan,
+        st: &HostState,
+        installed: &BTreeSet<String>,
+        removed: &BTreeSet<String>,
+        target: u32,
+    ) -> Result<StepOutcome, RunError> {
         let dry = Change::ProfileUpdate { depot: &d.host_path, profile: &d.profile, dry_run: true };
         let ssh = self.host.ssh_mut().expect("checked above");
         let dry_text = match ssh.apply(&dry) {
@@ -1064,7 +1086,7 @@ impl<'a> Runner<'a> {
             )?;
             return Err(RunError::step(step, msg));
         };
-        let diff = esxcli::compare(&dry_result, &installed, &removed);
+        let diff = esxcli::compare(&dry_result, installed, removed);
         if !diff.is_empty() {
             self.failed(
                 step,
@@ -1087,14 +1109,6 @@ impl<'a> Runner<'a> {
         };
         let out_file = self.journal.file_path("image-update", "profile-update.txt")?;
         crate::journal::write_atomic(&out_file, text.as_bytes())?;
-        if online {
-            self.change(
-                step,
-                Some("httpClient"),
-                &Change::Ruleset("httpClient", false),
-                json!({"httpClient": "open"}),
-            )?;
-        }
         let after = self.observe(step)?;
         let result = esxcli::parse(&text);
         if satisfied(step, &after, self.plan(), target) != Some(true) {
@@ -1118,6 +1132,35 @@ impl<'a> Runner<'a> {
             })),
         )?;
         Ok(StepOutcome::Done)
+    }
+
+    /// Opens the httpClient ruleset if it is closed; whether it did.
+    fn open_http_client(&mut self, step: RunStep) -> Result<bool, RunError> {
+        let ssh = self.host.ssh_mut().expect("image-update runs over SSH");
+        let was = ssh.ruleset_enabled("httpClient").map_err(|source| RunError::Transport { step, source })?;
+        if was == Some(true) {
+            return Ok(false);
+        }
+        let item = Some("httpClient");
+        self.change(step, item, &Change::Ruleset("httpClient", true), json!({"httpClient": was}))?;
+        let ssh = self.host.ssh_mut().expect("image-update runs over SSH");
+        let now = ssh.ruleset_enabled("httpClient").map_err(|source| RunError::Transport { step, source })?;
+        if now != Some(true) {
+            let msg = format!("the httpClient ruleset reads {now:?} after enabling it");
+            self.failed(step, item, &msg, None)?;
+            return Err(RunError::step(step, msg));
+        }
+        self.done(step, item, json!({"httpClient": now}), None)?;
+        Ok(true)
+    }
+
+    /// Closes the httpClient ruleset the run opened.
+    fn close_http_client(&mut self, step: RunStep) -> Result<(), RunError> {
+        let item = Some("httpClient");
+        self.change(step, item, &Change::Ruleset("httpClient", false), json!({"httpClient": true}))?;
+        let ssh = self.host.ssh_mut().expect("image-update runs over SSH");
+        let now = ssh.ruleset_enabled("httpClient").map_err(|source| RunError::Transport { step, source })?;
+        self.done(step, item, json!({"httpClient": now}), None)
     }
 
     /// Waits until the host answers with a boot time other than `before`.

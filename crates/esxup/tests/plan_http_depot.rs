@@ -5,39 +5,7 @@
 
 mod common;
 
-use common::{code, esxup_on, stdout};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
-
-/// The HTTP server process, stopped when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(dir: &Path) -> (Server, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let child = Command::new("python3")
-        .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string(), "--directory"])
-        .arg(dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("python3 -m http.server (run scripts/test.sh)");
-    let server = Server(child);
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(20), "http.server did not start on port {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (server, port)
-}
+use common::{code, esxup_on, serve, stdout};
 
 /// Finding ids of a plan JSON, by section.
 fn ids(plan: &serde_json::Value, section: &str) -> Vec<String> {

@@ -550,3 +550,38 @@ fn a_bundle_damaged_on_upload_is_never_installed() {
         "{last}"
     );
 }
+
+/// An online depot: esxcli downloads through the outgoing httpClient
+/// ruleset, which the run opens only for the update and closes again,
+/// also when the update stops (here: the dry run differs).
+#[test]
+fn an_online_depot_opens_http_client_only_for_the_update() {
+    let s = Sshd::start_host(&Sshd::host_67());
+    let dir = tempfile::tempdir().unwrap();
+    let r = Run::new(&s, dir.path());
+    s.claim_synthetic_devices();
+    let root = dir.path().join("online");
+    common::write_synthetic_depot(&root);
+    let (_server, port) = common::serve(&root);
+    let url = format!("http://127.0.0.1:{port}/index.xml");
+    let args = ["--target", U3G, "--depot", &url, "--poll-ms", "50", "--reboot-timeout", "60", "--yes"];
+    s.set_fault("dryrun_differs", json!(true));
+    let o = r.esxup("run", &args);
+    assert_eq!(common::code(&o), 1, "{}", out(&o));
+    assert_eq!(s.state()["rulesets"]["httpClient"], json!(false), "closed after the stop: {}", s.state());
+
+    let mut st = s.state();
+    st["faults"] = json!({});
+    s.set_state(&st);
+    let mut resume = args.to_vec();
+    resume.push("--resume");
+    let o = r.esxup("run", &resume);
+    assert_eq!(common::code(&o), 0, "{}", out(&o));
+    let st = s.state();
+    assert_eq!(st["build"], json!(20328353));
+    assert_eq!(st["rulesets"]["httpClient"], json!(false), "{st}");
+    let calls = changes(&s);
+    assert_eq!(calls.get("esxcli network firewall ruleset set -r httpClient -e 1"), Some(&2), "{calls:?}");
+    assert_eq!(calls.get("esxcli network firewall ruleset set -r httpClient -e 0"), Some(&2), "{calls:?}");
+    assert!(!calls.keys().any(|k| k.starts_with("cat >")), "nothing uploaded for an online depot: {calls:?}");
+}

@@ -118,12 +118,17 @@ pub fn management_uplinks(ifaces: &[VmkInterface], vswitches: &[VSwitch]) -> Opt
 
 /// `esxcli network firewall ruleset list -r CIMSLP`: ruleset enabled.
 pub fn firewall_ruleset(text: &str) -> Result<bool, ParseError> {
+    firewall_ruleset_named(text, "CIMSLP")
+}
+
+/// `esxcli network firewall ruleset list -r NAME`: whether ruleset `name`
+/// is enabled (the same table for every ruleset).
+pub fn firewall_ruleset_named(text: &str, name: &str) -> Result<bool, ParseError> {
     let c = FIREWALL_CIMSLP;
     let recs = records(c, text)?;
-    let r =
-        recs.iter().find(|r| r.get("Name").is_some_and(|n| n.eq_ignore_ascii_case("CIMSLP"))).ok_or_else(
-            || ParseError::new(c, first_text_line(text).map(|x| x.0).unwrap_or(0), "no CIMSLP row"),
-        )?;
+    let r = recs.iter().find(|r| r.get("Name").is_some_and(|n| n.eq_ignore_ascii_case(name))).ok_or_else(
+        || ParseError::new(c, first_text_line(text).map(|x| x.0).unwrap_or(0), format!("no {name} row")),
+    )?;
     let v = r.require(c, "Enabled")?;
     parse_bool(v).ok_or_else(|| ParseError::new(c, r.line, format!("`Enabled` is not true/false: {v:?}")))
 }

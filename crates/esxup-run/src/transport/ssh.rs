@@ -602,6 +602,12 @@ pub fn power_is(vm: Option<&VmState>, want: PowerState) -> bool {
 }
 
 impl SshTransport {
+    /// Whether firewall ruleset `name` is enabled (`None`: unreadable).
+    pub fn ruleset_enabled(&mut self, name: &str) -> Result<Option<bool>, TransportError> {
+        let cmd = format!("esxcli --formatter=xml network firewall ruleset list -r {}", quote(name));
+        Ok(self.read(&cmd)?.and_then(|t| network::firewall_ruleset_named(&t, name).ok()))
+    }
+
     fn observe_parts(&mut self) -> Result<HostState, TransportError> {
         let text = self
             .read(HOSTSUMMARY)?
