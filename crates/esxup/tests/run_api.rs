@@ -135,22 +135,7 @@ fn output(mut c: Command) -> Output {
 }
 
 fn collect(child: &mut Child) -> Output {
-    let t0 = Instant::now();
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut v).unwrap();
-        v
-    });
-    let mut stderr = Vec::new();
-    for line in std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap())) {
-        let line = line.unwrap();
-        eprintln!("{:>7.2}s {line}", t0.elapsed().as_secs_f64());
-        stderr.extend_from_slice(line.as_bytes());
-        stderr.push(b'\n');
-    }
-    let status = child.wait().unwrap();
-    Output { status, stdout: reader.join().unwrap(), stderr }
+    common::collect_timed(child)
 }
 
 fn out(o: &Output) -> String {

@@ -122,3 +122,25 @@ pub fn serve(dir: &Path) -> (Server, u16) {
     }
     (server, port)
 }
+
+/// Waits for `child` (stdout and stderr piped) and returns its output;
+/// stderr is echoed line by line with the time since the start, so that a
+/// failing test shows where the run spent its time.
+pub fn collect_timed(child: &mut std::process::Child) -> Output {
+    let t0 = std::time::Instant::now();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut v = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut v).unwrap();
+        v
+    });
+    let mut stderr = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(child.stderr.take().unwrap())) {
+        let line = line.unwrap();
+        eprintln!("{:>7.2}s {line}", t0.elapsed().as_secs_f64());
+        stderr.extend_from_slice(line.as_bytes());
+        stderr.push(b'\n');
+    }
+    let status = child.wait().unwrap();
+    Output { status, stdout: reader.join().unwrap(), stderr }
+}
