@@ -20,9 +20,15 @@ if [ "${1:-}" = "--setup-only" ]; then setup_only=1; shift; fi
 # Debian packages: Go + govmomi for the vSphere simulator, OpenSSH for the
 # SSH collector tests, Chromium for the HTML runbook test, libssh2/OpenSSL
 # headers for the ssh2 crate, a C compiler for the C parts of the ssh2 and
-# libdeflater crates, python3 for the depot generator, its HTTP server and peers.
+# libdeflater crates, python3 for the depot generator, its HTTP server and peers;
+# for the install-media tests (testbed/iso): xorriso (test ISOs), gdisk (sgdisk)
+# and fdisk (sfdisk) for GPT stick images, mtools and dosfstools (mformat/mcopy,
+# mkfs.fat/fsck.fat) for their FAT32 partition, grub-efi-amd64-bin and
+# grub-common (grub-mkstandalone) for the stand-in UEFI loader, qemu-system-x86
+# and ovmf to boot a written stick under UEFI.
 pkgs=(golang-go golang-github-vmware-govmomi-dev openssh-server openssh-client
-      chromium libssh2-1-dev libssl-dev pkg-config zlib1g-dev gcc libc6-dev python3 ca-certificates curl)
+      chromium libssh2-1-dev libssl-dev pkg-config zlib1g-dev gcc libc6-dev python3 ca-certificates curl
+      xorriso gdisk fdisk mtools dosfstools grub-efi-amd64-bin grub-common qemu-system-x86 ovmf)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -622,6 +622,16 @@ fn collect_vm(
     Ok(vm)
 }
 
+/// Shell lines that save every output of [`COMMANDS`] into `dir`, one file
+/// per command under its [`CommandSpec::file_name`], for a host to run by
+/// itself (the trial-install kickstart's `%firstboot`). The per-VM commands
+/// are left out: a fresh install has no VMs.
+pub fn save_lines(dir: &str) -> Vec<String> {
+    let mut v = vec![format!("mkdir -p {dir}")];
+    v.extend(COMMANDS.iter().map(|c| format!("{} > {dir}/{} 2>/dev/null", c.command, c.file_name())));
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

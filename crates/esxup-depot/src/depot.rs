@@ -229,10 +229,16 @@ impl Depot {
         } else {
             let path = Path::new(location);
             let meta = std::fs::metadata(path).map_err(|e| DepotError::io(location, e))?;
-            let mut root =
-                if meta.is_dir() { Root::Dir(path.to_path_buf()) } else { open_zip_file(location)? };
-            walk_local(&mut root, &budget, &mut acc, 0)?;
-            root
+            if meta.is_file() && crate::iso::looks_like_iso(path) {
+                let mut root = iso_metadata_root(path, &budget)?;
+                parse_metadata_root(&mut root, &budget, &mut acc)?;
+                root
+            } else {
+                let mut root =
+                    if meta.is_dir() { Root::Dir(path.to_path_buf()) } else { open_zip_file(location)? };
+                walk_local(&mut root, &budget, &mut acc, 0)?;
+                root
+            }
         };
         let t0 = std::time::Instant::now();
         let d = Depot::assemble(location, root, budget, acc);
@@ -617,6 +623,84 @@ fn open_zip_file(location: &str) -> Result<Root, DepotError> {
     }
     let reader = std::io::BufReader::new(f);
     Ok(Root::Zip(ZipStore::open(location, Box::new(reader))?))
+}
+
+/// Where an installer ISO keeps its image metadata, in the order looked for.
+pub const ISO_METADATA: [&str; 2] = ["UPGRADE/METADATA.ZIP", "IMGDB.TGZ"];
+
+/// The image metadata of an installer ISO as a metadata root: the
+/// `UPGRADE/METADATA.ZIP` depot metadata zip if the image has one, else the
+/// image database `IMGDB.TGZ` (`var/db/esximg/{vibs,bulletins,profiles}/`),
+/// repacked in memory as a metadata zip so that one reader reads both.
+fn iso_metadata_root(path: &Path, budget: &Budget) -> Result<Root, DepotError> {
+    let img = crate::iso::IsoImage::open(path)?;
+    let max = budget.opts.max_file_bytes;
+    if let Some(e) = img.find(ISO_METADATA[0]) {
+        let bytes = img.read(e, max)?;
+        budget.charge(img.label(), bytes.len() as u64)?;
+        let label = format!("{}!{}", img.label(), e.path);
+        return Ok(Root::Zip(ZipStore::open(&label, Box::new(Cursor::new(bytes)))?));
+    }
+    if let Some(e) = img.find(ISO_METADATA[1]) {
+        let bytes = img.read(e, max)?;
+        let label = format!("{}!{}", img.label(), e.path);
+        let zip = imgdb_as_zip(&label, &bytes, budget)?;
+        return Ok(Root::Zip(ZipStore::open(&label, Box::new(Cursor::new(zip)))?));
+    }
+    Err(DepotError::invalid(
+        img.label(),
+        format!(
+            "an ISO 9660 image without {} or {}: not an ESXi installer image",
+            ISO_METADATA[0], ISO_METADATA[1]
+        ),
+    ))
+}
+
+/// Repacks the image database of an ISO (`IMGDB.TGZ`) as a metadata zip.
+fn imgdb_as_zip(label: &str, tgz: &[u8], budget: &Budget) -> Result<Vec<u8>, DepotError> {
+    use std::io::{Read, Write};
+    let bad = |m: String| DepotError::invalid(label, m);
+    let gz = flate2::read::GzDecoder::new(tgz);
+    let mut ar = tar::Archive::new(gz);
+    let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut n = 0usize;
+    for entry in ar.entries().map_err(|e| bad(format!("not a readable tar.gz: {e}")))? {
+        let mut entry = entry.map_err(|e| bad(format!("not a readable tar.gz: {e}")))?;
+        if !entry.header().entry_type().is_file() {
+            continue;
+        }
+        let p =
+            entry.path().map_err(|e| bad(format!("bad member name: {e}")))?.to_string_lossy().into_owned();
+        let p = p.trim_start_matches("./");
+        let Some(rest) = p.strip_prefix("var/db/esximg/") else { continue };
+        let Some((dir, file)) = rest.split_once('/') else { continue };
+        if !["vibs", "bulletins", "profiles", "baseimages", "addons"].contains(&dir) || file.contains('/') {
+            continue;
+        }
+        let size = entry.header().size().unwrap_or(0);
+        if size > budget.opts.max_file_bytes {
+            return Err(DepotError::TooLarge {
+                path: format!("{label}!{p}"),
+                message: format!("{size} bytes"),
+            });
+        }
+        budget.charge(label, size)?;
+        let mut data = Vec::with_capacity(size as usize);
+        entry.read_to_end(&mut data).map_err(|e| DepotError::io(format!("{label}!{p}"), e))?;
+        let name = if file.to_ascii_lowercase().ends_with(".xml") {
+            format!("{dir}/{file}")
+        } else {
+            format!("{dir}/{file}.xml")
+        };
+        out.start_file(name, opts).map_err(|e| bad(e.to_string()))?;
+        out.write_all(&data).map_err(|e| DepotError::io(label, e))?;
+        n += 1;
+    }
+    if n == 0 {
+        return Err(bad("the image database holds no var/db/esximg/vibs, bulletins or profiles".into()));
+    }
+    Ok(out.finish().map_err(|e| bad(e.to_string()))?.into_inner())
 }
 
 /// Finds the layout of a folder or zip and walks it.

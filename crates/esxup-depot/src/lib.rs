@@ -17,6 +17,7 @@ mod diff;
 mod error;
 mod fasthash;
 mod host;
+pub mod iso;
 mod minixml;
 mod model;
 mod readiness;
@@ -28,7 +29,7 @@ mod store;
 mod vibfile;
 pub mod xml;
 
-pub use depot::Depot;
+pub use depot::{Depot, ISO_METADATA};
 pub use diff::{diff_profiles, ProfileDiff, VersionChange};
 pub use error::DepotError;
 pub use esxup_version::vib::{Constraint, Relation, VibVersion};

@@ -74,7 +74,7 @@ impl Budget {
         Budget { total: AtomicU64::new(0), opts }
     }
 
-    fn charge(&self, label: &str, n: u64) -> Result<(), DepotError> {
+    pub(crate) fn charge(&self, label: &str, n: u64) -> Result<(), DepotError> {
         let t = self.total.fetch_add(n, Ordering::Relaxed) + n;
         if t > self.opts.max_total_bytes {
             return Err(DepotError::TooLarge {

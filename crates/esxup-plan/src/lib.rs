@@ -11,6 +11,7 @@
 pub mod from_check;
 pub mod ghetto;
 pub mod input;
+pub mod media;
 pub mod model;
 pub mod runnable;
 pub mod steps;

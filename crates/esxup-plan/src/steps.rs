@@ -549,10 +549,10 @@ impl<'a> Builder<'a> {
                 self.input.exposures.iter().any(|e| e.workaround_service.as_deref() == Some("slpd"));
             if slpd.running == Some(true) && slpd_advisory {
                 s.notes.push(self.t("note.slpd_running"));
-                s.commands.push(self.cmdn(RunOn::EsxiShell, "/etc/init.d/slpd stop", "slpd_stop"));
-                s.commands
-                    .push(self.cmd(RunOn::EsxiShell, "esxcli network firewall ruleset set -r CIMSLP -e 0"));
-                s.commands.push(self.cmd(RunOn::EsxiShell, "chkconfig slpd off"));
+                let [stop, firewall, off] = crate::media::SLPD_WORKAROUND;
+                s.commands.push(self.cmdn(RunOn::EsxiShell, stop, "slpd_stop"));
+                s.commands.push(self.cmd(RunOn::EsxiShell, firewall));
+                s.commands.push(self.cmd(RunOn::EsxiShell, off));
                 s.sources.push(KB_SLP.into());
             }
         }
@@ -879,11 +879,14 @@ impl<'a> Builder<'a> {
                     w.notes.push(self.t("note.mbr_bios"));
                 }
                 w.commands.push(self.cmdn(RunOn::Workstation, "lsblk -o NAME,SIZE,MODEL,TRAN", "lsblk"));
-                w.commands.push(self.cmdn(
-                    RunOn::Workstation,
-                    "sudo dd if=<VMware-VMvisor-Installer-…iso> of=/dev/<sdX> bs=4M status=progress conv=fsync",
-                    "dd_write",
-                ));
+                match crate::media::media_command(self.input) {
+                    Some(c) => w.commands.push(self.cmdn(RunOn::Workstation, c, "esxup_media")),
+                    None => w.commands.push(self.cmdn(
+                        RunOn::Workstation,
+                        "sudo dd if=<VMware-VMvisor-Installer-…iso> of=/dev/<sdX> bs=4M status=progress conv=fsync",
+                        "dd_write",
+                    )),
+                }
                 w.commands.push(self.cmdn(
                     RunOn::Workstation,
                     "Rufus: <stick> / GPT / UEFI (non CSM)",

@@ -52,6 +52,11 @@ pub enum Command {
     #[command(subcommand)]
     Journal(cmd::run::JournalCommand),
     Verify(cmd::run::VerifyArgs),
+    /// Read an ESXi installer ISO.
+    #[command(subcommand)]
+    Iso(cmd::media::IsoCommand),
+    // The help of media is its Args struct's doc (exit codes).
+    Media(Box<cmd::media::MediaArgs>),
     /// Lint knowledge-base data files (strict).
     #[command(name = "kb-lint")]
     KbLint(cmd::build::KbLintArgs),

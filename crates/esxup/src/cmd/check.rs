@@ -61,11 +61,12 @@ fn print(r: &CheckReport, a: &CheckArgs) -> anyhow::Result<()> {
     super::out::write_stdout(&text)
 }
 
-pub fn run_check(g: &Global, a: CheckArgs) -> anyhow::Result<u8> {
+pub fn run_check(g: &Global, mut a: CheckArgs) -> anyhow::Result<u8> {
     if let Some(list) = input::example_list(&a.input, For::Check)? {
         super::out::write_stdout(&list)?;
         return Ok(EXIT_OK);
     }
+    a.input.take_iso()?;
     let spec: TargetSpec = a.input.target_text()?.parse().map_err(|e| {
         hinted(
             format!("{e}"),

@@ -53,13 +53,17 @@ pub enum DepotCommand {
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("host").required(true).args(["facts", "vib_list", "host_profile"])))]
+#[command(group(clap::ArgGroup::new("image").required(true).args(["depot", "iso"])))]
 pub struct DryRunArgs {
     /// Offline bundle zip, extracted depot folder, or http(s) URL.
     #[arg(long)]
-    pub depot: String,
-    /// Target image profile.
+    pub depot: Option<String>,
+    /// An ESXi installer ISO: its image profile is the target (read like a depot).
+    #[arg(long, value_name = "FILE.iso")]
+    pub iso: Option<PathBuf>,
+    /// Target image profile [default: the only profile of the depot or ISO].
     #[arg(long)]
-    pub profile: String,
+    pub profile: Option<String>,
     /// Host facts file (JSON) with the installed VIBs.
     #[arg(long, value_name = "FILE")]
     pub facts: Option<PathBuf>,
@@ -179,8 +183,24 @@ fn dry_run(a: DryRunArgs) -> anyhow::Result<u8> {
         Some(p) => Some(load_facts(p)?),
         None => None,
     };
-    let d = open_depot(&a.depot)?;
-    let profile = find_profile(&d, &a.profile)?;
+    let location = match (&a.depot, &a.iso) {
+        (Some(d), _) => d.clone(),
+        (None, Some(i)) => i.display().to_string(),
+        (None, None) => anyhow::bail!("dry-run needs --depot or --iso"),
+    };
+    let d = open_depot(&location)?;
+    let profile = match &a.profile {
+        Some(p) => find_profile(&d, p)?,
+        None => match d.profiles() {
+            [only] => only,
+            ps => {
+                return Err(hinted(
+                    format!("{location}: {} image profiles, none chosen", ps.len()),
+                    "name one with --profile (`esxup depot profiles` lists them)",
+                ))
+            }
+        },
+    };
     let host = if let Some(f) = &facts {
         HostImage::from_facts(f).map_err(|e| {
             hinted(

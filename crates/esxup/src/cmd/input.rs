@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 /// in `esxup check` and `esxup plan` (flattened into both; each command
 /// says which host inputs exclude each other).
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("image").args(["depot", "iso"])))]
 pub struct InputArgs {
     /// Host facts file (JSON written by `esxup collect -o`).
     #[arg(long, value_name = "FILE")]
@@ -38,8 +39,12 @@ pub struct InputArgs {
     /// esxcli commands of the runbook.
     #[arg(long, value_name = "DEPOT")]
     pub depot: Option<String>,
+    /// ESXi installer ISO of the target: its image profile stands for the
+    /// target image, as with --depot, and its build is the default target.
+    #[arg(long, value_name = "FILE.iso")]
+    pub iso: Option<PathBuf>,
     /// Image profile in the depot [default: the `-standard` one of the target build].
-    #[arg(long, value_name = "NAME", requires = "depot")]
+    #[arg(long, value_name = "NAME", requires = "image")]
     pub profile: Option<String>,
     /// Language of the messages [default: from LC_ALL / LC_MESSAGES / LANG].
     #[arg(long, value_name = "en|ja")]
@@ -50,6 +55,25 @@ impl InputArgs {
     /// `--lang`, else the language of the environment.
     pub fn lang(&self) -> Lang {
         self.lang.unwrap_or_else(Lang::from_env)
+    }
+
+    /// `--iso FILE` stands for `--depot FILE` (the depot engine reads
+    /// ISOs), and without `--target` the ISO's own build is the target.
+    pub fn take_iso(&mut self) -> anyhow::Result<()> {
+        let Some(iso) = self.iso.take() else { return Ok(()) };
+        if self.target.is_none() {
+            let build = esxup_media::inspect::iso_build(&iso)
+                .with_context(|| format!("read iso {}", iso.display()))?
+                .ok_or_else(|| {
+                    hinted(
+                        format!("iso {}: BOOT.CFG names no build", iso.display()),
+                        "name the target with --target",
+                    )
+                })?;
+            self.target = Some(build.to_string());
+        }
+        self.depot = Some(iso.display().to_string());
+        Ok(())
     }
 
     /// The text of `--target`, or the example's own target when `--example`

@@ -7,6 +7,7 @@ pub mod collect;
 pub mod collect_vim;
 pub mod depot;
 pub mod input;
+pub mod media;
 pub mod meta;
 pub mod out;
 pub mod plan;
@@ -59,5 +60,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Run(a) => run::run_run(g, *a),
         Command::Journal(c) => run::run_journal(g, c),
         Command::Verify(a) => run::run_verify(g, a),
+        Command::Iso(c) => media::run_iso(g, c),
+        Command::Media(a) => media::run_media(g, *a),
     }
 }

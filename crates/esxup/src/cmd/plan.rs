@@ -55,11 +55,12 @@ fn load_facts(a: &PlanArgs) -> anyhow::Result<HostFacts> {
     Err(hinted("plan: no host given", "use --facts FILE, --example seed or --host URL"))
 }
 
-pub fn run_plan(g: &Global, a: PlanArgs) -> anyhow::Result<u8> {
+pub fn run_plan(g: &Global, mut a: PlanArgs) -> anyhow::Result<u8> {
     if let Some(list) = input::example_list(&a.input, For::Plan)? {
         super::out::write_stdout(&list)?;
         return Ok(EXIT_OK);
     }
+    a.input.take_iso()?;
     let lang = a.input.lang();
     let spec: TargetSpec = a.input.target_text()?.parse().map_err(|e: esxup_check::TargetSpecError| {
         hinted(e.to_string(), "e.g. --target 7.0U3g, --target latest-8.0 or --target auto")
