@@ -25,10 +25,13 @@ if [ "${1:-}" = "--setup-only" ]; then setup_only=1; shift; fi
 # and fdisk (sfdisk) for GPT stick images, mtools and dosfstools (mformat/mcopy,
 # mkfs.fat/fsck.fat) for their FAT32 partition, grub-efi-amd64-bin and
 # grub-common (grub-mkstandalone) for the stand-in UEFI loader, qemu-system-x86
-# and ovmf to boot a written stick under UEFI.
+# and ovmf to boot a written stick under UEFI; e2fsprogs, mount and util-linux
+# (losetup) for the loop-device tests of `esxup media --device`; openssl checks
+# the SHA-512 crypt of the trial kickstart's root password.
 pkgs=(golang-go golang-github-vmware-govmomi-dev openssh-server openssh-client
       chromium libssh2-1-dev libssl-dev pkg-config zlib1g-dev gcc libc6-dev python3 ca-certificates curl
-      xorriso gdisk fdisk mtools dosfstools grub-efi-amd64-bin grub-common qemu-system-x86 ovmf)
+      xorriso gdisk fdisk mtools dosfstools grub-efi-amd64-bin grub-common qemu-system-x86 ovmf
+      e2fsprogs mount util-linux openssl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -374,10 +374,14 @@ pub fn write(
             progress(done, layout.content_bytes);
         }
         drop(root);
+        // Counts the free clusters, so that the FSInfo sector is written
+        // with the count instead of "unknown" (fsck.fat flags that).
+        fs.stats().map_err(|e| werr(format!("count free clusters: {e}")))?;
         fs.unmount().map_err(|e| werr(format!("close the FAT32: {e}")))?;
     }
     buf.flush().map_err(|e| MediaError::io("write", target, e))?;
     drop(buf);
+    fix_dot_entries(disk, first * SECTOR).map_err(|e| werr(format!("fix directory entries: {e}")))?;
     disk.sync_all().map_err(|e| MediaError::io("fsync", target, e))?;
     Ok(Written {
         target: target.display().to_string(),
@@ -388,6 +392,107 @@ pub fn write(
         files: layout.files.len(),
         content_bytes: layout.content_bytes,
     })
+}
+
+/// Rewrites the `.` and `..` entries of every directory the way the FAT
+/// specification has them. fatfs 0.3.6 gives each of them a long-name entry
+/// in front (so `.` is not the first slot) and gives `..` of a top-level
+/// directory the root's cluster number instead of 0; fsck.fat reports both
+/// as damage, and strict firmware may too. The first cluster of each
+/// directory becomes `.`, `..`, then the other entries, with the freed
+/// slots marked deleted.
+fn fix_dot_entries(disk: &mut std::fs::File, part: u64) -> std::io::Result<()> {
+    use std::io::{Error, ErrorKind};
+    let mut bs = [0u8; 512];
+    disk.seek(SeekFrom::Start(part))?;
+    disk.read_exact(&mut bs)?;
+    let u16le = |o: usize| u16::from_le_bytes([bs[o], bs[o + 1]]) as u64;
+    let u32le = |o: usize| u32::from_le_bytes([bs[o], bs[o + 1], bs[o + 2], bs[o + 3]]) as u64;
+    let (bps, spc, reserved, fats) = (u16le(11), bs[13] as u64, u16le(14), bs[16] as u64);
+    let (fat_sectors, root) = (u32le(36), u32le(44));
+    if bps == 0 || spc == 0 {
+        return Err(Error::new(ErrorKind::InvalidData, "no FAT32 boot sector"));
+    }
+    let cluster_bytes = bps * spc;
+    let data = part + (reserved + fats * fat_sectors) * bps;
+    let fat = part + reserved * bps;
+    let at = |c: u64| data + (c - 2) * cluster_bytes;
+    let next = |disk: &mut std::fs::File, c: u64| -> std::io::Result<u64> {
+        let mut b = [0u8; 4];
+        disk.seek(SeekFrom::Start(fat + c * 4))?;
+        disk.read_exact(&mut b)?;
+        Ok(u32::from_le_bytes(b) as u64 & 0x0fff_ffff)
+    };
+    // (first cluster, parent's first cluster), breadth first from the root.
+    let mut queue = vec![(root, 0u64)];
+    let mut seen = std::collections::HashSet::new();
+    while let Some((dir, parent)) = queue.pop() {
+        if !seen.insert(dir) || seen.len() > 10_000 {
+            continue;
+        }
+        // Every entry of the directory, over its cluster chain.
+        let mut entries = Vec::new();
+        let mut c = dir;
+        let mut hops = 0;
+        while (2..0x0fff_fff8).contains(&c) && hops < 65_536 {
+            let mut b = vec![0u8; cluster_bytes as usize];
+            disk.seek(SeekFrom::Start(at(c)))?;
+            disk.read_exact(&mut b)?;
+            entries.extend(b.chunks(32).map(|e| e.to_vec()));
+            c = next(disk, c)?;
+            hops += 1;
+        }
+        for e in &entries {
+            if e[0] == 0 {
+                break;
+            }
+            let is_dir = e[11] & 0x10 != 0 && e[11] != 0x0f && e[0] != 0xe5 && e[0] != b'.';
+            if is_dir {
+                let cl = (u16::from_le_bytes([e[20], e[21]]) as u64) << 16
+                    | u16::from_le_bytes([e[26], e[27]]) as u64;
+                queue.push((cl, if dir == root { 0 } else { dir }));
+            }
+        }
+        if dir == root {
+            continue;
+        }
+        // Move "." and ".." to the first two slots of the first cluster.
+        let slots = (cluster_bytes / 32) as usize;
+        let first: &mut Vec<Vec<u8>> = &mut entries;
+        let dot = first.iter().position(|e| &e[..11] == b".          " && e[11] & 0x10 != 0);
+        let dotdot = first.iter().position(|e| &e[..11] == b"..         " && e[11] & 0x10 != 0);
+        let (Some(d1), Some(d2)) = (dot, dotdot) else { continue };
+        if d1 >= slots || d2 >= slots {
+            continue;
+        }
+        let mut e1 = first[d1].clone();
+        let mut e2 = first[d2].clone();
+        e1[20..22].copy_from_slice(&((dir >> 16) as u16).to_le_bytes());
+        e1[26..28].copy_from_slice(&(dir as u16).to_le_bytes());
+        e2[20..22].copy_from_slice(&((parent >> 16) as u16).to_le_bytes());
+        e2[26..28].copy_from_slice(&(parent as u16).to_le_bytes());
+        let mut out: Vec<Vec<u8>> = vec![e1, e2];
+        for (i, e) in first.iter().take(slots).enumerate() {
+            if i == d1 || i == d2 {
+                continue;
+            }
+            // The long-name entries fatfs put in front of the dot entries.
+            let lfn_of_dot = e[11] == 0x0f && i < d2.max(d1);
+            let mut e = e.clone();
+            if lfn_of_dot {
+                e[0] = 0xe5;
+            }
+            out.push(e);
+        }
+        // The deleted slots go after the live ones of the first cluster, so
+        // that no live entry moves to another cluster.
+        let (live, dead): (Vec<Vec<u8>>, Vec<Vec<u8>>) = out.into_iter().partition(|e| e[0] != 0xe5);
+        let mut b: Vec<u8> = live.into_iter().chain(dead).flatten().collect();
+        b.truncate(cluster_bytes as usize);
+        disk.seek(SeekFrom::Start(at(dir)))?;
+        disk.write_all(&b)?;
+    }
+    Ok(())
 }
 
 /// The result of reading a written stick back.
@@ -484,21 +589,21 @@ fn find_fat_partition(disk: &mut std::fs::File, scheme: Scheme) -> Result<(u64, 
     }
 }
 
-/// Every FAT partition of a disk image or device (GPT or MBR), as
-/// (first LBA, length in bytes), for reading files back from a stick.
-pub fn fat_partitions(disk: &mut std::fs::File) -> Vec<(u64, u64)> {
+/// Every partition of a disk image or device (GPT or MBR), as (partition
+/// number, first LBA, length in bytes), for reading files back from a stick.
+pub fn fat_partitions(disk: &mut std::fs::File) -> Vec<(u32, u64, u64)> {
     if let Ok(gpt) = gptman::GPT::read_from(disk, SECTOR) {
         return gpt
             .iter()
             .filter(|(_, p)| p.is_used())
-            .map(|(_, p)| (p.starting_lba, (p.ending_lba - p.starting_lba + 1) * SECTOR))
+            .map(|(n, p)| (n, p.starting_lba, (p.ending_lba - p.starting_lba + 1) * SECTOR))
             .collect();
     }
     if let Ok(mbr) = mbrman::MBR::read_from(disk, SECTOR as u32) {
         return mbr
             .iter()
             .filter(|(_, p)| p.is_used())
-            .map(|(_, p)| (p.starting_lba as u64, p.sectors as u64 * SECTOR))
+            .map(|(n, p)| (n as u32, p.starting_lba as u64, p.sectors as u64 * SECTOR))
             .collect();
     }
     Vec::new()

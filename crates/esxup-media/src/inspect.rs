@@ -33,6 +33,8 @@ pub struct IsoProfile {
 /// What `iso inspect` prints.
 #[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
 pub struct IsoReport {
+    /// [`crate::OUTPUT_SCHEMA_VERSION`].
+    pub schema_version: u32,
     pub path: String,
     pub volume_id: String,
     /// `7.0.3`, from `BOOT.CFG`'s `build=` line.
@@ -134,6 +136,7 @@ pub fn inspect(path: &Path) -> Result<(IsoReport, Depot), MediaError> {
     }
     warnings.extend(depot.warnings().iter().cloned());
     let report = IsoReport {
+        schema_version: crate::OUTPUT_SCHEMA_VERSION,
         path: path.display().to_string(),
         volume_id: iso.volume_id().to_string(),
         version,

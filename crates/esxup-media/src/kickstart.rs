@@ -270,6 +270,9 @@ pub struct LintContext {
     pub boot_disk: Vec<String>,
     /// UEFI Secure Boot is on: `%firstboot` is skipped.
     pub secure_boot: Option<bool>,
+    /// The `--firstdisk` class the boot disk falls in (`local`, `remote`,
+    /// `usb`), when known.
+    pub boot_class: Option<String>,
 }
 
 /// Lints a kickstart: unknown commands, no EULA, two disk commands,
@@ -351,12 +354,24 @@ pub fn lint(text: &str, ctx: &LintContext) -> Vec<Lint> {
                     } else if hits_boot && cmd == "install" {
                         push(n, Severity::Error, format!("install is aimed at the host's boot disk {d}: a fresh install replaces its configuration"));
                     }
-                } else if first.is_some() && overwrites && !ctx.boot_disk.is_empty() {
-                    push(
+                } else if let (Some(list), true) = (&first, overwrites) {
+                    // A bare --firstdisk means local,remote,usb.
+                    let list = if list.is_empty() {
+                        "local,remote,usb".to_string()
+                    } else {
+                        list.to_ascii_lowercase()
+                    };
+                    let may_hit = match &ctx.boot_class {
+                        Some(c) => list.split(',').any(|x| x.trim() == c),
+                        None => !ctx.boot_disk.is_empty(),
+                    };
+                    if may_hit {
+                        push(
                         n,
                         Severity::Warning,
                         format!("{cmd} --firstdisk --overwritevmfs may pick the host's boot disk; name the disk with --disk="),
                     );
+                    }
                 }
             }
             "rootpw" => {
@@ -452,7 +467,8 @@ mod tests {
 
     #[test]
     fn lint_finds_the_dangerous_and_the_unknown() {
-        let ctx = LintContext { boot_disk: vec!["t10.ATA_BOOT".into()], secure_boot: Some(true) };
+        let ctx =
+            LintContext { boot_disk: vec!["t10.ATA_BOOT".into()], secure_boot: Some(true), boot_class: None };
         let ks = "vmaccepteula\ninstall --disk=/vmfs/devices/disks/t10.ATA_BOOT --overwritevmfs\nupgrade --firstdisk\nfrobnicate now\nrootpw secret\n%firstboot\necho hi\n";
         let l = lint(ks, &ctx);
         let msgs: Vec<String> =

@@ -17,3 +17,31 @@ pub mod kickstart;
 pub mod stick;
 
 pub use error::MediaError;
+
+/// Version of the layout of `iso inspect` and `media` JSON documents.
+pub const OUTPUT_SCHEMA_VERSION: u32 = 1;
+
+/// What `esxup media --format json` prints.
+#[derive(Clone, Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct MediaReport {
+    /// [`OUTPUT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    pub iso: inspect::IsoReport,
+    pub layout: image::Layout,
+    /// The KS.CFG written, if any (it never holds a clear-text password).
+    pub kickstart: Option<String>,
+    /// `None` with `--dry-run`.
+    pub written: Option<image::Written>,
+    pub verified: Option<image::Verified>,
+    pub warnings: Vec<String>,
+}
+
+/// The JSON Schemas of this crate's outputs: (file name in `schema/`, text).
+pub fn json_schemas() -> Vec<(&'static str, String)> {
+    fn s<T: schemars::JsonSchema>() -> String {
+        let mut t = serde_json::to_string_pretty(&schemars::schema_for!(T)).unwrap_or_default();
+        t.push('\n');
+        t
+    }
+    vec![("iso-inspect.schema.json", s::<inspect::IsoReport>()), ("media.schema.json", s::<MediaReport>())]
+}

@@ -8,7 +8,7 @@
 
 use crate::error::MediaError;
 use crate::image::{fat_partitions, Window, SECTOR};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::Path;
 
 /// The archive the trial kickstart writes (at the root of the bootbank).
@@ -26,16 +26,15 @@ pub fn looks_like_disk(path: &Path) -> bool {
 
 /// What was found on the disk.
 #[derive(Clone, Debug)]
-pub struct Extracted {
+pub struct Found {
     /// 1-based partition number that held the archive.
     pub partition: usize,
-    /// Where it was copied.
-    pub archive: std::path::PathBuf,
+    /// The archive's bytes (a .tgz of `esxup/<file>.txt`).
+    pub archive: Vec<u8>,
 }
 
-/// Copies `ESXUP.TGZ` from the first FAT partition that has one to
-/// `out_dir/esxup-outputs.tgz` (`out_dir` must exist).
-pub fn extract_outputs(disk: &Path, out_dir: &Path) -> Result<Extracted, MediaError> {
+/// Reads `ESXUP.TGZ` from the first FAT partition that has one.
+pub fn read_outputs(disk: &Path) -> Result<Found, MediaError> {
     let mut f = std::fs::File::open(disk).map_err(|e| MediaError::io("open", disk, e))?;
     let parts = fat_partitions(&mut f);
     if parts.is_empty() {
@@ -44,8 +43,8 @@ pub fn extract_outputs(disk: &Path, out_dir: &Path) -> Result<Extracted, MediaEr
             message: "no GPT or MBR partition table: not a disk image".into(),
         });
     }
-    for (i, (first, len)) in parts.iter().enumerate() {
-        let window = Window { inner: &mut f, start: first * SECTOR, len: *len, pos: 0 };
+    for (number, first, len) in parts {
+        let window = Window { inner: &mut f, start: first * SECTOR, len, pos: 0 };
         let Ok(fs) = fatfs::FileSystem::new(fscommon::BufStream::new(window), fatfs::FsOptions::new()) else {
             continue; // not FAT (VMFS-L, vmkDiagnostic, ...)
         };
@@ -56,14 +55,10 @@ pub fn extract_outputs(disk: &Path, out_dir: &Path) -> Result<Extracted, MediaEr
         if data.len() as u64 > MAX_FILE {
             return Err(MediaError::NotInstaller {
                 path: disk.to_path_buf(),
-                message: format!("{OUTPUT_ARCHIVE} on partition {} is larger than {MAX_FILE} bytes", i + 1),
+                message: format!("{OUTPUT_ARCHIVE} on partition {number} is larger than {MAX_FILE} bytes"),
             });
         }
-        let archive = out_dir.join("esxup-outputs.tgz");
-        std::fs::File::create(&archive)
-            .and_then(|mut o| o.write_all(&data))
-            .map_err(|x| MediaError::io("write", &archive, x))?;
-        return Ok(Extracted { partition: i + 1, archive });
+        return Ok(Found { partition: number as usize, archive: data });
     }
     Err(MediaError::NotInstaller {
         path: disk.to_path_buf(),

@@ -1361,6 +1361,7 @@ fn is_hardware_finding(f: &Finding) -> bool {
         f.id.as_str(),
         "CPU_SUPPORT"
             | "UNSUPPORTED_DEVICES"
+            | "DEVICE_UNCLAIMED"
             | "NATIVE_BOOT_NIC"
             | "NATIVE_BOOTBANK"
             | "VMKLINUX_DRIVERS"

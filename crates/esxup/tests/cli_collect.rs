@@ -9,15 +9,11 @@
 mod common;
 
 use common::sshd::{user, Sshd};
-use common::{code, stderr, stdout};
+use common::{code, stderr, stdout, write_host_a};
 use esxup_collect::commands::COMMANDS;
 use esxup_facts::HostFacts;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
 
 fn esxup(args: &[&str]) -> Output {
     esxup_env(args, &[])
@@ -34,21 +30,6 @@ fn esxup_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         c.env(k, v);
     }
     c.output().unwrap()
-}
-
-/// Writes the outputs of host-a (source lines stripped) into `dir`.
-fn write_host_a(dir: &Path) -> Vec<String> {
-    let fx = root().join("crates/esxup-facts/tests/fixtures");
-    let list = std::fs::read_to_string(fx.join("host-a.list")).unwrap();
-    std::fs::create_dir_all(dir).unwrap();
-    let mut names = Vec::new();
-    for l in list.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-        let (name, f) = l.split_once(' ').unwrap();
-        let text = std::fs::read_to_string(fx.join(f.trim())).unwrap();
-        std::fs::write(dir.join(name), text.split_once('\n').map(|x| x.1).unwrap_or("")).unwrap();
-        names.push(name.to_string());
-    }
-    names
 }
 
 // ---------------------------------------------------------------- saved outputs

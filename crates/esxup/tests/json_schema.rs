@@ -27,6 +27,7 @@ fn generated() -> Vec<(&'static str, String)> {
     v.extend(esxup_check::json_schemas());
     v.extend(esxup_depot::report::json_schemas());
     v.extend(esxup_run::json_schemas());
+    v.extend(esxup_media::json_schemas());
     v
 }
 

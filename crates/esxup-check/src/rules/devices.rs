@@ -3,6 +3,9 @@
 //! vmklinux driver and the move crosses into 7.0, when data/devices.toml says
 //! the target has no driver for it, or, with `--depot`, when no VIB of the
 //! target image claims its PCI id (AHCI, NVMe and USB count as native).
+//! DEVICE_UNCLAIMED (warning) looks at the installed host itself: a NIC or
+//! storage adapter that no driver claims there. On the facts of a trial
+//! install (docs/media.md) that is the target release's own answer.
 
 use super::{unknown, Rule};
 use crate::engine::Ctx;
@@ -122,6 +125,7 @@ pub fn devices(cx: &Ctx, out: &mut Vec<Finding>) {
         }
         return;
     };
+    unclaimed(cx, pci, out);
     let by_addr = |a: &str| pci.iter().find(|d| d.address == a);
     // Management (boot) NIC.
     let mut mgmt_addrs: Vec<String> = Vec::new();
@@ -219,6 +223,31 @@ pub fn devices(cx: &Ctx, out: &mut Vec<Finding>) {
                 &name,
             ));
         }
+    }
+}
+
+/// DEVICE_UNCLAIMED: network (class 02) and storage (class 01) devices that
+/// no driver claims on the installed build. Only when the facts know the
+/// driver of at least one device, so that facts without drivers (some
+/// collections do not list them) do not flag every device.
+fn unclaimed(cx: &Ctx, pci: &[PciDevice], out: &mut Vec<Finding>) {
+    if !pci.iter().any(|d| d.driver.is_some()) {
+        return;
+    }
+    let build = cx.facts.product.as_ref().map(|p| p.build.to_string()).unwrap_or_else(|| "?".into());
+    for dev in pci {
+        let Some(class) = dev.class else { continue };
+        if dev.driver.is_some() || !matches!(class >> 16, 0x01 | 0x02) {
+            continue;
+        }
+        out.push(
+            Finding::new("DEVICE_UNCLAIMED", Severity::Warning, "check.device_unclaimed")
+                .arg("device", describe(dev))
+                .arg("class", format!("{class:06x}"))
+                .arg("build", &build)
+                .evidence(&format!("pci_devices[{}].driver", dev.address), "none")
+                .source("esxcli hardware pci list (Driver: the module that claimed the device)"),
+        );
     }
 }
 

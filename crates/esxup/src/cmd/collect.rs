@@ -38,7 +38,8 @@ pub enum FactsFormat {
 pub struct CollectArgs {
     #[command(flatten)]
     pub vim: super::collect_vim::VimArgs,
-    /// Read the outputs an admin saved into DIR, or packed in a .tgz (file names: docs/collect-commands.md).
+    /// Read the outputs an admin saved into DIR, or packed in a .tgz (file names: docs/collect-commands.md),
+    /// or from a stick or disk image a trial install wrote (docs/media.md).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["vm_support", "ssh", "host", "inventory"])]
     pub from_dir: Option<PathBuf>,
     /// Read the command outputs of a vm-support bundle (.tgz).
@@ -83,7 +84,30 @@ pub fn run_collect(_g: &Global, a: CollectArgs) -> anyhow::Result<u8> {
         };
     }
     let collection = if let Some(dir) = &a.from_dir {
-        if dir.is_file() {
+        if esxup_media::stick::looks_like_disk(dir) {
+            // A stick or disk a trial install wrote (docs/media.md): the
+            // outputs are ESXUP.TGZ on its bootbank.
+            let found = esxup_media::stick::read_outputs(dir).map_err(|e| {
+                hinted(
+                    e.to_string(),
+                    "give the stick the trial install ran from, after its first boot (docs/media.md)",
+                )
+            })?;
+            eprintln!(
+                "{}: read {} from partition {}",
+                dir.display(),
+                esxup_media::stick::OUTPUT_ARCHIVE,
+                found.partition
+            );
+            let mut src =
+                ArchiveSource::from_reader(dir, std::io::Cursor::new(found.archive)).map_err(|e| {
+                    hinted(e.to_string(), "the archive on the stick is damaged: run the trial install again")
+                })?;
+            for w in &src.warnings {
+                eprintln!("warning: {w}");
+            }
+            esxup_collect::collect(&mut src)?
+        } else if dir.is_file() {
             // The .tgz the snippet of docs/collect-commands.md packs.
             let mut src = ArchiveSource::open(dir).map_err(|e| {
                 hinted(e.to_string(), "give the folder or the .tgz the outputs were saved in")

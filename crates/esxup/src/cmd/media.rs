@@ -16,6 +16,7 @@ use esxup_depot::iso::IsoImage;
 use esxup_facts::{BootMedia, HostFacts};
 use esxup_media::image::{self, Content, Scheme};
 use esxup_media::kickstart::{self, KsDisk, KsMode, KsSpec, LintContext, Severity};
+use esxup_media::MediaReport;
 use std::io::{BufRead, IsTerminal, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -205,17 +206,6 @@ fn parse_size(s: &str) -> anyhow::Result<u64> {
     Ok(n * mul)
 }
 
-/// The JSON of `esxup media`.
-#[derive(serde::Serialize)]
-struct MediaReport<'a> {
-    iso: &'a esxup_media::inspect::IsoReport,
-    layout: &'a image::Layout,
-    kickstart: Option<&'a str>,
-    written: Option<image::Written>,
-    verified: Option<image::Verified>,
-    warnings: &'a [String],
-}
-
 pub fn run_media(g: &Global, a: MediaArgs) -> anyhow::Result<u8> {
     let (iso_report, _) = esxup_media::inspect::inspect(&a.iso).map_err(|e| iso_error(e, &a.iso))?;
     let iso = IsoImage::open(&a.iso).map_err(|e| iso_error(e.into(), &a.iso))?;
@@ -237,7 +227,15 @@ pub fn run_media(g: &Global, a: MediaArgs) -> anyhow::Result<u8> {
         .into_iter()
         .collect();
     let secure_boot = facts.as_ref().and_then(|f| f.firmware.as_ref()).and_then(|f| f.secure_boot);
-    let lint_ctx = LintContext { boot_disk: boot_disk.clone(), secure_boot };
+    let boot_class = facts.as_ref().and_then(|f| f.boot_device.as_ref()).and_then(|b| b.media).map(|m| {
+        match m {
+            BootMedia::Usb | BootMedia::SdCard => "usb",
+            BootMedia::San => "remote",
+            _ => "local",
+        }
+        .to_string()
+    });
+    let lint_ctx = LintContext { boot_disk: boot_disk.clone(), secure_boot, boot_class };
 
     let ks_text: Option<String> = if let Some(p) = &a.ks_file {
         let bytes = std::fs::read(p).with_context(|| format!("read kickstart {}", p.display()))?;
@@ -393,12 +391,13 @@ pub fn run_media(g: &Global, a: MediaArgs) -> anyhow::Result<u8> {
     if a.dry_run {
         let text = match a.format {
             Format::Json => esxup_render::json::to_json(&MediaReport {
-                iso: &iso_report,
-                layout: &layout,
-                kickstart: ks_text.as_deref(),
+                schema_version: esxup_media::OUTPUT_SCHEMA_VERSION,
+                iso: iso_report.clone(),
+                layout: layout.clone(),
+                kickstart: ks_text.clone(),
                 written: None,
                 verified: None,
-                warnings: &warnings,
+                warnings: warnings.clone(),
             }),
             Format::Text => render_plan(&iso_report, &layout, ks_text.as_deref()),
         };
@@ -454,12 +453,13 @@ pub fn run_media(g: &Global, a: MediaArgs) -> anyhow::Result<u8> {
     let verified = image::verify(&iso, &layout, &mut disk, &target)?;
     let text = match a.format {
         Format::Json => esxup_render::json::to_json(&MediaReport {
-            iso: &iso_report,
-            layout: &layout,
-            kickstart: ks_text.as_deref(),
+            schema_version: esxup_media::OUTPUT_SCHEMA_VERSION,
+            iso: iso_report.clone(),
+            layout: layout.clone(),
+            kickstart: ks_text.clone(),
             written: Some(written),
-            verified: Some(verified),
-            warnings: &warnings,
+            verified: Some(verified.clone()),
+            warnings: warnings.clone(),
         }),
         Format::Text => {
             let mut s = render_plan(&iso_report, &layout, ks_text.as_deref());
@@ -474,7 +474,7 @@ pub fn run_media(g: &Global, a: MediaArgs) -> anyhow::Result<u8> {
                 verified.files,
                 verified.content_sha256
             ));
-            s.push_str(&next_steps(choice, ks_text.is_some()));
+            s.push_str(&next_steps(choice, ks_text.is_some(), &a.iso));
             s
         }
     };
@@ -590,7 +590,7 @@ fn render_plan(r: &esxup_media::inspect::IsoReport, l: &image::Layout, ks: Optio
     s
 }
 
-fn next_steps(choice: KsChoice, ks: bool) -> String {
+fn next_steps(choice: KsChoice, ks: bool, iso: &Path) -> String {
     let mut s = String::from("\nNext:\n");
     s.push_str(
         "  1. Boot the host from the stick (UEFI boot menu); the installer reads EFI/BOOT/BOOT.CFG.\n",
@@ -598,7 +598,10 @@ fn next_steps(choice: KsChoice, ks: bool) -> String {
     match (choice, ks) {
         (KsChoice::Install, true) => {
             s.push_str("  2. The trial install writes the disk named in KS.CFG and reboots; let the new ESXi boot once.\n");
-            s.push_str("  3. Back on this machine: esxup collect --from-dir /dev/<sdX> -o trial.json, then esxup check --facts trial.json\n");
+            s.push_str(&format!(
+                "  3. Back on this machine: esxup collect --from-dir /dev/<sdX> -o trial.json, then esxup check --facts trial.json --iso {}\n",
+                iso.display()
+            ));
         }
         (_, true) => {
             s.push_str("  2. The scripted upgrade runs and reboots the host.\n");

@@ -144,3 +144,20 @@ pub fn collect_timed(child: &mut std::process::Child) -> Output {
     let status = child.wait().unwrap();
     Output { status, stdout: reader.join().unwrap(), stderr }
 }
+
+/// Writes the saved command outputs of the composite test host host-a
+/// (crates/esxup-facts/tests/fixtures/host-a.list, source lines stripped)
+/// into `dir`, under the file names of docs/collect-commands.md.
+pub fn write_host_a(dir: &Path) -> Vec<String> {
+    let fx = Path::new(env!("CARGO_MANIFEST_DIR")).join("../esxup-facts/tests/fixtures");
+    let list = std::fs::read_to_string(fx.join("host-a.list")).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let mut names = Vec::new();
+    for l in list.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let (name, f) = l.split_once(' ').unwrap();
+        let text = std::fs::read_to_string(fx.join(f.trim())).unwrap();
+        std::fs::write(dir.join(name), text.split_once('\n').map(|x| x.1).unwrap_or("")).unwrap();
+        names.push(name.to_string());
+    }
+    names
+}
