@@ -660,7 +660,22 @@ fn iso_metadata_root(path: &Path, budget: &Budget) -> Result<Root, DepotError> {
 fn imgdb_as_zip(label: &str, tgz: &[u8], budget: &Budget) -> Result<Vec<u8>, DepotError> {
     use std::io::{Read, Write};
     let bad = |m: String| DepotError::invalid(label, m);
-    let gz = flate2::read::GzDecoder::new(tgz);
+    // Every byte inflated counts, members skipped too: a crafted image
+    // database must not expand without bound.
+    struct Capped<R> {
+        inner: R,
+        left: u64,
+    }
+    impl<R: Read> Read for Capped<R> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.inner.read(buf)?;
+            self.left = self.left.checked_sub(n as u64).ok_or_else(|| {
+                std::io::Error::other("expands to more than the depot limit (refused: bounded expansion)")
+            })?;
+            Ok(n)
+        }
+    }
+    let gz = Capped { inner: flate2::read::GzDecoder::new(tgz), left: budget.opts.max_total_bytes };
     let mut ar = tar::Archive::new(gz);
     let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);

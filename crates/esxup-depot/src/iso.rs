@@ -22,6 +22,11 @@ const SECTOR: u64 = 2048;
 const MAX_DEPTH: usize = 16;
 /// Most entries read from one image (an ESXi ISO has about 150).
 const MAX_ENTRIES: usize = 100_000;
+/// Largest single directory read (an ESXi ISO's root is a few KiB).
+const MAX_DIR_BYTES: u64 = 4 << 20;
+/// Most directory bytes read in all (a crafted image with many large
+/// directories would otherwise take minutes to open).
+const MAX_TREE_BYTES: u64 = 64 << 20;
 
 /// One file or directory of the image.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,6 +183,8 @@ impl IsoImage {
     fn walk(&mut self, root_lba: u32, root_size: u64) -> Result<(), DepotError> {
         let mut queue = vec![(String::new(), root_lba, root_size, 0usize)];
         let mut seen_dirs = std::collections::HashSet::new();
+        let mut seen_paths = std::collections::HashSet::new();
+        let mut tree_bytes = 0u64;
         while let Some((prefix, lba, size, depth)) = queue.pop() {
             if depth > MAX_DEPTH {
                 return Err(DepotError::invalid(
@@ -189,7 +196,14 @@ impl IsoImage {
             if !seen_dirs.insert(lba) {
                 return Err(DepotError::invalid(&self.label, format!("directory {prefix:?} loops back")));
             }
-            let data = self.extent(&prefix, lba, size, 16 << 20)?;
+            tree_bytes = tree_bytes.saturating_add(size);
+            if tree_bytes > MAX_TREE_BYTES {
+                return Err(DepotError::TooLarge {
+                    path: self.label.clone(),
+                    message: format!("its directories hold more than {MAX_TREE_BYTES} bytes"),
+                });
+            }
+            let data = self.extent(&prefix, lba, size, MAX_DIR_BYTES)?;
             let mut off = 0usize;
             while off < data.len() {
                 let len = data[off] as usize;
@@ -208,11 +222,22 @@ impl IsoImage {
                 if rec.name.is_empty() || rec.name == "\0" || rec.name == "\u{1}" {
                     continue; // "." and ".."
                 }
-                if rec.name.contains('/') {
+                // Names that cannot be a file on the stick: path separators,
+                // control characters, and what ".." or "." become once the
+                // version and trailing dot are removed.
+                if rec.name.is_empty()
+                    || rec.name == "."
+                    || rec.name == ".."
+                    || rec.name.contains(['/', '\\'])
+                    || rec.name.chars().any(char::is_control)
+                {
                     return Err(DepotError::UnsafePath { path: self.label.clone(), member: rec.name });
                 }
                 let path =
                     if prefix.is_empty() { rec.name.clone() } else { format!("{prefix}/{}", rec.name) };
+                if !seen_paths.insert(path.to_ascii_uppercase()) {
+                    return Err(DepotError::invalid(&self.label, format!("{path} is listed twice")));
+                }
                 if rec.lba as u64 * SECTOR + rec.size > self.volume_bytes {
                     return Err(DepotError::invalid(
                         &self.label,

@@ -1,8 +1,10 @@
 //! Safety checks before `esxup media --device` overwrites a disk (Linux):
-//! the path must be a whole block device, none of its partitions mounted or
-//! used as swap, not the disk the running system boots from (`/`, `/boot`,
-//! `/boot/efi`, through device-mapper/LVM one level down), and removable
-//! (or on USB) unless the admin says `--force-non-removable`.
+//! the path must be a whole block device with 512-byte sectors, not a
+//! device-mapper or RAID device, none of its partitions mounted, used as
+//! swap or held by LVM/dm-crypt/md, not the disk the running system boots
+//! from (`/`, `/boot`, `/boot/efi`, `/efi`, `/boot/firmware`, through
+//! device-mapper/LVM, and by mount source for btrfs/ZFS), and removable
+//! unless the admin says `--force-non-removable`.
 //!
 //! Everything comes from sysfs (`/sys/dev/block/MAJ:MIN`) and
 //! `/proc/self/mountinfo`, read before anything is opened for writing. The
@@ -26,8 +28,18 @@ pub struct DeviceInfo {
     pub usb: bool,
     /// Mount points (and swap) of the device or its partitions.
     pub in_use: Vec<String>,
-    /// It holds `/`, `/boot` or `/boot/efi` of the running system.
+    /// It holds `/`, `/boot`, `/boot/efi`, `/efi` or `/boot/firmware` of
+    /// the running system.
     pub system_disk: bool,
+    /// Logical sector size in bytes (the stick is written with 512).
+    pub logical_block_size: u64,
+    /// A device-mapper, md or other stacked device (it has `slaves/`).
+    pub stacked: bool,
+    /// Partitions or holders (LVM, dm-crypt, md) use it.
+    pub held_by: Vec<String>,
+    /// The device number (`st_rdev`) the checks were made for.
+    #[serde(skip)]
+    pub rdev: u64,
 }
 
 impl DeviceInfo {
@@ -161,17 +173,27 @@ pub fn probe(path: &Path) -> Result<DeviceInfo, MediaError> {
             continue;
         }
         let (num, point) = (f[2], f[4]);
-        if mine.iter().any(|m| m == num) {
+        // btrfs and ZFS report an anonymous st_dev (0:NN): the mount source
+        // after the " - " separator names the block device.
+        let source = f.iter().position(|x| *x == "-").and_then(|i| f.get(i + 2)).copied().unwrap_or("");
+        let source_sys = if source.starts_with("/dev/") {
+            std::fs::metadata(source).ok().and_then(|m| sysfs_of(m.rdev()))
+        } else {
+            None
+        };
+        let num_sys = std::fs::canonicalize(format!("/sys/dev/block/{num}")).ok();
+        let on_this =
+            |s: &Option<PathBuf>| s.as_ref().is_some_and(|s| disks_under(s, 0).iter().any(|d| d == &sys));
+        if mine.iter().any(|m| m == num) || on_this(&source_sys) {
             in_use.push(format!("mounted at {point}"));
         }
-        if ["/", "/boot", "/boot/efi"].contains(&point) {
-            if let Ok(s) = std::fs::canonicalize(format!("/sys/dev/block/{num}")) {
-                if disks_under(&s, 0).iter().any(|d| d == &sys) {
-                    system_disk = true;
-                }
-            }
+        if ["/", "/boot", "/boot/efi", "/efi", "/boot/firmware"].contains(&point)
+            && (on_this(&num_sys) || on_this(&source_sys))
+        {
+            system_disk = true;
         }
     }
+    in_use.dedup();
     let swaps = std::fs::read_to_string("/proc/swaps").unwrap_or_default();
     for line in swaps.lines().skip(1) {
         if let Some(dev) = line.split_whitespace().next() {
@@ -184,7 +206,25 @@ pub fn probe(path: &Path) -> Result<DeviceInfo, MediaError> {
             }
         }
     }
+    // Holders of the disk or of any partition (LVM, dm-crypt, md).
+    let mut held_by = Vec::new();
+    let mut folders = vec![sys.clone()];
+    if let Ok(rd) = std::fs::read_dir(&sys) {
+        folders.extend(rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.join("partition").exists()));
+    }
+    for f in &folders {
+        if let Ok(rd) = std::fs::read_dir(f.join("holders")) {
+            held_by.extend(rd.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned()));
+        }
+    }
+    let stacked = std::fs::read_dir(sys.join("slaves")).map(|mut rd| rd.next().is_some()).unwrap_or(false);
+    let logical_block_size =
+        read_trim(&sys.join("queue/logical_block_size")).and_then(|s| s.parse().ok()).unwrap_or(512);
     Ok(DeviceInfo {
+        logical_block_size,
+        stacked,
+        held_by,
+        rdev: meta.rdev(),
         path: path.display().to_string(),
         name,
         model,
@@ -202,16 +242,37 @@ pub fn probe(path: &Path) -> Result<DeviceInfo, MediaError> {
 pub fn check(info: &DeviceInfo, force_non_removable: bool) -> Result<(), MediaError> {
     let refuse = |m: String| MediaError::Device { path: PathBuf::from(&info.path), message: m };
     if info.system_disk {
-        return Err(refuse("it holds the running system (/, /boot or /boot/efi)".into()));
+        return Err(refuse(
+            "it holds the running system (/, /boot, /boot/efi, /efi or /boot/firmware)".into(),
+        ));
     }
     if !info.in_use.is_empty() {
         return Err(refuse(format!("it is in use: {}; unmount it first", info.in_use.join(", "))));
     }
-    if !info.removable && !info.usb && !force_non_removable {
-        return Err(refuse(
-            "not removable and not on USB; if this really is the installer stick, add --force-non-removable"
-                .into(),
-        ));
+    if !info.held_by.is_empty() {
+        return Err(refuse(format!(
+            "it is used by {} (LVM, dm-crypt or RAID); release it first",
+            info.held_by.join(", ")
+        )));
+    }
+    if info.stacked {
+        return Err(refuse("a device-mapper or RAID device, not a USB stick".into()));
+    }
+    if info.logical_block_size != 512 {
+        return Err(refuse(format!(
+            "its logical sectors are {} bytes; esxup writes sticks with 512-byte sectors",
+            info.logical_block_size
+        )));
+    }
+    if !info.removable && !force_non_removable {
+        let what = if info.usb {
+            "a USB disk that is not removable media (an external drive?)"
+        } else {
+            "not removable"
+        };
+        return Err(refuse(format!(
+            "{what}; if this really is the installer stick, add --force-non-removable"
+        )));
     }
     if info.size_bytes == 0 {
         return Err(refuse("it reports a size of 0 (no medium?)".into()));

@@ -80,6 +80,8 @@ pub struct Layout {
     pub kernelopt: String,
     /// FAT volume label.
     pub label: String,
+    /// What the admin should know about the edits.
+    pub notes: Vec<String>,
     #[serde(skip)]
     replaced: Vec<(String, Vec<u8>)>,
 }
@@ -105,19 +107,33 @@ pub fn layout(iso: &IsoImage, content: &Content) -> Result<Layout, MediaError> {
         Some(e) => BootCfg::parse(&iso.read(e, 1 << 20)?),
         None => cfg.clone(),
     };
-    let ks = content.kickstart.as_ref().map(|_| KS_OPTION);
-    let cfg = cfg.with_kickstart(ks);
-    let efi_cfg = efi_cfg.with_kickstart(ks);
-    let kernelopt = efi_cfg.get("kernelopt").unwrap_or("").to_string();
-    let mut replaced = vec![
-        (root_cfg.path.clone(), cfg.text().as_bytes().to_vec()),
-        (
+    let mut notes = Vec::new();
+    if let (Some(_), Some(old)) = (&content.kickstart, efi_cfg.kickstart().or(cfg.kickstart())) {
+        notes.push(format!("the ISO's boot.cfg named ks={old}; it now names ks={KS_OPTION}"));
+    }
+    let mut replaced = Vec::new();
+    // Without a kickstart both boot.cfg copies stay as on the ISO (a
+    // customised ISO's own ks= included); with one, both get the same edit.
+    if content.kickstart.is_some() {
+        let cfg = cfg.with_kickstart(Some(KS_OPTION));
+        let efi = efi_cfg.with_kickstart(Some(KS_OPTION));
+        replaced.push((root_cfg.path.clone(), cfg.text().as_bytes().to_vec()));
+        replaced.push((
             iso.find("EFI/BOOT/BOOT.CFG")
                 .map(|e| e.path.clone())
                 .unwrap_or_else(|| "EFI/BOOT/BOOT.CFG".into()),
-            efi_cfg.text().as_bytes().to_vec(),
-        ),
-    ];
+            efi.text().as_bytes().to_vec(),
+        ));
+    } else if iso.find("EFI/BOOT/BOOT.CFG").is_none() {
+        replaced.push(("EFI/BOOT/BOOT.CFG".into(), efi_cfg.text().as_bytes().to_vec()));
+        notes.push("the ISO has no EFI/BOOT/BOOT.CFG: the stick gets a copy of BOOT.CFG there".into());
+    }
+    let efi_text = replaced
+        .iter()
+        .find(|(p, _)| p.eq_ignore_ascii_case("EFI/BOOT/BOOT.CFG"))
+        .map(|(_, b)| BootCfg::parse(b))
+        .unwrap_or(efi_cfg);
+    let kernelopt = efi_text.get("kernelopt").unwrap_or("").to_string();
     if let Some(k) = &content.kickstart {
         replaced.push((KS_PATH.to_string(), k.as_bytes().to_vec()));
     }
@@ -160,7 +176,16 @@ pub fn layout(iso: &IsoImage, content: &Content) -> Result<Layout, MediaError> {
     let min = (content_bytes + slack) * 11 / 10 + (48 << 20);
     let min_image_bytes = min.div_ceil(1 << 20) * (1 << 20);
     let label = fat_label(iso.volume_id());
-    Ok(Layout { scheme: content.scheme, files, content_bytes, min_image_bytes, kernelopt, label, replaced })
+    Ok(Layout {
+        scheme: content.scheme,
+        files,
+        content_bytes,
+        min_image_bytes,
+        kernelopt,
+        label,
+        notes,
+        replaced,
+    })
 }
 
 fn sha(b: &[u8]) -> String {
@@ -209,7 +234,8 @@ impl<F: Read + Write + Seek> Read for Window<'_, F> {
         if n == 0 {
             return Ok(0);
         }
-        self.inner.seek(SeekFrom::Start(self.start + self.pos))?;
+        let at = self.start.checked_add(self.pos).ok_or_else(|| std::io::Error::other("offset overflow"))?;
+        self.inner.seek(SeekFrom::Start(at))?;
         let r = self.inner.read(&mut buf[..n])?;
         self.pos += r as u64;
         Ok(r)
@@ -225,7 +251,8 @@ impl<F: Read + Write + Seek> Write for Window<'_, F> {
                 "write past the end of the partition",
             ));
         }
-        self.inner.seek(SeekFrom::Start(self.start + self.pos))?;
+        let at = self.start.checked_add(self.pos).ok_or_else(|| std::io::Error::other("offset overflow"))?;
+        self.inner.seek(SeekFrom::Start(at))?;
         let w = self.inner.write(&buf[..n])?;
         self.pos += w as u64;
         Ok(w)
@@ -573,9 +600,14 @@ fn find_fat_partition(disk: &mut std::fs::File, scheme: Scheme) -> Result<(u64, 
             let gpt = gptman::GPT::read_from(disk, SECTOR).map_err(|e| format!("read the GPT back: {e}"))?;
             let (_, p) = gpt
                 .iter()
-                .find(|(_, p)| p.is_used() && p.partition_type_guid == ESP_GUID)
+                .find(|(_, p)| {
+                    p.is_used() && p.partition_type_guid == ESP_GUID && p.ending_lba >= p.starting_lba
+                })
                 .ok_or("the GPT has no EFI system partition")?;
-            Ok((p.starting_lba, (p.ending_lba - p.starting_lba + 1) * SECTOR))
+            let len = (p.ending_lba - p.starting_lba + 1)
+                .checked_mul(SECTOR)
+                .ok_or("the partition is too large")?;
+            Ok((p.starting_lba, len))
         }
         Scheme::Mbr => {
             let mbr =
@@ -589,21 +621,36 @@ fn find_fat_partition(disk: &mut std::fs::File, scheme: Scheme) -> Result<(u64, 
     }
 }
 
-/// Every partition of a disk image or device (GPT or MBR), as (partition
-/// number, first LBA, length in bytes), for reading files back from a stick.
+/// The length of a disk image or block device, in bytes.
+fn disk_len(disk: &mut std::fs::File) -> u64 {
+    disk.seek(SeekFrom::End(0)).unwrap_or(0)
+}
+
+/// Every partition of a disk image or device (GPT or MBR) that lies inside
+/// it, as (partition number, first byte, length in bytes), for reading files
+/// back from a stick. Entries of a crafted or damaged table (ending before
+/// they start, past the end of the disk) are left out.
 pub fn fat_partitions(disk: &mut std::fs::File) -> Vec<(u32, u64, u64)> {
+    let size = disk_len(disk);
+    let span = |first: u64, sectors: u64| -> Option<(u64, u64)> {
+        let start = first.checked_mul(SECTOR)?;
+        let len = sectors.checked_mul(SECTOR)?;
+        (len > 0 && start.checked_add(len)? <= size).then_some((start, len))
+    };
     if let Ok(gpt) = gptman::GPT::read_from(disk, SECTOR) {
         return gpt
             .iter()
-            .filter(|(_, p)| p.is_used())
-            .map(|(n, p)| (n, p.starting_lba, (p.ending_lba - p.starting_lba + 1) * SECTOR))
+            .filter(|(_, p)| p.is_used() && p.ending_lba >= p.starting_lba)
+            .filter_map(|(n, p)| {
+                span(p.starting_lba, p.ending_lba - p.starting_lba + 1).map(|(a, b)| (n, a, b))
+            })
             .collect();
     }
     if let Ok(mbr) = mbrman::MBR::read_from(disk, SECTOR as u32) {
         return mbr
             .iter()
             .filter(|(_, p)| p.is_used())
-            .map(|(n, p)| (n as u32, p.starting_lba as u64, p.sectors as u64 * SECTOR))
+            .filter_map(|(n, p)| span(p.starting_lba as u64, p.sectors as u64).map(|(a, b)| (n as u32, a, b)))
             .collect();
     }
     Vec::new()

@@ -284,6 +284,7 @@ pub fn lint(text: &str, ctx: &LintContext) -> Vec<Lint> {
     let mut push =
         |line: usize, severity: Severity, message: String| out.push(Lint { line, severity, message });
     let mut eula = false;
+    let mut rootpw = false;
     let mut disk_cmds: Vec<(usize, String)> = Vec::new();
     let mut section: Option<String> = None;
     for (i, raw) in text.lines().enumerate() {
@@ -354,27 +355,78 @@ pub fn lint(text: &str, ctx: &LintContext) -> Vec<Lint> {
                     } else if hits_boot && cmd == "install" {
                         push(n, Severity::Error, format!("install is aimed at the host's boot disk {d}: a fresh install replaces its configuration"));
                     }
-                } else if let (Some(list), true) = (&first, overwrites) {
+                } else if let (Some(given), true) = (&first, overwrites || cmd == "install") {
                     // A bare --firstdisk means local,remote,usb.
-                    let list = if list.is_empty() {
+                    let list = if given.is_empty() {
                         "local,remote,usb".to_string()
                     } else {
-                        list.to_ascii_lowercase()
+                        given.to_ascii_lowercase()
                     };
                     let may_hit = match &ctx.boot_class {
                         Some(c) => list.split(',').any(|x| x.trim() == c),
                         None => !ctx.boot_disk.is_empty(),
                     };
+                    // Known to match the boot disk's class: an install there
+                    // would replace the running ESXi. Unknown class: a warning.
+                    let sev = if ctx.boot_class.is_some() && cmd == "install" {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    };
+                    let shown = if given.is_empty() {
+                        "--firstdisk".to_string()
+                    } else {
+                        format!("--firstdisk={given}")
+                    };
                     if may_hit {
                         push(
                         n,
-                        Severity::Warning,
-                        format!("{cmd} --firstdisk --overwritevmfs may pick the host's boot disk; name the disk with --disk="),
+                        sev,
+                        format!("{cmd} {shown} may pick the host's boot disk ({list} includes its class); name the disk with --disk="),
                     );
                     }
                 }
             }
+            "clearpart" | "part" | "partition" => {
+                let value = |name: &str| {
+                    words.iter().skip(1).find_map(|w| {
+                        let (k, v) = w
+                            .trim_start_matches('-')
+                            .split_once('=')
+                            .unwrap_or((w.trim_start_matches('-'), ""));
+                        k.eq_ignore_ascii_case(name).then(|| v.trim_matches('"').to_string())
+                    })
+                };
+                let boot = |d: &str| ctx.boot_disk.iter().any(|b| same_disk(b, d));
+                let named: Vec<String> = ["drives", "ondisk", "ondrive"]
+                    .iter()
+                    .filter_map(|k| value(k))
+                    .flat_map(|v| v.split(',').map(str::to_string).collect::<Vec<_>>())
+                    .collect();
+                if let Some(d) = named.iter().find(|d| boot(d)) {
+                    push(
+                        n,
+                        Severity::Error,
+                        format!("{cmd} is aimed at the host's boot disk {d}: it would erase it"),
+                    );
+                } else if cmd == "clearpart" && value("alldrives").is_some() && !ctx.boot_disk.is_empty() {
+                    let ignored = value("ignoredrives").unwrap_or_default();
+                    if !ignored.split(',').any(boot) {
+                        push(
+                            n,
+                            Severity::Error,
+                            "clearpart --alldrives also clears the host's boot disk".into(),
+                        );
+                    }
+                }
+            }
+            "include" | "%include" => push(
+                n,
+                Severity::Warning,
+                format!("{} is read by the installer only: esxup did not check the file it names", words[0]),
+            ),
             "rootpw" => {
+                rootpw = true;
                 let crypted = words.iter().any(|w| w.eq_ignore_ascii_case("--iscrypted"));
                 let pw = words.iter().skip(1).find(|w| !w.starts_with("--"));
                 match (crypted, pw) {
@@ -395,6 +447,9 @@ pub fn lint(text: &str, ctx: &LintContext) -> Vec<Lint> {
             }
             _ => {}
         }
+    }
+    if disk_cmds.iter().any(|(_, c)| c == "install") && !rootpw {
+        push(0, Severity::Error, "install without rootpw: the installer requires a root password".into());
     }
     if !eula {
         push(0, Severity::Error, "no vmaccepteula: the installer requires it".into());
@@ -482,5 +537,24 @@ mod tests {
         assert!(lint("install --firstdisk\n", &LintContext::default())
             .iter()
             .any(|x| x.message.contains("vmaccepteula")));
+
+        // Other ways to wipe the boot disk, and what the installer requires.
+        let ctx = LintContext {
+            boot_disk: vec!["t10.ATA_BOOT".into()],
+            secure_boot: None,
+            boot_class: Some("local".into()),
+        };
+        let ks = "vmaccepteula\nclearpart --drives=naa.1,t10.ATA_BOOT --overwritevmfs\ninstall --firstdisk=local --overwritevmfs\npart ds1 --ondisk=t10.ATA_BOOT\n%include /tmp/more.cfg\n";
+        let msgs: Vec<String> =
+            lint(ks, &ctx).iter().map(|x| format!("{}:{:?}:{}", x.line, x.severity, x.message)).collect();
+        let has = |s: &str| msgs.iter().any(|m| m.contains(s));
+        assert!(has("2:Error:clearpart is aimed at the host's boot disk t10.ATA_BOOT"), "{msgs:#?}");
+        assert!(has("3:Error:install --firstdisk=local may pick the host's boot disk"), "{msgs:#?}");
+        assert!(has("4:Error:part is aimed at the host's boot disk"), "{msgs:#?}");
+        assert!(has("5:Warning:%include is read by the installer only"), "{msgs:#?}");
+        assert!(has("0:Error:install without rootpw"), "{msgs:#?}");
+        let all =
+            lint("vmaccepteula\nclearpart --alldrives\ninstall --disk=naa.2\nrootpw --iscrypted x\n", &ctx);
+        assert!(all.iter().any(|x| x.message.contains("clearpart --alldrives also clears")), "{all:?}");
     }
 }

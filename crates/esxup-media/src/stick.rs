@@ -7,7 +7,7 @@
 //! has the layout `esxup collect --from-dir` reads (`esxup/<file>.txt`).
 
 use crate::error::MediaError;
-use crate::image::{fat_partitions, Window, SECTOR};
+use crate::image::{fat_partitions, Window};
 use std::io::Read;
 use std::path::Path;
 
@@ -44,7 +44,7 @@ pub fn read_outputs(disk: &Path) -> Result<Found, MediaError> {
         });
     }
     for (number, first, len) in parts {
-        let window = Window { inner: &mut f, start: first * SECTOR, len, pos: 0 };
+        let window = Window { inner: &mut f, start: first, len, pos: 0 };
         let Ok(fs) = fatfs::FileSystem::new(fscommon::BufStream::new(window), fatfs::FsOptions::new()) else {
             continue; // not FAT (VMFS-L, vmkDiagnostic, ...)
         };

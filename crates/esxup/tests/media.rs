@@ -548,6 +548,59 @@ fn bad_isos_are_named_errors() {
     }
 }
 
+#[test]
+fn crafted_isos_and_partition_tables_are_refused_cleanly() {
+    let t = tempfile::tempdir().unwrap();
+    let good = make_iso(t.path(), "good.iso", &[]);
+    // Patch one directory record of the root in place (same length).
+    let patch = |name: &str, from: &[u8], to: &[u8]| -> PathBuf {
+        let mut b = std::fs::read(&good).unwrap();
+        let i = b
+            .windows(from.len())
+            .position(|w| w == from)
+            .unwrap_or_else(|| panic!("{from:?} not in the ISO"));
+        b[i..i + to.len()].copy_from_slice(to);
+        if to.len() < from.len() {
+            b[i - 1] = to.len() as u8; // the name length byte of the record
+        }
+        let p = t.path().join(name);
+        std::fs::write(&p, b).unwrap();
+        p
+    };
+    // A file named "..;1" (it would become "." on the stick).
+    let dotdot = patch("dotdot.iso", b"MBOOT.C32;1", b"..;1");
+    // Two BOOT.CFG at the root (one would be lost).
+    let dup = patch("dup.iso", b"MENU.C32;1", b"BOOT.CFG;1");
+    let img = t.path().join("x.img");
+    for (iso, want) in [(&dotdot, "unsafe path \".\""), (&dup, "BOOT.CFG is listed twice")] {
+        for args in [
+            vec!["iso", "inspect", iso.to_str().unwrap()],
+            vec!["media", "--iso", iso.to_str().unwrap(), "--ks", "none", "--out", img.to_str().unwrap()],
+        ] {
+            let o = esxup(&args);
+            assert_eq!(code(&o), 2, "{args:?}: {}", stderr(&o));
+            assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        }
+    }
+    assert!(!img.exists());
+
+    // GPTs with valid CRCs whose partition ends before it starts, or lies
+    // far past the disk: read as "no partition", never a panic.
+    for (name, start, end) in
+        [("backwards.img", "4000", "100"), ("far.img", "4611686018427387904", "4611686018427388004")]
+    {
+        let p = t.path().join(name);
+        let o = run(Command::new("python3")
+            .arg(root().join("testbed/iso/make-bad-gpt.py"))
+            .args([start, end])
+            .arg(&p));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = esxup(&["collect", "--from-dir", p.to_str().unwrap()]);
+        assert_eq!(code(&o), 2, "{name}: {}", stderr(&o));
+        assert!(stderr(&o).contains("not a .tgz (no gzip header)"), "{name}: {}", stderr(&o));
+    }
+}
+
 // ------------------------------------------------------------ trial install
 
 /// `openssl passwd -6` with the salt of `hash`: an independent SHA-512 crypt.
@@ -631,6 +684,24 @@ fn a_trial_install_kickstart_hashes_the_password_and_saves_outputs() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("is the host's boot disk"), "{}", stderr(&o));
     let usb = usb_boot_facts(t.path());
+    // An SD card (Dell IDSDM, HPE microSD) is in the installer's USB class too.
+    let mut sd: Value = serde_json::from_str(&std::fs::read_to_string(&usb).unwrap()).unwrap();
+    sd["boot_device"]["media"] = "sd-card".into();
+    let sd_path = t.path().join("sd-boot.json");
+    std::fs::write(&sd_path, sd.to_string()).unwrap();
+    let sd_install = [
+        "media",
+        "--iso",
+        iso.to_str().unwrap(),
+        "--facts",
+        sd_path.to_str().unwrap(),
+        "--ks",
+        "install",
+        "--dry-run",
+    ];
+    let o = esxup_env(&sd_install, &[("ESXUP_ROOT_PASSWORD", pw)]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("boots from USB or SD"), "{}", stderr(&o));
     let seed_install = [
         "media",
         "--iso",
@@ -644,7 +715,7 @@ fn a_trial_install_kickstart_hashes_the_password_and_saves_outputs() {
     ];
     let o = esxup_env(&seed_install, &[("ESXUP_ROOT_PASSWORD", pw)]);
     assert_eq!(code(&o), 2, "{}", stderr(&o));
-    assert!(stderr(&o).contains("boots from USB"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("boots from USB or SD"), "{}", stderr(&o));
     assert!(!weak.exists());
 }
 
@@ -740,7 +811,8 @@ struct Loop {
 
 impl Loop {
     fn new(file: &Path) -> Loop {
-        let o = run(tool("losetup").args(["-f", "--show"]).arg(file));
+        // -P: the kernel reads its partition table (loopNp1 ...).
+        let o = run(tool("losetup").args(["-f", "--show", "-P"]).arg(file));
         assert!(
             o.status.success(),
             "losetup (root and loop devices are needed for the --device tests): {}",
@@ -778,18 +850,38 @@ fn device_writes_are_refused_when_unsafe_and_read_back_when_done() {
     // A loop device is neither removable nor USB.
     let o = esxup(&[&base[..], &[&dev, "--confirm", &lo.name()]].concat());
     assert_eq!(code(&o), 2);
-    assert!(stderr(&o).contains("not removable and not on USB"), "{}", stderr(&o));
-    // Mounted: refused even with --force-non-removable.
-    // The kernel here may lack vfat: any file system it mounts will do.
-    assert!(run(tool("mkfs.ext2").args(["-q", "-F"]).arg(&dev)).status.success());
+    assert!(
+        stderr(&o)
+            .contains("not removable; if this really is the installer stick, add --force-non-removable"),
+        "{}",
+        stderr(&o)
+    );
+    // A partition is not a whole disk; a mounted partition makes the whole
+    // disk in use (refused even with --force-non-removable). The kernel here
+    // may lack vfat: any file system it mounts will do.
+    assert!(run(tool("sgdisk").args(["-n1:2048:+32M", "-t1:8300"]).arg(&dev)).status.success());
+    // sgdisk asks the kernel to re-read the table; partx is the fallback.
+    let _ = Command::new("partx").arg("-u").arg(&dev).output();
+    let part = format!("{dev}p1");
+    for _ in 0..50 {
+        if Path::new(&part).exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(Path::new(&part).exists(), "{part} did not appear");
+    let o = esxup(&[&base[..], &[&part, "--force-non-removable", "--confirm", &lo.name()]].concat());
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains(&format!("a partition, not a whole disk: give {dev}")), "{}", stderr(&o));
+    assert!(run(tool("mkfs.ext2").args(["-q", "-F"]).arg(&part)).status.success());
     let mnt = t.path().join("mnt");
     std::fs::create_dir(&mnt).unwrap();
-    assert!(run(tool("mount").arg(&dev).arg(&mnt)).status.success(), "mount");
+    assert!(run(tool("mount").arg(&part).arg(&mnt)).status.success(), "mount");
     let o = esxup(&[&base[..], &[&dev, "--force-non-removable", "--confirm", &lo.name()]].concat());
     let _ = run(tool("umount").arg(&mnt));
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).contains("it is in use: mounted at"), "{}", stderr(&o));
-    // A wrong confirmation writes nothing (the FAT made above is still there).
+    // A wrong confirmation writes nothing (the partition made above is still there).
     let before = sha_file(&backing);
     let o = esxup(&[&base[..], &[&dev, "--force-non-removable", "--confirm", "sdz"]].concat());
     assert_eq!(code(&o), 2);

@@ -108,7 +108,7 @@ pub struct MediaArgs {
     /// MBR partition table instead of GPT (old UEFI firmware).
     #[arg(long)]
     pub mbr: bool,
-    /// Allow a --device that is neither removable nor on USB.
+    /// Allow a --device that does not report removable media.
     #[arg(long)]
     pub force_non_removable: bool,
     /// The device's serial number (its name when it reports none), instead
@@ -287,6 +287,12 @@ pub fn run_media(g: &Global, a: MediaArgs) -> anyhow::Result<u8> {
                                 KsDisk::FirstDisk(String::new())
                             }
                         };
+                        if a.keyboard.is_some() {
+                            warnings.push(
+                                "--keyboard is for --ks install: an upgrade keeps the host's keyboard setting (the installer ignores `keyboard` on upgrade)"
+                                    .into(),
+                            );
+                        }
                         if !firstboot.is_empty() && secure_boot == Some(true) {
                             warnings.push(
                                 "Secure Boot is on: ESXi skips %firstboot, so run its commands by hand after the upgrade".into(),
@@ -318,10 +324,11 @@ pub fn run_media(g: &Global, a: MediaArgs) -> anyhow::Result<u8> {
                         KsDisk::Disk(d.clone())
                     }
                     None => {
+                        // SD cards (Dell IDSDM, HPE microSD) sit in ESXi's USB class too.
                         let usb_boot = facts
                             .as_ref()
                             .and_then(|f| f.boot_device.as_ref())
-                            .map(|b| b.media == Some(BootMedia::Usb))
+                            .map(|b| matches!(b.media, Some(BootMedia::Usb | BootMedia::SdCard)))
                             .unwrap_or(false);
                         if usb_boot || facts.is_none() {
                             return Err(hinted(
@@ -329,7 +336,7 @@ pub fn run_media(g: &Global, a: MediaArgs) -> anyhow::Result<u8> {
                                     "--ks install without --facts: esxup cannot tell whether the host boots from USB".to_string()
                                 } else {
                                     format!(
-                                        "--ks install: the host boots from USB ({}), so \"the first USB disk\" could be its boot stick",
+                                        "--ks install: the host boots from USB or SD ({}), so \"the first USB disk\" could be its boot device",
                                         boot_disk.first().map(String::as_str).unwrap_or("?")
                                     )
                                 },
@@ -387,6 +394,9 @@ pub fn run_media(g: &Global, a: MediaArgs) -> anyhow::Result<u8> {
         .map_err(|e| iso_error(e, &a.iso))?;
     for w in &warnings {
         eprintln!("warning: {w}");
+    }
+    for n in &layout.notes {
+        eprintln!("note: {n}");
     }
     if a.dry_run {
         let text = match a.format {
@@ -623,6 +633,24 @@ fn open_device(
 ) -> anyhow::Result<(PathBuf, std::fs::File, u64)> {
     let info = esxup_media::device::probe(dev)?;
     esxup_media::device::check(&info, a.force_non_removable)?;
+    // Open it now and keep it open through the confirmation, so that the
+    // disk written is the disk checked, even if the path is re-pointed (a
+    // stick swapped, a /dev/disk/by-id link moved) meanwhile. O_EXCL on a
+    // block device fails while anything has it mounted.
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+    let f = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_EXCL)
+        .open(dev)
+        .with_context(|| format!("open {} exclusively (is it mounted or in use?)", dev.display()))?;
+    let opened = f.metadata().with_context(|| format!("inspect {}", dev.display()))?;
+    if opened.rdev() != info.rdev {
+        return Err(hinted(
+            format!("{}: the device changed between the check and the open; nothing written", dev.display()),
+            "run the command again",
+        ));
+    }
     if info.size_bytes < layout.min_image_bytes {
         return Err(hinted(
             format!(
@@ -653,14 +681,6 @@ fn open_device(
             format!("type {want} exactly (or pass --confirm {want})"),
         ));
     }
-    use std::os::unix::fs::OpenOptionsExt;
-    // O_EXCL on a block device fails while anything has it mounted.
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(libc::O_EXCL)
-        .open(dev)
-        .with_context(|| format!("open {} exclusively (is it mounted or in use?)", dev.display()))?;
     Ok((dev.to_path_buf(), f, info.size_bytes))
 }
 
