@@ -10,6 +10,10 @@ pub enum CollectError {
     Dir { path: PathBuf, source: std::io::Error },
     #[error("read vm-support bundle {path}: {message}")]
     Bundle { path: PathBuf, message: String },
+    #[error("read saved outputs archive {path}: {message}")]
+    Archive { path: PathBuf, message: String },
+    #[error("read saved outputs in {path}: {message}")]
+    TooLarge { path: PathBuf, message: String },
     #[error("ssh {target}: connect: {message}")]
     Connect { target: String, message: String },
     #[error("ssh {target}: host key {fingerprint} ({key_type}) is not known{detail}")]

@@ -47,6 +47,24 @@ impl Source for DirSource {
         _vm_support: &[&str],
     ) -> Result<Output, CollectError> {
         let path = self.dir.join(file_name);
+        // Look before opening: opening a FIFO blocks until a writer comes.
+        match std::fs::metadata(&path) {
+            Ok(m) if !m.is_file() => {
+                return Ok(Output::Missing(format!(
+                    "{file_name} is not a regular file (a folder, FIFO or device): not read"
+                )))
+            }
+            Ok(m) if m.len() > MAX_FILE_BYTES => {
+                return Err(CollectError::TooLarge {
+                    path,
+                    message: format!(
+                        "{} bytes, more than the {MAX_FILE_BYTES} a saved command output can be: is this the right folder?",
+                        m.len()
+                    ),
+                })
+            }
+            _ => {}
+        }
         let file = match std::fs::File::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -79,18 +97,37 @@ pub struct ArchiveSource {
 
 impl ArchiveSource {
     pub fn open(path: &Path) -> Result<ArchiveSource, CollectError> {
-        let file = std::fs::File::open(path)
-            .map_err(|e| CollectError::Bundle { path: path.to_path_buf(), message: e.to_string() })?;
+        let mut file = std::fs::File::open(path)
+            .map_err(|e| CollectError::Archive { path: path.to_path_buf(), message: e.to_string() })?;
+        let mut magic = [0u8; 2];
+        let gzip = file.read_exact(&mut magic).is_ok() && magic == [0x1f, 0x8b];
+        if !gzip {
+            return Err(CollectError::Archive {
+                path: path.to_path_buf(),
+                message: "not a .tgz (no gzip header): give the folder of saved outputs, their .tgz, \
+                          or a stick a trial install wrote"
+                    .into(),
+            });
+        }
+        use std::io::Seek;
+        file.rewind()
+            .map_err(|e| CollectError::Archive { path: path.to_path_buf(), message: e.to_string() })?;
         ArchiveSource::from_reader(path, file)
     }
 
     pub fn from_reader(path: &Path, reader: impl Read) -> Result<ArchiveSource, CollectError> {
         let select = |c: &[String]| c.len() <= 2 && c.last().is_some_and(|n| n.ends_with(".txt"));
-        let (files, warnings) = crate::vmsupport::read_tgz(path, reader, &select)?;
+        let (files, warnings) = crate::vmsupport::read_tgz(path, reader, &select).map_err(|e| match e {
+            // The same reader serves vm-support bundles; name what this is.
+            CollectError::Bundle { path, message } => CollectError::Archive { path, message },
+            e => e,
+        })?;
         if files.is_empty() {
-            return Err(CollectError::Bundle {
+            let skipped =
+                if warnings.is_empty() { String::new() } else { format!(" ({})", warnings.join("; ")) };
+            return Err(CollectError::Archive {
                 path: path.to_path_buf(),
-                message: "no saved outputs (*.txt) in it; see docs/collect-commands.md".into(),
+                message: format!("no saved outputs (*.txt) in it{skipped}; see docs/collect-commands.md"),
             });
         }
         Ok(ArchiveSource { path: path.to_path_buf(), files, warnings })

@@ -83,8 +83,13 @@ pub fn read_tgz(
         if n as u64 >= MAX_ENTRIES {
             return Err(bad(path, format!("more than {MAX_ENTRIES} entries; refusing")));
         }
-        let mut entry =
-            entry.map_err(|e| bad(path, format!("entry {}: {e} (truncated or not a tar.gz?)", n + 1)))?;
+        let mut entry = entry.map_err(|e| {
+            if n == 0 {
+                bad(path, format!("the gzip holds no tar archive ({e})"))
+            } else {
+                bad(path, format!("entry {}: {e} (truncated archive?)", n + 1))
+            }
+        })?;
         let size = entry.header().size().unwrap_or(0);
         total = total.saturating_add(size);
         if total > MAX_TOTAL_BYTES {

@@ -26,6 +26,12 @@ pub enum FactsError {
     Json { path: PathBuf, source: serde_json::Error },
     #[error("read facts file {path}: no `schema_version` field: is this an esxup facts file?")]
     NoVersion { path: PathBuf },
+    #[error("read facts file {path}: `schema_version` is {found}, not a number")]
+    VersionType { path: PathBuf, found: String },
+    #[error("read facts file {path}: {bytes} bytes, larger than the {max} a facts file can be")]
+    TooLarge { path: PathBuf, bytes: u64, max: u64 },
+    #[error("read facts file {path}: not a regular file")]
+    NotAFile { path: PathBuf },
     #[error(
         "read facts file {path}: schema_version {found} is newer than this esxup understands ({SCHEMA_VERSION}); \
          upgrade esxup"
@@ -55,8 +61,17 @@ impl HostFacts {
         let path = origin.to_path_buf();
         let value: serde_json::Value =
             serde_json::from_str(text).map_err(|source| FactsError::Json { path: path.clone(), source })?;
-        let found = match value.get("schema_version").and_then(serde_json::Value::as_u64) {
-            Some(v) => v,
+        let found = match value.get("schema_version") {
+            Some(v) => match v.as_u64() {
+                Some(n) => n,
+                None => {
+                    let mut shown = v.to_string();
+                    if shown.len() > 40 {
+                        shown = format!("{}…", shown.chars().take(40).collect::<String>());
+                    }
+                    return Err(FactsError::VersionType { path, found: shown });
+                }
+            },
             None => return Err(FactsError::NoVersion { path }),
         };
         match found.cmp(&u64::from(SCHEMA_VERSION)) {
@@ -69,9 +84,7 @@ impl HostFacts {
 
     /// Reads and checks a facts file written by `esxup collect -o`.
     pub fn from_json_file(path: &Path) -> Result<HostFacts, FactsError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| FactsError::Read { path: path.to_path_buf(), source })?;
-        HostFacts::from_json_str(&text, path)
+        HostFacts::from_json_str(&read_facts_text(path)?, path)
     }
 
     /// Pretty JSON, as `esxup collect -o` writes it.
@@ -79,6 +92,32 @@ impl HostFacts {
         // Serialising plain data with string keys cannot fail.
         serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
     }
+}
+
+/// Largest facts file read. A host with 1,000 VMs and 500 VIBs writes about
+/// 1 MiB; the cap keeps a damaged or hostile file from taking gigabytes of
+/// memory before it fails (the same cap as `esxup collect`'s inputs).
+pub const MAX_FACTS_BYTES: u64 = 64 << 20;
+
+/// The text of a facts file: a regular file of at most [`MAX_FACTS_BYTES`].
+pub fn read_facts_text(path: &Path) -> Result<String, FactsError> {
+    use std::io::Read;
+    let read = |source| FactsError::Read { path: path.to_path_buf(), source };
+    let f = std::fs::File::open(path).map_err(read)?;
+    let meta = f.metadata().map_err(read)?;
+    if !meta.is_file() {
+        return Err(FactsError::NotAFile { path: path.to_path_buf() });
+    }
+    if meta.len() > MAX_FACTS_BYTES {
+        return Err(FactsError::TooLarge {
+            path: path.to_path_buf(),
+            bytes: meta.len(),
+            max: MAX_FACTS_BYTES,
+        });
+    }
+    let mut text = String::new();
+    f.take(MAX_FACTS_BYTES + 1).read_to_string(&mut text).map_err(read)?;
+    Ok(text)
 }
 
 /// The JSON Schema of [`HostFacts`], as checked in at `schema/host-facts.schema.json`.

@@ -78,8 +78,28 @@ impl serde::Serialize for PatchRef {
 
 #[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum QueryError {
-    #[error("cannot read an ESXi version or build from {0:?}")]
+    /// The text, quoted by [`quote`] (one line at most).
+    #[error("cannot read an ESXi version or build from {0}")]
     Unrecognised(String),
+    #[error("the query is {bytes} bytes, more than the {max} a pasted command output can be")]
+    TooLong { bytes: usize, max: usize },
+}
+
+/// Largest query read: pasted `esxcli system version get`, `vmware -vl` or
+/// a boot.cfg are well under a kilobyte; this leaves room for whole logs.
+pub const MAX_QUERY_BYTES: usize = 256 * 1024;
+
+/// `text` for a message: its first non-empty line, at most 80 characters,
+/// quoted, with how much was left out.
+pub fn quote(text: &str) -> String {
+    let t = text.trim();
+    let line = t.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let short: String = line.chars().take(80).collect();
+    if short.len() == t.len() {
+        format!("{short:?}")
+    } else {
+        format!("{short:?} (and {} more bytes)", t.len() - short.len())
+    }
 }
 
 impl ParsedQuery {
@@ -220,10 +240,13 @@ pub fn patch_ref_in(name: &str) -> Option<PatchRef> {
 
 /// Parses a release query.
 pub fn parse_query(input: &str) -> Result<ParsedQuery, QueryError> {
+    if input.len() > MAX_QUERY_BYTES {
+        return Err(QueryError::TooLong { bytes: input.len(), max: MAX_QUERY_BYTES });
+    }
     let mut q = ParsedQuery { raw: input.to_string(), ..Default::default() };
     let text = split_inline_keys(&structured_to_lines(input.trim()));
     if text.is_empty() {
-        return Err(QueryError::Unrecognised(input.to_string()));
+        return Err(QueryError::Unrecognised(quote(input)));
     }
     let mut kv_seen = false;
     for line in text.lines() {
@@ -259,7 +282,7 @@ pub fn parse_query(input: &str) -> Result<ParsedQuery, QueryError> {
     }
     q.finish();
     if q.is_empty() {
-        return Err(QueryError::Unrecognised(input.to_string()));
+        return Err(QueryError::Unrecognised(quote(input)));
     }
     Ok(q)
 }
@@ -300,28 +323,26 @@ fn structured_to_lines(text: &str) -> String {
 
 /// `esxcli system version get` pasted on one line (unquoted shell arguments
 /// joined by spaces): puts each `Key:` of its layout on a line of its own.
+///
+/// One pass per key over the text (linear): every key found after the first
+/// byte gets a line break before it.
 fn split_inline_keys(text: &str) -> String {
     const KEYS: [&str; 5] = ["Product:", "Version:", "Build:", "Update:", "Patch:"];
     if !text.contains("Version:") && !text.contains("Build:") {
         return text.to_string();
     }
-    let mut out = String::with_capacity(text.len() + 8);
-    let mut rest = text;
-    while !rest.is_empty() {
-        let skip = rest.chars().next().map_or(0, char::len_utf8);
-        let next = KEYS.iter().filter_map(|k| rest[skip..].find(k).map(|i| i + skip)).min();
-        match next {
-            Some(i) => {
-                out.push_str(&rest[..i]);
-                out.push('\n');
-                rest = &rest[i..];
-            }
-            None => {
-                out.push_str(rest);
-                rest = "";
-            }
-        }
+    let mut at: Vec<usize> =
+        KEYS.iter().flat_map(|k| text.match_indices(k).map(|(i, _)| i)).filter(|&i| i > 0).collect();
+    at.sort_unstable();
+    at.dedup();
+    let mut out = String::with_capacity(text.len() + at.len());
+    let mut from = 0;
+    for i in at {
+        out.push_str(&text[from..i]);
+        out.push('\n');
+        from = i;
     }
+    out.push_str(&text[from..]);
     out
 }
 

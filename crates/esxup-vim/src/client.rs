@@ -1,8 +1,14 @@
 //! The SOAP session: HTTPS transport (ureq + rustls), the envelope, faults,
 //! login with one re-login on session expiry, the PropertyCollector with
 //! container views and paging, and task waiting.
+//!
+//! Transport errors name their cause, not the symptom the libraries report:
+//! `timed out after 3 s` (not EAGAIN, "os error 11"), `the server did not
+//! answer TLS (plain http?)` (not rustls' InvalidContentType), a certificate
+//! key too short for the TLS library (not BadSignature). The library's error
+//! stays the `source` of [`Error::Transport`].
 
-use crate::tls::{client_config, SeenCert, TlsMode, TlsOptions};
+use crate::tls::{client_config, SeenCert, ShortKey, TlsMode, TlsOptions};
 use crate::xml::{escape, Node};
 use crate::{Error, Fault, MoRef};
 use std::io::Read;
@@ -183,6 +189,8 @@ pub struct Client {
     content: ServiceContent,
     seen: Arc<SeenCert>,
     tls_mode: TlsMode,
+    /// The connect, read and write timeout of [`ConnectOptions`].
+    timeout: Duration,
     page_size: u32,
     relogins: std::sync::atomic::AtomicU32,
 }
@@ -281,6 +289,7 @@ impl Client {
             },
             seen,
             tls_mode: opts.tls.mode.clone(),
+            timeout: opts.timeout,
             page_size: DEFAULT_PAGE,
             relogins: std::sync::atomic::AtomicU32::new(0),
         };
@@ -335,7 +344,7 @@ impl Client {
         let resp = match req.send_string(&env) {
             Ok(r) => r,
             Err(ureq::Error::Status(status, r)) => {
-                let text = read_body(r, op, &self.url)?;
+                let text = read_body(r, op, &self.url, self.timeout)?;
                 if let Ok(doc) = roxmltree::Document::parse(&text) {
                     if let Some(f) = parse_soap_fault(&doc) {
                         return Err(self.fault_error(op, f));
@@ -344,7 +353,7 @@ impl Client {
                 let snippet: String = text.chars().take(200).collect();
                 return Err(Error::Http { op: op.to_string(), url: self.url.clone(), status, body: snippet });
             }
-            Err(ureq::Error::Transport(t)) => return Err(self.transport_error(op, t)),
+            Err(ureq::Error::Transport(t)) => return Err(self.transport_error(op, t, self.timeout)),
         };
         let cookies: Vec<String> = resp
             .all("set-cookie")
@@ -357,7 +366,7 @@ impl Client {
                 *g = Some(c);
             }
         }
-        let text = read_body(resp, op, &self.url)?;
+        let text = read_body(resp, op, &self.url, self.timeout)?;
         Ok(text)
     }
 
@@ -384,14 +393,13 @@ impl Client {
                 let body: String = r.into_string().unwrap_or_default().chars().take(200).collect();
                 return Err(Error::Http { op: op.to_string(), url: url.to_string(), status, body });
             }
-            Err(ureq::Error::Transport(t)) => return Err(self.transport_error(op, t)),
+            Err(ureq::Error::Transport(t)) => return Err(self.transport_error(op, t, timeout)),
         };
         let mut buf = Vec::new();
-        resp.into_reader().take(max + 1).read_to_end(&mut buf).map_err(|e| Error::Transport {
-            op: op.to_string(),
-            url: url.to_string(),
-            message: format!("reading the response: {e}"),
-        })?;
+        resp.into_reader()
+            .take(max + 1)
+            .read_to_end(&mut buf)
+            .map_err(|e| read_error(op, url, e, timeout))?;
         if buf.len() as u64 > max {
             return Err(Error::Response {
                 op: op.to_string(),
@@ -421,14 +429,10 @@ impl Client {
                 let body: String = r.into_string().unwrap_or_default().chars().take(200).collect();
                 return Err(Error::Http { op: op.to_string(), url: url.to_string(), status, body });
             }
-            Err(ureq::Error::Transport(t)) => return Err(self.transport_error(op, t)),
+            Err(ureq::Error::Transport(t)) => return Err(self.transport_error(op, t, timeout)),
         };
         let mut reader = resp.into_reader();
-        read(&mut reader).map_err(|e| Error::Transport {
-            op: op.to_string(),
-            url: url.to_string(),
-            message: format!("reading the response: {e}"),
-        })
+        read(&mut reader).map_err(|e| read_error(op, url, e, timeout))
     }
 
     /// PUT of `len` bytes from `body` to one of the host's HTTP endpoints
@@ -458,7 +462,7 @@ impl Client {
                 let body: String = r.into_string().unwrap_or_default().chars().take(200).collect();
                 Err(Error::Http { op: op.to_string(), url: url.to_string(), status, body })
             }
-            Err(ureq::Error::Transport(t)) => Err(self.transport_error(op, t)),
+            Err(ureq::Error::Transport(t)) => Err(self.transport_error(op, t, timeout)),
         }
     }
 
@@ -470,7 +474,27 @@ impl Client {
         }
     }
 
-    fn transport_error(&self, op: &str, t: ureq::Transport) -> Error {
+    /// Maps a transport error of a request whose deadline was `timeout`.
+    fn transport_error(&self, op: &str, t: ureq::Transport, timeout: Duration) -> Error {
+        let cause = match classify(&t) {
+            Cause::TimedOut => {
+                // Connecting is bounded by the client's connect timeout too.
+                let connecting = t.message() == Some("Connect error");
+                let secs = if connecting { timeout.min(self.timeout) } else { timeout };
+                Some(format!("timed out after {}", fmt_secs(secs)))
+            }
+            Cause::NotTls => Some("the server did not answer TLS (plain http?)".to_string()),
+            Cause::ShortKey(bits) => Some(short_key_message(bits)),
+            Cause::Other => None,
+        };
+        if let Some(message) = cause {
+            return Error::Transport {
+                op: op.to_string(),
+                url: self.url.clone(),
+                message,
+                source: Some(Box::new(HttpCause(t))),
+            };
+        }
         let cert_problem = tls_cause(&t);
         if let (Some(reason), false) = (cert_problem, self.tls_mode == TlsMode::Insecure) {
             if let Some(tp) = self.seen.get() {
@@ -490,7 +514,7 @@ impl Client {
                 msg = msg[i + 2..].to_string();
             }
         }
-        Error::Transport { op: op.to_string(), url: self.url.clone(), message: msg }
+        Error::Transport { op: op.to_string(), url: self.url.clone(), message: msg, source: None }
     }
 
     fn parse<'a>(&self, op: &str, text: &'a str) -> Result<roxmltree::Document<'a>, Error> {
@@ -831,18 +855,112 @@ fn prop_set_xml(s: &PropSpec<'_>) -> String {
     format!("<propSet><type>{}</type><all>false</all>{paths}</propSet>", escape(s.ty))
 }
 
-fn read_body(resp: ureq::Response, op: &str, url: &str) -> Result<String, Error> {
+fn read_body(resp: ureq::Response, op: &str, url: &str, timeout: Duration) -> Result<String, Error> {
     let mut buf = Vec::new();
-    resp.into_reader().take(MAX_BODY).read_to_end(&mut buf).map_err(|e| Error::Transport {
-        op: op.to_string(),
-        url: url.to_string(),
-        message: format!("reading the response: {e}"),
-    })?;
+    resp.into_reader().take(MAX_BODY).read_to_end(&mut buf).map_err(|e| read_error(op, url, e, timeout))?;
     String::from_utf8(buf).map_err(|e| Error::Response {
         op: op.to_string(),
         url: url.to_string(),
         detail: format!("response is not UTF-8 (byte {})", e.utf8_error().valid_up_to()),
     })
+}
+
+/// `3 s`, `1.5 s`: a timeout as the user gave it.
+fn fmt_secs(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} s", (d.as_secs_f64() * 1000.0).round() / 1000.0)
+    }
+}
+
+fn short_key_message(bits: usize) -> String {
+    format!(
+        "the server's certificate uses a key too short for the TLS library ({bits}-bit RSA, it needs {} bits \
+         or more): replace the host certificate (ESXi 6.x hosts may still have such certificates)",
+        crate::tls::MIN_RSA_BITS
+    )
+}
+
+/// An error while reading a response body: a timeout is named as one.
+fn read_error(op: &str, url: &str, e: std::io::Error, timeout: Duration) -> Error {
+    let message = if is_timeout(&e) {
+        format!("reading the response: timed out after {}", fmt_secs(timeout))
+    } else {
+        format!("reading the response: {e}")
+    };
+    Error::Transport { op: op.to_string(), url: url.to_string(), message, source: Some(Box::new(e)) }
+}
+
+/// A socket timeout: `TimedOut`, or `WouldBlock` (EAGAIN) which is what a
+/// read timeout gives on Linux.
+fn is_timeout(e: &std::io::Error) -> bool {
+    matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
+}
+
+/// The transport error of the HTTP library as the cause of ours: its kind
+/// and message without the URL (ours names it) or its own cause (the next
+/// link of the chain shows it).
+#[derive(Debug)]
+struct HttpCause(ureq::Transport);
+
+impl std::fmt::Display for HttpCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0.kind())?;
+        if let Some(m) = self.0.message() {
+            write!(f, ": {m}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for HttpCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.0)
+    }
+}
+
+/// What is behind a transport error.
+enum Cause {
+    TimedOut,
+    /// The peer's first bytes were not a TLS record.
+    NotTls,
+    /// The certificate's RSA key is shorter than the TLS library verifies.
+    ShortKey(usize),
+    /// Anything else, a certificate refusal included (see [`tls_cause`]).
+    Other,
+}
+
+/// The rustls error of one link of an error chain, directly or inside an `io::Error`.
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    e.downcast_ref::<rustls::Error>().or_else(|| {
+        e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).and_then(|i| i.downcast_ref())
+    })
+}
+
+fn classify(t: &ureq::Transport) -> Cause {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
+    while let Some(e) = cur {
+        if let Some(r) = rustls_error(e) {
+            return match r {
+                rustls::Error::InvalidCertificate(rustls::CertificateError::Other(o)) => {
+                    match o.0.downcast_ref::<ShortKey>() {
+                        Some(k) => Cause::ShortKey(k.bits),
+                        None => Cause::Other,
+                    }
+                }
+                rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType) => Cause::NotTls,
+                _ => Cause::Other,
+            };
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if is_timeout(io) {
+                return Cause::TimedOut;
+            }
+        }
+        cur = e.source();
+    }
+    Cause::Other
 }
 
 /// The certificate problem behind a transport error, if it is one.
@@ -916,6 +1034,21 @@ mod tests {
         let none = r#"<Envelope><Body><RetrievePropertiesExResponse/></Body></Envelope>"#;
         assert_eq!(parse_page("x", "u", none, &mut |_| panic!("no objects")).unwrap(), None);
         assert!(parse_page("x", "u", "<truncated", &mut |_| ()).is_err());
+    }
+
+    #[test]
+    fn formats_timeouts_as_given() {
+        assert_eq!(fmt_secs(Duration::from_secs(3)), "3 s");
+        assert_eq!(fmt_secs(Duration::from_millis(1500)), "1.5 s");
+        assert_eq!(fmt_secs(Duration::from_millis(250)), "0.25 s");
+        let e = read_error(
+            "op",
+            "u",
+            std::io::Error::from(std::io::ErrorKind::WouldBlock),
+            Duration::from_secs(2),
+        );
+        assert_eq!(e.to_string(), "op u: reading the response: timed out after 2 s");
+        assert!(std::error::Error::source(&e).is_some());
     }
 
     #[test]

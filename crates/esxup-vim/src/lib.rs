@@ -11,7 +11,7 @@ pub mod tls;
 pub mod xml;
 
 pub use client::{parse_url, About, Client, ConnectOptions, ObjectContent, PropSpec, SdkUrl, ServiceContent};
-pub use tls::{Thumbprint, TlsMode, TlsOptions};
+pub use tls::{ShortKey, Thumbprint, TlsMode, TlsOptions};
 pub use xml::Node;
 
 /// A managed object reference (`HostSystem:host-21`).
@@ -50,8 +50,16 @@ pub enum Error {
     Tls(#[from] tls::TlsError),
     #[error("{op} {url}: refused the server certificate ({reason}); its SHA-256 thumbprint is {thumbprint}")]
     UntrustedCertificate { op: String, url: String, thumbprint: String, reason: String, pinned: bool },
+    /// The connection failed or broke. `message` names the cause (`timed out
+    /// after 3 s`, `the server did not answer TLS (plain http?)`); `source`
+    /// keeps the error of the HTTP or TLS library underneath, when there is one.
     #[error("{op} {url}: {message}")]
-    Transport { op: String, url: String, message: String },
+    Transport {
+        op: String,
+        url: String,
+        message: String,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     #[error("{op} {url}: HTTP status {status}: {body}")]
     Http { op: String, url: String, status: u16, body: String },
     #[error("login to {url} as {user}: incorrect user name or password")]

@@ -5,6 +5,11 @@
 //! Whatever the mode, the verifier records the SHA-256 thumbprint of the
 //! certificate it saw, so that a refused certificate can be reported with
 //! the exact `--thumbprint` value that would pin it.
+//!
+//! An RSA key shorter than the TLS library can verify (ring: 2048 bits;
+//! ESXi 6.x hosts may still carry 1024-bit certificates) is refused in
+//! every mode, `--insecure` included, with [`ShortKey`]: the handshake
+//! could not succeed anyway, and "BadSignature" would name the symptom.
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
@@ -104,6 +109,71 @@ pub enum TlsError {
     Config(String),
 }
 
+/// The smallest RSA modulus the TLS library (rustls with ring) verifies.
+pub const MIN_RSA_BITS: usize = 2048;
+
+/// The server's certificate has an RSA key the TLS library cannot verify.
+/// Carried inside the rustls error (`CertificateError::Other`) so that the
+/// client can name the cause.
+#[derive(Debug, thiserror::Error)]
+#[error("verify the server certificate: {bits}-bit RSA key, at least {min} bits are needed", min = MIN_RSA_BITS)]
+pub struct ShortKey {
+    pub bits: usize,
+}
+
+/// One DER element of `input` with tag `tag`: its content and what follows it.
+fn der(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
+    let (&t, rest) = input.split_first()?;
+    let (&l0, rest) = rest.split_first()?;
+    let (len, rest) = if l0 < 0x80 {
+        (usize::from(l0), rest)
+    } else {
+        let n = usize::from(l0 & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        (rest[..n].iter().fold(0usize, |a, &b| (a << 8) | usize::from(b)), &rest[n..])
+    };
+    if t != tag || rest.len() < len {
+        return None;
+    }
+    Some((&rest[..len], &rest[len..]))
+}
+
+/// The first DER element of `input`, whatever its tag: (tag, rest after it).
+fn der_any(input: &[u8]) -> Option<(u8, &[u8])> {
+    let tag = *input.first()?;
+    der(input, tag).map(|(_, rest)| (tag, rest))
+}
+
+/// The modulus size in bits of an X.509 certificate's RSA key; `None` when
+/// the key is not RSA or the DER cannot be read.
+pub fn rsa_key_bits(cert: &[u8]) -> Option<usize> {
+    const RSA_ENCRYPTION: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+    let (cert, _) = der(cert, 0x30)?;
+    let (tbs, _) = der(cert, 0x30)?;
+    let mut rest = tbs;
+    if let Some((0xa0, r)) = der_any(rest) {
+        rest = r; // [0] version
+    }
+    // serialNumber, signature, issuer, validity, subject
+    for _ in 0..5 {
+        rest = der_any(rest)?.1;
+    }
+    let (spki, _) = der(rest, 0x30)?;
+    let (alg, key) = der(spki, 0x30)?;
+    let (oid, _) = der(alg, 0x06)?;
+    if oid != RSA_ENCRYPTION {
+        return None;
+    }
+    let (bits, _) = der(key, 0x03)?;
+    let (rsa, _) = der(bits.strip_prefix(&[0])?, 0x30)?;
+    let (n, _) = der(rsa, 0x02)?;
+    let start = n.iter().position(|&b| b != 0)?;
+    let n = &n[start..];
+    Some(n.len() * 8 - n[0].leading_zeros() as usize)
+}
+
 /// What the verifier saw: the SHA-256 thumbprint of the last end-entity certificate.
 #[derive(Debug, Default)]
 pub struct SeenCert(Mutex<Option<String>>);
@@ -143,6 +213,11 @@ impl ServerCertVerifier for Verifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         self.seen.set(sha256_thumbprint(end_entity));
+        if let Some(bits) = rsa_key_bits(end_entity).filter(|&b| b < MIN_RSA_BITS) {
+            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::Other(
+                rustls::OtherError(Arc::new(ShortKey { bits })),
+            )));
+        }
         match &self.mode {
             Inner::WebPki(v) => {
                 v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)

@@ -22,12 +22,13 @@ fn main() -> ExitCode {
             // Flush what was already printed on stdout before the diagnostics.
             let _ = std::io::stdout().flush();
             let mut stderr = std::io::stderr().lock();
-            let _ = writeln!(stderr, "error: {err}");
+            let v = |s: String| cmd::out::visible(&s).into_owned();
+            let _ = writeln!(stderr, "error: {}", v(err.to_string()));
             for cause in err.chain().skip(1) {
-                let _ = writeln!(stderr, "  caused by: {cause}");
+                let _ = writeln!(stderr, "  caused by: {}", v(cause.to_string()));
             }
             if let Some(hint) = err.downcast_ref::<cmd::Hinted>() {
-                let _ = writeln!(stderr, "hint: {}", hint.hint);
+                let _ = writeln!(stderr, "hint: {}", v(hint.hint.clone()));
             }
             ExitCode::from(cmd::EXIT_ERROR)
         }

@@ -1,7 +1,9 @@
 //! `esxcli hardware ...` (CPU, memory, PCI, trusted boot), the firmware type
 //! (`vsish`) and Secure Boot (`secureBoot.py`).
 
-use super::{empty, first_text_line, non_placeholder, parse_bool, parse_num, records, ParseError};
+use super::{
+    empty, first_text_line, no_records, non_placeholder, parse_bool, parse_num, records, ParseError,
+};
 use crate::model::{CpuVendor, FirmwareType, PciDevice};
 
 pub const CPU_GLOBAL: &str = "esxcli hardware cpu global get";
@@ -121,7 +123,7 @@ pub fn pci_list(text: &str) -> Result<Vec<PciDevice>, ParseError> {
     let recs = records(c, text)?;
     let devs: Vec<_> = recs.iter().filter(|r| !r.fields.is_empty()).collect();
     if devs.is_empty() {
-        return Err(empty(c));
+        return Err(no_records(c, text));
     }
     devs.iter()
         .map(|r| {

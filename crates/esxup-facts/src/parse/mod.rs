@@ -75,6 +75,22 @@ pub(crate) fn empty(command: &str) -> ParseError {
     ParseError::new(command, 0, "the output is empty")
 }
 
+/// Error for an output without the records a parser reads: "empty" only
+/// when it really is; otherwise it names the first line found instead.
+pub(crate) fn no_records(command: &str, text: &str) -> ParseError {
+    match first_text_line(text) {
+        None => empty(command),
+        Some((n, l)) => {
+            let shown: String = l.chars().take(80).collect();
+            ParseError::new(
+                command,
+                n,
+                format!("none of the fields this output has, found {shown:?} instead"),
+            )
+        }
+    }
+}
+
 /// Records of an output that must have text at all (tables, XML lists).
 pub(crate) fn nonempty_records(command: &str, text: &str) -> Result<Vec<Rec>, ParseError> {
     if first_text_line(text).is_none() {

@@ -1,6 +1,6 @@
 //! `esxcli software ...`: image profile, installed VIBs, host acceptance level.
 
-use super::{empty, non_placeholder, nonempty_records, records, ParseError};
+use super::{no_records, non_placeholder, nonempty_records, records, ParseError};
 use crate::model::{AcceptanceLevel, InstalledVib};
 use esxup_version::Date;
 
@@ -24,7 +24,10 @@ pub fn acceptance_level(s: &str) -> Option<AcceptanceLevel> {
 pub fn profile_get(text: &str) -> Result<String, ParseError> {
     let c = PROFILE_GET;
     let recs = records(c, text)?;
-    let r = recs.iter().find(|r| r.get("Name").is_some() || r.title.is_some()).ok_or_else(|| empty(c))?;
+    let r = recs
+        .iter()
+        .find(|r| r.get("Name").is_some() || r.title.is_some())
+        .ok_or_else(|| no_records(c, text))?;
     match r.get("Name").and_then(non_placeholder).or_else(|| r.title.clone()) {
         Some(n) => Ok(n),
         None => Err(ParseError::new(c, r.line, "no profile `Name`")),

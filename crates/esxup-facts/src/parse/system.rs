@@ -2,7 +2,7 @@
 //! maintenance mode, kernel boot settings, scratch location, loaded modules,
 //! and `esxcli hardware platform get` (system vendor and model).
 
-use super::{empty, first_text_line, non_placeholder, parse_bool, records, ParseError};
+use super::{empty, first_text_line, no_records, non_placeholder, parse_bool, records, ParseError};
 use crate::model::{Module, Product};
 use esxup_version::Version;
 
@@ -39,7 +39,12 @@ pub fn build_number(s: &str) -> Option<u32> {
 pub fn version_get(text: &str) -> Result<Product, ParseError> {
     let c = VERSION_GET;
     let recs = records(c, text)?;
-    let r = recs.iter().find(|r| !r.fields.is_empty()).ok_or_else(|| empty(c))?;
+    // A record with none of this output's fields is some other text (a
+    // login banner, an error message), not a truncated version output.
+    let r = recs
+        .iter()
+        .find(|r| ["Product", "Version", "Build"].iter().any(|k| r.get(k).is_some()))
+        .ok_or_else(|| no_records(c, text))?;
     let v = r.require(c, "Version")?;
     let version: Version =
         v.parse().map_err(|e| ParseError::new(c, field_line(r, "version"), format!("{e}")))?;
@@ -99,7 +104,7 @@ pub fn maintenance_mode(text: &str) -> Result<bool, ParseError> {
 /// The one value of an output that prints a single word (text or XML).
 pub(crate) fn scalar(c: &str, text: &str, recs: &[super::Rec]) -> Result<(String, usize), ParseError> {
     if text.trim_start().starts_with('<') {
-        let r = recs.first().ok_or_else(|| empty(c))?;
+        let r = recs.first().ok_or_else(|| no_records(c, text))?;
         let v = r.get("value").ok_or_else(|| ParseError::new(c, r.line, "expected a single value"))?;
         return Ok((v.to_string(), r.line));
     }
@@ -155,7 +160,7 @@ pub fn module_list(text: &str) -> Result<Vec<Module>, ParseError> {
     let c = MODULE_LIST;
     let recs = records(c, text)?;
     if recs.is_empty() {
-        return Err(empty(c));
+        return Err(no_records(c, text));
     }
     recs.iter()
         .map(|r| {

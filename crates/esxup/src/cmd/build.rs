@@ -127,8 +127,21 @@ fn read_query(args: &[String]) -> anyhow::Result<String> {
             "give a build (`esxup build 17700523`) or pipe `esxcli system version get` into `esxup build -`",
         ));
     }
-    let mut s = String::new();
-    stdin.lock().read_to_string(&mut s).context("read the query from standard input")?;
+    // Bounded: a pasted output is small, and stdin may be endless.
+    let max = esxup_version::query::MAX_QUERY_BYTES;
+    let mut bytes = Vec::new();
+    stdin
+        .lock()
+        .take(max as u64 + 1)
+        .read_to_end(&mut bytes)
+        .context("read the query from standard input")?;
+    if bytes.len() > max {
+        return Err(hinted(
+            format!("standard input is longer than {max} bytes"),
+            "pipe only the output of `esxcli system version get` (or `vmware -vl`)",
+        ));
+    }
+    let s = super::input::text_from_bytes(bytes, "standard input")?;
     if s.trim().is_empty() {
         return Err(hinted("standard input is empty", "paste the output of `esxcli system version get`"));
     }

@@ -104,7 +104,7 @@ pub fn run_collect(_g: &Global, a: CollectArgs) -> anyhow::Result<u8> {
                     hinted(e.to_string(), "the archive on the stick is damaged: run the trial install again")
                 })?;
             for w in &src.warnings {
-                eprintln!("warning: {w}");
+                eprintln!("warning: {}", super::out::visible(w));
             }
             esxup_collect::collect(&mut src)?
         } else if dir.is_file() {
@@ -113,7 +113,7 @@ pub fn run_collect(_g: &Global, a: CollectArgs) -> anyhow::Result<u8> {
                 hinted(e.to_string(), "give the folder or the .tgz the outputs were saved in")
             })?;
             for w in &src.warnings {
-                eprintln!("warning: {w}");
+                eprintln!("warning: {}", super::out::visible(w));
             }
             esxup_collect::collect(&mut src)?
         } else {
@@ -126,7 +126,7 @@ pub fn run_collect(_g: &Global, a: CollectArgs) -> anyhow::Result<u8> {
             hinted(e.to_string(), "give the .tgz that `vm-support` wrote (Host Client: Monitor > Logs > Generate support bundle)")
         })?;
         for w in &src.warnings {
-            eprintln!("warning: {w}");
+            eprintln!("warning: {}", super::out::visible(w));
         }
         esxup_collect::collect(&mut src)?
     } else if let Some(t) = &a.ssh {
@@ -243,9 +243,9 @@ fn emit(a: &CollectArgs, c: Collection) -> anyhow::Result<u8> {
     match &a.output {
         Some(path) => {
             write_facts(path, &c.facts)?;
-            eprintln!("wrote the facts of {host} to {}", path.display());
+            eprintln!("wrote the facts of {} to {}", super::out::visible(&host), path.display());
         }
-        None => print_facts(&c.facts, a.format),
+        None => print_facts(&c.facts, a.format)?,
     }
     if c.missing > 0 {
         eprintln!(
@@ -257,7 +257,7 @@ fn emit(a: &CollectArgs, c: Collection) -> anyhow::Result<u8> {
         return Ok(EXIT_OK);
     }
     for p in &c.problems {
-        eprintln!("error: {p}");
+        eprintln!("error: {}", super::out::visible(&p.to_string()));
     }
     eprintln!(
         "hint: the facts of these outputs stay unknown; save the full output again (or run with --ssh)"
@@ -271,7 +271,7 @@ fn emit_many(a: &CollectArgs, list: Vec<HostFacts>) -> anyhow::Result<u8> {
             write_facts(path, one)?;
             eprintln!(
                 "wrote the facts of {} to {}",
-                one.hostname.as_deref().unwrap_or("host"),
+                super::out::visible(one.hostname.as_deref().unwrap_or("host")),
                 path.display()
             );
         }
@@ -283,17 +283,17 @@ fn emit_many(a: &CollectArgs, list: Vec<HostFacts>) -> anyhow::Result<u8> {
         }
         (None, _) => {
             for f in &list {
-                print_facts(f, a.format);
+                print_facts(f, a.format)?;
             }
         }
     }
     Ok(EXIT_OK)
 }
 
-fn print_facts(f: &HostFacts, format: FactsFormat) {
+fn print_facts(f: &HostFacts, format: FactsFormat) -> anyhow::Result<()> {
     match format {
-        FactsFormat::Text => print!("{}", esxup_facts::summary::render(f)),
-        FactsFormat::Json => println!("{}", f.to_json_pretty()),
+        FactsFormat::Text => super::out::write_stdout(&esxup_facts::summary::render(f)),
+        FactsFormat::Json => super::out::write_stdout_line(&f.to_json_pretty()),
     }
 }
 
@@ -302,7 +302,7 @@ pub fn run_facts(_g: &Global, c: FactsCommand) -> anyhow::Result<u8> {
         FactsCommand::Show { file, format } => {
             let facts = HostFacts::from_json_file(&file)
                 .map_err(|e| hinted(e.to_string(), "give a file written by `esxup collect -o FILE`"))?;
-            print_facts(&facts, format);
+            print_facts(&facts, format)?;
             Ok(EXIT_OK)
         }
     }

@@ -168,14 +168,9 @@ fn profiles(location: &str, format: Format) -> anyhow::Result<u8> {
     Ok(EXIT_OK)
 }
 
-fn load_facts(path: &PathBuf) -> anyhow::Result<HostFacts> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("read facts {}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| {
-        hinted(
-            format!("parse facts {}: {e}", path.display()),
-            "give a facts file written by `esxup collect` (JSON)",
-        )
-    })
+/// The same reader as `check --facts` (size cap, schema version, field errors).
+fn load_facts(path: &std::path::Path) -> anyhow::Result<HostFacts> {
+    super::input::read_facts(path)
 }
 
 fn dry_run(a: DryRunArgs) -> anyhow::Result<u8> {

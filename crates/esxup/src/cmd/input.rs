@@ -151,6 +151,31 @@ impl HostArgs {
     }
 }
 
+/// Bytes a user gave as text, as UTF-8: a UTF-8 BOM is dropped, and UTF-16
+/// (what Windows PowerShell's `>` writes) or other non-UTF-8 input is an
+/// error that says so and how to convert it.
+pub fn text_from_bytes(bytes: Vec<u8>, what: &str) -> anyhow::Result<String> {
+    let utf16 = bytes.starts_with(&[0xff, 0xfe])
+        || bytes.starts_with(&[0xfe, 0xff])
+        || (bytes.len() >= 8 && bytes.iter().filter(|b| **b == 0).count() * 3 > bytes.len());
+    if utf16 {
+        return Err(hinted(
+            format!("{what} is UTF-16 text, not UTF-8"),
+            "save it as UTF-8 (PowerShell: `... | Out-File -Encoding utf8 FILE`; Linux: `iconv -f UTF-16 -t UTF-8`)",
+        ));
+    }
+    let bytes = match bytes.strip_prefix(&[0xef, 0xbb, 0xbf]) {
+        Some(rest) => rest.to_vec(),
+        None => bytes,
+    };
+    String::from_utf8(bytes).map_err(|e| {
+        hinted(
+            format!("{what} is not UTF-8 text (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            "save it as UTF-8 text",
+        )
+    })
+}
+
 /// The command reading the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum For {
@@ -208,8 +233,15 @@ pub fn load_kb(g: &Global, cmd: For) -> anyhow::Result<(&'static Kb, &'static Ta
 
 /// Reads a facts file, refusing other schema versions clearly.
 pub fn read_facts(path: &Path) -> anyhow::Result<HostFacts> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("read facts file {}", path.display()))?;
+    let text = esxup_facts::read_facts_text(path).map_err(|e| {
+        let hint = match e {
+            esxup_facts::FactsError::TooLarge { .. } | esxup_facts::FactsError::NotAFile { .. } => {
+                "give a facts file written by `esxup collect -o FILE`"
+            }
+            _ => "check the path",
+        };
+        hinted(e.to_string(), hint)
+    })?;
     parse_facts(&text, &path.display().to_string())
 }
 
@@ -231,7 +263,7 @@ fn parse_facts(text: &str, origin: &str) -> anyhow::Result<HostFacts> {
                 esxup_facts::FactsError::Unsupported { .. } | esxup_facts::FactsError::Shape { .. } => {
                     "re-collect the facts with this esxup (`esxup collect`)"
                 }
-                _ => "write facts with `esxup collect` (or `esxup facts` to convert saved outputs)",
+                _ => "write facts with `esxup collect` (saved command outputs: `esxup collect --from-dir DIR -o FILE`)",
             };
             Err(hinted(e.to_string(), hint))
         }

@@ -6,8 +6,29 @@
 
 use std::io::Write;
 
-/// Writes `text` to standard output and flushes it.
+/// `text` with every control character except newline and tab shown as an
+/// escape (`\x1b`): host names, VM names and saved outputs come from hosts
+/// and files, and a raw `ESC[2J` in them would act on the terminal.
+pub fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() && (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Writes `text` to standard output (control characters made [`visible`])
+/// and flushes it.
 pub fn write_stdout(text: &str) -> anyhow::Result<()> {
+    let text = visible(text);
     let mut o = std::io::stdout().lock();
     o.write_all(text.as_bytes())
         .and_then(|()| o.flush())
@@ -30,6 +51,7 @@ pub fn emit<T: serde::Serialize>(
 
 /// [`write_stdout`] with a final newline when `text` lacks one.
 pub fn write_stdout_line(text: &str) -> anyhow::Result<()> {
+    // (write_stdout makes control characters visible.)
     if text.ends_with('\n') {
         write_stdout(text)
     } else {
