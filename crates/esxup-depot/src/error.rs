@@ -24,6 +24,10 @@ pub enum DepotError {
     Missing { index: String, missing: String },
     #[error("fetch {url}: {message}")]
     Http { url: String, message: String },
+    /// The request got no HTTP answer (refused, timed out, not TLS, ...):
+    /// `message` names the cause, `source` keeps the HTTP library's error.
+    #[error("fetch {url}: {message}")]
+    Transport { url: String, message: String, source: Option<Box<dyn std::error::Error + Send + Sync>> },
     #[error("verify {path}: {kind} checksum mismatch: expected {expected}, got {actual}")]
     Checksum { path: String, kind: String, expected: String, actual: String },
     #[error("read signature {path}: {message}")]

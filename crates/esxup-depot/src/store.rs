@@ -5,8 +5,15 @@
 //! Every read is bounded (zip bombs), every relative path is normalised and
 //! refused if it escapes the depot root (zip-slip), and nothing is written
 //! anywhere but the cache directory.
+//!
+//! HTTP transport errors name their cause, not the symptom the libraries
+//! report: `timed out after 3 s` (not EAGAIN, "os error 11"), `the server
+//! did not answer TLS (plain http?)` (not rustls' InvalidContentType),
+//! `connection refused`, `cannot resolve the host name`. The library's error
+//! stays the `source` of [`DepotError::Transport`].
 
 use crate::error::DepotError;
+use esxup_vim::transport::{fmt_secs, is_timeout, HttpCause};
 use sha2::{Digest, Sha256};
 use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
@@ -328,6 +335,8 @@ pub enum FetchOutcome {
 pub(crate) struct HttpCache {
     dir: PathBuf,
     agent: ureq::Agent,
+    /// The deadline of every request (named in timeout errors).
+    timeout: Duration,
     pub log: std::sync::Mutex<Vec<(String, FetchOutcome)>>,
 }
 
@@ -336,6 +345,7 @@ impl HttpCache {
         HttpCache {
             dir: opts.cache_dir(),
             agent: ureq::AgentBuilder::new().timeout(opts.timeout).build(),
+            timeout: opts.timeout,
             log: std::sync::Mutex::new(Vec::new()),
         }
     }
@@ -368,7 +378,7 @@ impl HttpCache {
             Err(ureq::Error::Status(code, r)) => {
                 return Err(http_err(format!("server answered {code} {}", r.status_text())))
             }
-            Err(ureq::Error::Transport(t)) => return Err(http_err(format!("unreachable: {t}"))),
+            Err(ureq::Error::Transport(t)) => return Err(transport_error(url, t, self.timeout)),
         };
         let max = budget.opts.max_file_bytes;
         if resp.status() == 304 {
@@ -398,7 +408,7 @@ impl HttpCache {
         resp.into_reader()
             .take(max + 1)
             .read_to_end(&mut body)
-            .map_err(|e| http_err(format!("reading the body failed: {e}")))?;
+            .map_err(|e| body_error(url, e, self.timeout))?;
         if body.len() as u64 > max {
             return Err(DepotError::TooLarge {
                 path: url.to_string(),
@@ -433,6 +443,97 @@ impl HttpCache {
         std::fs::write(meta_path, json).map_err(|e| io(meta_path, e))?;
         Ok(())
     }
+}
+
+/// Maps a transport error of a request whose deadline was `timeout` to one
+/// that names its cause; connecting failures start with `unreachable: `.
+fn transport_error(url: &str, t: ureq::Transport, timeout: Duration) -> DepotError {
+    let connecting = t.kind() == ureq::ErrorKind::ConnectionFailed && t.message() == Some("Connect error");
+    let unreachable = |m: &str| format!("unreachable: {m}");
+    let message = match classify(&t) {
+        Cause::TimedOut if connecting => unreachable(&format!("timed out after {}", fmt_secs(timeout))),
+        Cause::TimedOut => format!("timed out after {}", fmt_secs(timeout)),
+        Cause::NotTls => "the server did not answer TLS (plain http?)".to_string(),
+        Cause::Refused => unreachable("connection refused (is the depot server running? is the port right?)"),
+        Cause::Dns => unreachable("cannot resolve the host name"),
+        Cause::Closed => "the server closed the connection without answering".to_string(),
+        Cause::Other => {
+            // ureq prefixes its own URL; ours is named once already.
+            let mut msg = t.to_string();
+            if let Some(u) = t.url() {
+                if let Some(rest) = msg.strip_prefix(&format!("{u}: ")) {
+                    msg = rest.to_string();
+                }
+            }
+            unreachable(&msg)
+        }
+    };
+    DepotError::Transport { url: url.to_string(), message, source: Some(Box::new(HttpCause(t))) }
+}
+
+/// An error while reading a response body: a timeout is named as one.
+fn body_error(url: &str, e: std::io::Error, timeout: Duration) -> DepotError {
+    let message = if is_timeout(&e) {
+        format!("reading the body failed: timed out after {}", fmt_secs(timeout))
+    } else {
+        format!("reading the body failed: {e}")
+    };
+    DepotError::Transport { url: url.to_string(), message, source: Some(Box::new(e)) }
+}
+
+/// What is behind a transport error.
+enum Cause {
+    TimedOut,
+    /// The peer's first bytes were not a TLS record.
+    NotTls,
+    Refused,
+    /// The host name did not resolve.
+    Dns,
+    /// The peer closed (or reset) the connection before answering.
+    Closed,
+    Other,
+}
+
+/// The rustls error of one link of an error chain, directly or inside an `io::Error`.
+fn rustls_error<'a>(e: &'a (dyn std::error::Error + 'static)) -> Option<&'a ureq::rustls::Error> {
+    e.downcast_ref::<ureq::rustls::Error>().or_else(|| {
+        e.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref()).and_then(|i| i.downcast_ref())
+    })
+}
+
+fn classify(t: &ureq::Transport) -> Cause {
+    if t.kind() == ureq::ErrorKind::Dns {
+        // Not the TLS server-name check ("parsing '...'"): the lookup itself.
+        let m = t.message().unwrap_or("");
+        if m.starts_with("resolve dns name") || m.starts_with("No ip address") {
+            return Cause::Dns;
+        }
+        return Cause::Other;
+    }
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(t);
+    while let Some(e) = cur {
+        if let Some(r) = rustls_error(e) {
+            return match r {
+                ureq::rustls::Error::InvalidMessage(ureq::rustls::InvalidMessage::InvalidContentType) => {
+                    Cause::NotTls
+                }
+                _ => Cause::Other,
+            };
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            match io.kind() {
+                _ if is_timeout(io) => return Cause::TimedOut,
+                K::ConnectionRefused => return Cause::Refused,
+                K::UnexpectedEof | K::ConnectionAborted | K::ConnectionReset | K::BrokenPipe => {
+                    return Cause::Closed
+                }
+                _ => {}
+            }
+        }
+        cur = e.source();
+    }
+    Cause::Other
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! stays the `source` of [`Error::Transport`].
 
 use crate::tls::{client_config, SeenCert, ShortKey, TlsMode, TlsOptions};
+use crate::transport::{fmt_secs, is_timeout, HttpCause};
 use crate::xml::{escape, Node};
 use crate::{Error, Fault, MoRef};
 use std::io::Read;
@@ -865,15 +866,6 @@ fn read_body(resp: ureq::Response, op: &str, url: &str, timeout: Duration) -> Re
     })
 }
 
-/// `3 s`, `1.5 s`: a timeout as the user gave it.
-fn fmt_secs(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{} s", d.as_secs())
-    } else {
-        format!("{} s", (d.as_secs_f64() * 1000.0).round() / 1000.0)
-    }
-}
-
 fn short_key_message(bits: usize) -> String {
     format!(
         "the server's certificate uses a key too short for the TLS library ({bits}-bit RSA, it needs {} bits \
@@ -890,34 +882,6 @@ fn read_error(op: &str, url: &str, e: std::io::Error, timeout: Duration) -> Erro
         format!("reading the response: {e}")
     };
     Error::Transport { op: op.to_string(), url: url.to_string(), message, source: Some(Box::new(e)) }
-}
-
-/// A socket timeout: `TimedOut`, or `WouldBlock` (EAGAIN) which is what a
-/// read timeout gives on Linux.
-fn is_timeout(e: &std::io::Error) -> bool {
-    matches!(e.kind(), std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock)
-}
-
-/// The transport error of the HTTP library as the cause of ours: its kind
-/// and message without the URL (ours names it) or its own cause (the next
-/// link of the chain shows it).
-#[derive(Debug)]
-struct HttpCause(ureq::Transport);
-
-impl std::fmt::Display for HttpCause {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0.kind())?;
-        if let Some(m) = self.0.message() {
-            write!(f, ": {m}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for HttpCause {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        std::error::Error::source(&self.0)
-    }
 }
 
 /// What is behind a transport error.

@@ -8,6 +8,7 @@
 
 pub mod client;
 pub mod tls;
+pub mod transport;
 pub mod xml;
 
 pub use client::{parse_url, About, Client, ConnectOptions, ObjectContent, PropSpec, SdkUrl, ServiceContent};

@@ -27,8 +27,8 @@ fn main() -> ExitCode {
             for cause in err.chain().skip(1) {
                 let _ = writeln!(stderr, "  caused by: {}", v(cause.to_string()));
             }
-            if let Some(hint) = err.downcast_ref::<cmd::Hinted>() {
-                let _ = writeln!(stderr, "hint: {}", v(hint.hint.clone()));
+            if let Some(hint) = cmd::hint_of(&err) {
+                let _ = writeln!(stderr, "hint: {}", v(hint.to_string()));
             }
             ExitCode::from(cmd::EXIT_ERROR)
         }

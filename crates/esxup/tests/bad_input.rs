@@ -283,3 +283,30 @@ fn every_bad_input_case_gets_its_error() {
         failures.join("\n")
     );
 }
+
+/// A port that accepts and never answers: the CLI names the timeout, keeps
+/// the cause chain and gives the hint for that cause (not "is the host up").
+#[test]
+fn a_silent_vsphere_port_is_named_as_a_timeout_with_its_hint() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    let url = format!("https://127.0.0.1:{port}");
+    let mut c = common::esxup_on("2026-11-26");
+    c.args(["collect", "--host", &url, "--user", "root", "--insecure", "--timeout", "1"])
+        .env("ESXUP_PASSWORD", "not-used")
+        .env_remove("GOVC_URL")
+        .stdin(Stdio::null());
+    let o = c.output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(code(&o), 2, "{err}");
+    assert!(err.contains("timed out after 1 s"), "{err}");
+    assert!(err.contains("  caused by: "), "the cause chain is kept: {err}");
+    assert!(err.contains("hint: the host accepted the connection but did not answer in time"), "{err}");
+    assert!(!err.contains("not-used"), "the password never shows");
+}

@@ -237,7 +237,24 @@ pub fn explain(e: esxup_vim::Error) -> anyhow::Error {
             hinted(e.to_string(), "check --user and the password (ESXUP_PASSWORD, --password-file)")
         }
         E::Transport { .. } => {
-            hinted(e.to_string(), "check the host name, the port and that the host is up; --timeout SECONDS")
+            let message = e.to_string();
+            // The hint follows the cause esxup-vim named in the message.
+            let hint = if message.contains("timed out after") {
+                "the host accepted the connection but did not answer in time: check that hostd is running, or raise --timeout SECONDS"
+            } else if message.contains("did not answer TLS") {
+                "that port does not speak HTTPS: the vSphere API is at https://HOST (port 443)"
+            } else if message.contains("key too short") {
+                "replace the host's certificate (Host Client: Manage > Security > Certificates), or collect over SSH with --ssh"
+            } else {
+                "check the host name, the port and that the host is up; --timeout SECONDS"
+            };
+            match e {
+                E::Transport { source: Some(cause), .. } => anyhow::Error::new(super::HintedWithCause {
+                    hinted: super::Hinted { message, hint: hint.into() },
+                    cause,
+                }),
+                _ => hinted(message, hint),
+            }
         }
         _ => anyhow::Error::new(e),
     }

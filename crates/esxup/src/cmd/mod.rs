@@ -37,6 +37,33 @@ impl std::fmt::Display for Hinted {
 
 impl std::error::Error for Hinted {}
 
+/// A [`Hinted`] error that keeps the error it explains as its cause, so
+/// that `main` prints the chain (`caused by:`) under the message.
+#[derive(Debug)]
+pub struct HintedWithCause {
+    pub hinted: Hinted,
+    pub cause: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl std::fmt::Display for HintedWithCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.hinted.message)
+    }
+}
+
+impl std::error::Error for HintedWithCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.cause.as_ref())
+    }
+}
+
+/// The hint of an error, whichever of the two hinted forms it is.
+pub fn hint_of(err: &anyhow::Error) -> Option<&str> {
+    err.downcast_ref::<Hinted>()
+        .map(|h| h.hint.as_str())
+        .or_else(|| err.downcast_ref::<HintedWithCause>().map(|h| h.hinted.hint.as_str()))
+}
+
 /// Shorthand for an error carrying a hint.
 pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(Hinted { message: message.into(), hint: hint.into() })
