@@ -34,7 +34,9 @@ use std::path::{Path, PathBuf};
 pub const JOURNAL_SCHEMA_VERSION: u32 = 1;
 
 const RECORDS: &str = "journal.jsonl";
-const META: &str = "run.json";
+/// The run's description in the journal folder.
+pub const META_FILE: &str = "run.json";
+const META: &str = META_FILE;
 const LOCK: &str = "lock";
 
 /// Errors of the journal; each names the file (and line).

@@ -1,0 +1,3 @@
+//! libFuzzer driver of `esxup_fuzz::query` (see crates/esxup-fuzz).
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| esxup_fuzz::query(data));
