@@ -13,6 +13,9 @@ Sources (per record, cited in its `sources`):
   * vmware/vcf-security-and-compliance-guidelines security-advisories/vmsa-*/README.md
     (VMware's own FAQ): dates, exploitation status, workarounds.
   * shared/research/README.md key facts (VMSA-2021-0002 / CVE-2021-21974 / KB 76372).
+  * cisagov/kev-data known_exploited_vulnerabilities.csv (CISA KEV catalog snapshot): known_exploited.
+  * Later Tenable plugins read with the search tool (AmrouKourchid/nessus_plugins and
+    search-index ids named in the records), where the CVE records are a CPU vendor's.
 
 Rules: one [[fix]] per affected branch. `build` is the lowest build VMware
 lists as fixed on that branch; other fixed update lines (back-in-time
@@ -50,6 +53,13 @@ def faq(vmsa):
 
 def url(vmsa):
     return f"https://www.vmware.com/security/advisories/{vmsa}.html"
+
+
+KEV_SNAPSHOT = "cisagov/kev-data known_exploited_vulnerabilities.csv @eacf03ec6637cc7be6d3d4ed50785493da5126a2 (catalog of 2025-08-25)"
+
+
+def kev_absent(cves):
+    return f"known_exploited = false: {', '.join(cves)} not in the CISA KEV catalog ({KEV_SNAPSHOT})"
 
 
 DESCRIPTIVE = "title: descriptive, written from the CVE records (the vendor's verbatim title was not read)"
@@ -236,6 +246,67 @@ ADVISORIES = [
                 "FAQ: 'if you have fully applied the ESXi 7.0 Update 3c release from January 27, 2022, or a newer release, you are fully protected'"])],
     ),
     dict(
+        id="VMSA-2022-0016",
+        title="VMware ESXi updates address Intel CPU (MMIO stale data) side-channel vulnerabilities",
+        published="2022-06-14",
+        sources=[url("VMSA-2022-0016"), faq("VMSA-2022-0016"),
+                 "CVE summaries: Intel's CVE descriptions as quoted by Tenable plugin 192568 (the cvelistV5 records of CVE-2022-21123/21125/21166 were not read)"] + [
+            "Tenable Nessus plugin 192568 vmware_esxi_vmsa-2022-0016.nasl (AmrouKourchid/nessus_plugins @575ad1f93ccc89f3008f41d5e467b31a032617c3, search-index id 11139053594): fixed builds 6.7 19898906 '6.7 P07', 7.0 19898904 '7.0 Update 3e'",
+            DESCRIPTIVE,
+            "published: FAQ change log '2022-06-14, 1000: Initial release' (Intel's disclosure of the same day)",
+            "CVSS 3.8: FAQ 'VMware has scored this issue as CVSS 3.8' (one vendor score for the advisory's three CVEs; the CVE records are Intel's)",
+            kev_absent(["CVE-2022-21123", "CVE-2022-21125", "CVE-2022-21166"])],
+        workaround=("Only hosts using DirectPath I/O (PCI passthrough) or SR-IOV on Intel CPUs are exposed: stop using DirectPath I/O, or keep such VMs under trusted staff; "
+                    "once patched, a Side-Channel Aware Scheduler with VMkernel.Boot.forceHyperthreadingMitigation (FAQ)"),
+        cve=[C("CVE-2022-21123", "Intel CPU: incomplete cleanup of multi-core shared buffers may let an authenticated local user disclose information (MMIO stale data); relevant to VMs using DirectPath I/O or SR-IOV", 3.8),
+             C("CVE-2022-21125", "Intel CPU: incomplete cleanup of microarchitectural fill buffers may let an authenticated local user disclose information (MMIO stale data); relevant to VMs using DirectPath I/O or SR-IOV", 3.8),
+             C("CVE-2022-21166", "Intel CPU: incomplete cleanup in specific special register write operations may let an authenticated local user disclose information; relevant to VMs using DirectPath I/O or SR-IOV", 3.8)],
+        fix=[F("6.5", None, None,
+               ["FAQ 'Why is there no patch for VMware vSphere 6.5?': SCAv2 needs 6.7 Update 2 or newer; its 6.5 workarounds are upgrading ('7.0 U3e (preferred) or 6.7 U3r'), discontinuing DirectPath I/O, or trusted VM operators"]),
+             F("6.7", 19898906, "ESXi670-202206001", ["build: Tenable build check '6.7 P07 (19898906)' (bundle ESXi670-202206001)"]),
+             F("7.0", 19898904, "ESXi 7.0 Update 3e", ["build: Tenable build check '7.0 Update 3e (19898904)'"])],
+    ),
+    dict(
+        id="VMSA-2022-0020",
+        title="VMware ESXi updates address CPU side-channel (RetBleed / Branch Type Confusion) vulnerabilities",
+        published="2022-07-12",
+        sources=[url("VMSA-2022-0020"), faq("VMSA-2022-0020"), cvel("CVE-2022-23816"), cvel("CVE-2022-28693"),
+                 "CVE summaries of CVE-2022-23825 and CVE-2022-29901: the CPU vendors' descriptions as quoted by Tenable plugin 192466 (their cvelistV5 records were not read)"] + [
+            "Tenable Nessus plugin 192466 'VMware ESXi 6.5 / 6.7 / 7.0 Multiple Vulnerabilities (VMSA-2022-0020)' (search-index id 11108314339): fixed builds 6.5 19997716 (ESXi650-202207001), 6.7 19997733 (ESXi670-202207001), 7.0 20036589 (ESXi 7.0 Update 3f); it also lists CVE-2022-26373, which the FAQ does not name",
+            DESCRIPTIVE,
+            "published: FAQ change log '2022-07-12, 1000: Initial release'",
+            "CVSS 5.6: FAQ 'VMware has scored this issue as CVSS 5.6' (one vendor score for the advisory's CVEs; the CVE records are Intel's and AMD's)",
+            kev_absent(["CVE-2022-23816", "CVE-2022-23825", "CVE-2022-28693", "CVE-2022-29901"])],
+        workaround="none: the FAQ says 'Put simply: patch.' and that the Side-Channel Aware Schedulers 'do not mitigate these issues'",
+        cve=[C("CVE-2022-23816", "AMD CPU branch type confusion (RetBleed), as the FAQ lists it; the cvelistV5 record is REJECTED by AMD (2023-01-17, 'unused by its CNA')", 5.6),
+             C("CVE-2022-23825", "AMD CPU: aliases in the branch predictor may cause the wrong branch type to be predicted, potentially disclosing information (Branch Type Confusion); an admin or root in a VM is needed on ESXi", 5.6),
+             C("CVE-2022-28693", "Intel CPU: unprotected alternative channel of return branch target prediction may let an authorized local user disclose information (Return Stack Buffer Underflow)", 5.6),
+             C("CVE-2022-29901", "Intel CPU (generations 6 to 8): Spectre variant that bypasses the retpoline mitigation to leak arbitrary data (RetBleed); an admin or root in a VM is needed on ESXi", 5.6)],
+        fix=[F("6.5", 19997716, "ESXi650-202207001", ["build: Tenable build check (ESXi650-202207001, 6.5 EP 27)"]),
+             F("6.7", 19997733, "ESXi670-202207001", ["build: Tenable build check (ESXi670-202207001, 6.7 EP 24)"]),
+             F("7.0", 20036589, "ESXi 7.0 Update 3f",
+               ["build: Tenable build check (ESXi 7.0 Update 3f)",
+                "not settled: the security-only image 7.0 U3sf 20036586 of the same bundle is numbered lower; no source read says whether it carries these mitigations, so it counts as not fixed here"])],
+    ),
+    dict(
+        id="VMSA-2022-0025",
+        title="VMware vCenter Server and ESXi updates address multiple security vulnerabilities",
+        published="2022-10-07",
+        sources=[url("VMSA-2022-0025"), cvel("CVE-2022-31681"),
+                 ten("vmware_esxi_vmsa-2022-0030.nasl") + ": build of the same -SG bulletins ESXi650-202210101-SG / ESXi670-202210101-SG",
+                 "Tenable plugin 166101 'VMware vCenter Server 6.5 < 6.5 U3u RCE (VMSA-2022-0025)' (search-index id 18956375477): CVE-2022-31680 of this advisory is vCenter Server only",
+                 DESCRIPTIVE,
+                 "published: cvelistV5 datePublished 2022-10-07 (UTC); the fixing 6.5/6.7 bundles ESXi650-202210001 / ESXi670-202210001 are dated 2022-10-06 (KB 316595)",
+                 "CVSS: the CVE record carries no score and no source read gives VMware's CVSSv3 for CVE-2022-31681 (left unset)",
+                 kev_absent(["CVE-2022-31681"])],
+        cve=[C("CVE-2022-31681", "Null-pointer dereference: an actor with privileges within the VMX process only may cause a denial of service of the host")],
+        fix=[F("6.5", 20502893, "ESXi650-202210101-SG",
+               ["CVE record: 6.5 prior to ESXi650-202210101-SG; build = Tenable's build check for that bulletin's bundle (ESXi650-202210001, 6.5 P09; VMSA-2022-0030 plugin); the security-only image of that bundle is 20448942"]),
+             F("6.7", 20497097, "ESXi670-202210101-SG",
+               ["CVE record: 6.7 prior to ESXi670-202210101-SG; build = Tenable's build check for that bulletin's bundle (ESXi670-202210001, 6.7 P08; VMSA-2022-0030 plugin); the security-only image of that bundle is 20491463"]),
+             F("7.0", 20036586, "ESXi70U3sf-20036586", ["CVE record: 7.0 prior to ESXi70U3sf-20036586 (security-only image of 7.0 U3f 20036589)"])],
+    ),
+    dict(
         id="VMSA-2022-0030",
         title="VMware ESXi and Cloud Foundation updates address multiple security vulnerabilities",
         published="2022-12-13",
@@ -327,6 +398,25 @@ ADVISORIES = [
                 "FAQ: moving from 8.0 U2d to an 8.0 Update 3 build older than U3d is a back-in-time move that re-exposes the host",
                 "8.0e (24569005, 2025-03-11, 8.0 GA line) is not named as a fixed version in the CVE records"],
                lines=[("8.0.3", 24585383, "ESXi80U3d-24585383")])],
+    ),
+    dict(
+        id="VMSA-2025-0010",
+        title="VMware ESXi, vCenter Server, Workstation, and Fusion updates address multiple vulnerabilities",
+        published="2025-05-20",
+        sources=["https://support.broadcom.com/web/ecx/support-content-notification/-/external/content/SecurityAdvisories/0/25717"]
+                + [cvel(f"CVE-2025-{n}") for n in (41226, 41227, 41228)] + [
+            "Tenable plugin list in a Risu ESXi post-process file (search-index id 67385817715): '237246, #MEDIUM, VMware ESXi 7.0 / 8.0 Multiple Vulenerabilities (VMSA-2025-0010)' ties the Broadcom advisory 25717 to VMSA-2025-0010",
+            "Tenable plugin list (search-index id 67646538307): vCenter plugins 237247/237248 name CVE-2025-41225 and CVE-2025-41228 under VMSA-2025-0010",
+            DESCRIPTIVE, "published: cvelistV5 datePublic 2025-05-20",
+            kev_absent(["CVE-2025-41226", "CVE-2025-41227", "CVE-2025-41228"])],
+        cve=[C("CVE-2025-41226", "Denial of service in guest operations: an actor with guest operation privileges on a VM, authenticated through vCenter Server or ESXi, may make guest VMs with VMware Tools and guest operations unavailable", 6.8),
+             C("CVE-2025-41227", "Denial of service from certain guest options: a non-admin user in a guest may exhaust memory of the host process", 5.5),
+             C("CVE-2025-41228", "Reflected cross-site scripting on the login page of certain ESXi host (and vCenter Server) URL paths: cookie theft or redirection", 4.3)],
+        fix=[F("7.0", 24723868, "ESXi70U3sv-24723868",
+               ["CVE records: 7.0 prior to ESXi70U3sv-24723868 (security-only image of 7.0 U3v 24723872); CVE-2025-41225 of this advisory is vCenter Server only"]),
+             F("8.0", 24659227, "ESXi80U3se-24659227",
+               ["CVE records: 8.0 prior to ESXi80U3se-24659227 (security-only image of 8.0 U3e 24674464); they name no fix for the 8.0 U2 line",
+                "not settled: later 8.0 U2 builds (8.0 U2e 24789317, 2025-07) are numbered above 24659227 and count as fixed here; no source read says so"])],
     ),
     dict(
         id="VMSA-2025-0013",

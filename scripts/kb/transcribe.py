@@ -14,6 +14,8 @@ Inputs (all public data, see shared/research/README.md):
   * kb_rows_verbatim.txt  6.5/6.7 2020-2022 rows of KB 316595 (cross-check)
   * esxi_2020_2025_supplement.csv  2020-2025 gaps with per-row sources and notes
   * scripts/kb/wireshark_hb_builds.tsv  build -> name pairs from wireshark (cross-check)
+  * esxi_profiles_bulletins_2020_2025_DERIVED.csv  7.0/8.0 image profiles and bulletins seen
+    verbatim in depot listings and CVE records (issue 13), source per row
   * MANUAL below: rows and facts read with the search tool, each with its source.
 
 Usage: python3 scripts/kb/transcribe.py [--out data/releases]
@@ -42,6 +44,8 @@ S_VCF_ESX = "vmware/vcfcheck Data/Interoperability/Esx.json @699e66173a254b00fd6
 S_EOL = "endoflife.date products/vmware-esxi.md (shared/research/catalog/endoflife-date_vmware-esxi.md)"
 S_KB395110 = "Broadcom KB 395110 'Unified VCF Versioning in ESXi Release' (https://knowledge.broadcom.com/external/article/395110)"
 S_RESEARCH = "shared/research/README.md (key facts, checked against two sources)"
+F_PB = "esxi_profiles_bulletins_2020_2025_DERIVED.csv"
+S_PB = f"shared/research/catalog/{F_PB}"
 
 
 def clean(s):
@@ -213,8 +217,6 @@ EXTRA = {
                    sources=["CVEProject/cvelistV5 cves/2024/22xxx/CVE-2024-22252.json (fixed version ESXi80U2sb-23305545)"]),
     23299997: dict(bulletin="ESXi80U1d-23299997",
                    sources=["CVEProject/cvelistV5 cves/2024/22xxx/CVE-2024-22252.json (fixed version ESXi80U1d-23299997)", S_VCF_ALIAS]),
-    24585383: dict(bulletin="ESXi80U3d-24585383",
-                   sources=["CVEProject/cvelistV5 cves/2025/22xxx/CVE-2025-22224.json (fixed version ESXi80U3d-24585383)", S_VCF_ALIAS]),
     24585300: dict(bulletin="ESXi80U2d-24585300",
                    sources=["CVEProject/cvelistV5 cves/2025/22xxx/CVE-2025-22224.json (fixed version ESXi80U2d-24585300)", S_VCF_ALIAS]),
     24585291: dict(bulletin="ESXi70U3s-24585291",
@@ -231,8 +233,10 @@ EXTRA = {
                    notes=["back-in-time patch of the 7.0 Update 1 line for hosts that could not move to 7.0 U3c (VMSA-2022-0004 FAQ)"]),
     24784735: dict(bulletin="ESXi80U3f-24784735"),
     24789317: dict(bulletin="ESXi80U2e-24789317"),
-    24585383: dict(profiles=["ESXi-8.0U3d-24585383-standard"],
-                   sources=["blog 'VMware ESXi8 Update3eのパッチを適用する' of 2025-04-12 ('esxcli software profile get' output '(Updated) ESXi-8.0U3d-24585383-standard'; search-index id 37610223798)"]),
+    # One entry per build: a second `24585383:` key used to replace this one and drop the bulletin (issue 13).
+    24585383: dict(bulletin="ESXi80U3d-24585383", profiles=["ESXi-8.0U3d-24585383-standard"],
+                   sources=["CVEProject/cvelistV5 cves/2025/22xxx/CVE-2025-22224.json (fixed version ESXi80U3d-24585383)", S_VCF_ALIAS,
+                            "blog 'VMware ESXi8 Update3eのパッチを適用する' of 2025-04-12 ('esxcli software profile get' output '(Updated) ESXi-8.0U3d-24585383-standard'; search-index id 37610223798)"]),
     24674464: dict(profiles=["ESXi-8.0U3e-24674464-standard", "ESXi-8.0U3e-24674464-no-tools"],
                    sources=[S_KB395110, S_VCF_ALIAS,
                             "blog 'VMware ESXi8 Update3eのパッチを適用する' of 2025-04-12 quoting the 8.0 U3e release notes' image profiles and a depot 'profile list' dated 2025-04-10 (search-index id 37610223798)"],
@@ -468,6 +472,43 @@ def build_catalog():
         for n in e.get("notes", []):
             add_note(r, n)
 
+    # ---- 7.0/8.0 image profiles and bulletins seen verbatim (issue 13; source per row)
+    pb_desc = {}
+    pb_lines = []
+    last_id = None
+    for line in open(CAT / F_PB, encoding="utf-8"):
+        m = re.match(r"^#\s{1,4}([DC]\d+)\s+(.*)$", line)
+        cont = re.match(r"^#\s{5,}(\S.*)$", line)
+        if m:
+            last_id = m.group(1)
+            pb_desc[last_id] = clean(m.group(2))
+        elif cont and last_id:  # continuation line of the source above
+            pb_desc[last_id] = clean(pb_desc[last_id] + " " + cont.group(1))
+        else:
+            last_id = None
+        if not line.startswith("#"):
+            pb_lines.append(line)
+    for row in csv.DictReader(pb_lines):
+        b = int(row["build"])
+        if b not in rows:
+            raise SystemExit(f"{F_PB}: build {b} not catalogued")
+        r = rows[b]
+        if r["branch"] != row["branch"]:
+            raise SystemExit(f"{F_PB}: build {b} is on {r['branch']}, not {row['branch']}")
+        sid = row["source_id"]
+        if sid not in pb_desc:
+            raise SystemExit(f"{F_PB}: source id {sid} not described in the header")
+        value = row["value"].strip()
+        if row["field"] == "profile":
+            add_profile(r, value)
+        elif row["field"] == "bulletin":
+            if r["bulletin"] and r["bulletin"] != value:
+                raise SystemExit(f"{F_PB}: build {b} bulletin {value} vs {r['bulletin']}")
+            r["bulletin"] = value
+        else:
+            raise SystemExit(f"{F_PB}: unknown field {row['field']!r}")
+        add_source(r, f"{S_PB} ({sid}: {pb_desc[sid]})")
+
     # ---- vcfcheck cross-check of 8.0
     for b, (alias, d) in VCF_ALIAS_80.items():
         if b not in rows:
@@ -543,6 +584,38 @@ KIND = {
 }
 
 
+# Branches whose catalog is meant to be complete (issue 13): a release there
+# that lacks a bulletin or image profiles says why in `unsourced`.
+COMPLETE_BRANCHES = ("6.5", "6.7", "7.0", "8.0", "9.0")
+
+
+def unsourced_reasons(r):
+    """Why `bulletin` / `profiles` are absent: no source read for the record
+    states them. VMware's naming pattern (ESXi70U3x-<build>,
+    ESXi-7.0U3x-<build>-standard) is never used to fill a field."""
+    out = {}
+    branch, ga = r["branch"], r["kind"] == "ga"
+    if not r["bulletin"]:
+        if branch in ("6.5", "6.7") and ga:
+            out["bulletin"] = ("GA image: virten.net and the KB 2143832 copies give no patch bulletin for a GA release "
+                               "(only its image profile)")
+        elif branch == "9.0":
+            out["bulletin"] = ("no source read names a bulletin for this 9.0 build (release-notes excerpts, KB 395110 and "
+                               "vcfcheck give versions only); not derived from a naming pattern")
+        else:
+            out["bulletin"] = ("no source read names this build's bulletin (KB 316595 copy, virten 2020 snapshot, CVE records, "
+                               "Tenable extract, depot listings); VMware's naming pattern is not a source, so none is recorded")
+    if not r["profiles"]:
+        if branch in ("6.5", "6.7"):
+            out["profiles"] = ("no source read names this build's image profile: the virten snapshot ends in Feb 2020 and the "
+                               "KB 316595 copies have no profile column; 6.x profile names (ESXi-6.x.0-<date><seq>) are not "
+                               "derivable from the bulletin")
+        else:
+            out["profiles"] = ("no depot listing, profile-get output or release-notes text read names this build's image "
+                               "profiles; VMware's naming pattern is not a source, so none is recorded")
+    return out
+
+
 def finish(rows):
     out = {}
     for b, r in rows.items():
@@ -559,6 +632,8 @@ def finish(rows):
             add_note(r, f"date not given by a source for this build: set to the date of the paired standard release {p['build']} ({p['name']}), whose bundle carries the security-only image profile")
         if b in WITHDRAWN:
             r["withdrawn"] = WITHDRAWN[b]
+        if r["branch"] in COMPLETE_BRANCHES:
+            r["unsourced"] = unsourced_reasons(r)
         missing = [k for k in ("version", "name", "kind", "date") if not r[k]]
         if missing:
             print(f"skipped {b} ({r['branch']} {r['name']}): missing {missing}", file=sys.stderr)
@@ -608,6 +683,8 @@ def render(branch, lst):
             o.append(f"order_exception = {q(r['order_exception'])}")
         if r.get("withdrawn"):
             o.append(f"withdrawn = {q(r['withdrawn'])}")
+        if r.get("unsourced"):
+            o.append("unsourced = { " + ", ".join(f"{k} = {q(v)}" for k, v in sorted(r["unsourced"].items())) + " }")
         if r["notes"]:
             o.append("notes = [")
             o.extend(f"  {q(n)}," for n in r["notes"])
@@ -616,7 +693,23 @@ def render(branch, lst):
     return "\n".join(o)
 
 
+def check_unique_keys():
+    """EXTRA and the other build-keyed tables are dict literals: a build
+    written twice silently keeps only the last entry (that dropped 8.0 U3d's
+    bulletin once). Refuse to run when a key repeats."""
+    import ast
+    tree = ast.parse(Path(__file__).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Dict):
+            names = [t.id for t in node.targets if isinstance(t, ast.Name)]
+            keys = [ast.literal_eval(k) for k in node.value.keys if k is not None and isinstance(k, ast.Constant)]
+            dup = sorted({k for k in keys if keys.count(k) > 1}, key=str)
+            if dup:
+                raise SystemExit(f"{', '.join(names)}: key(s) {dup} written more than once")
+
+
 def main():
+    check_unique_keys()
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=str(REPO / "data" / "releases"))
     ap.add_argument("--branches", default="6.0,6.5,6.7,7.0,8.0,9.0")

@@ -66,7 +66,7 @@ for p in sorted((DATA / "releases").glob("*.toml")):
     for i, r in enumerate(d.get("release", [])):
         w = f"{p.name}[{i}] build {r.get('build')}"
         keys(w, r, ["build", "version", "name", "kind", "date", "sources"],
-             ["update", "bulletin", "profiles", "iso", "notes", "order_exception", "withdrawn"])
+             ["update", "bulletin", "profiles", "iso", "notes", "order_exception", "withdrawn", "unsourced"])
         b = r.get("build")
         if not isinstance(b, int) or b <= 0:
             err(f"{w}: build must be a positive integer")
@@ -87,6 +87,22 @@ for p in sorted((DATA / "releases").glob("*.toml")):
             err(f"{w}: iso must be a boolean")
         if "withdrawn" in r and (not isinstance(r["withdrawn"], str) or not r["withdrawn"].strip()):
             err(f"{w}: withdrawn must be a non-empty string (why VMware pulled the release)")
+        if "unsourced" in r:
+            u = r["unsourced"]
+            if not isinstance(u, dict) or not u:
+                err(f"{w}: unsourced must be a table naming bulletin and/or profiles")
+            else:
+                for k, why in u.items():
+                    if k not in ("bulletin", "profiles"):
+                        err(f"{w}: unknown key unsourced.{k}")
+                    elif not isinstance(why, str) or not why.strip():
+                        err(f"{w}: unsourced.{k} must be a non-empty reason")
+                    elif r.get(k):
+                        err(f"{w}: unsourced.{k} given but the record has {k}")
+        if branch in ("6.5", "6.7", "7.0", "8.0", "9.0"):
+            for k in ("bulletin", "profiles"):
+                if not r.get(k) and k not in r.get("unsourced", {}):
+                    warnings.append(f"{w}: no {k} and no unsourced.{k} reason")
         if last and r.get("date", "") < last and not r.get("order_exception"):
             err(f"{w}: date {r.get('date')} before the previous record's {last}")
         last = r.get("date", last)

@@ -9,6 +9,8 @@
 //! Warnings: a build lower than the one above it with a later date, missing
 //! files, references to builds the catalog lacks, unusual names.
 //! A release with `order_exception = "why"` is exempt from both order rules.
+//! An `unsourced` reason (why `bulletin` / `profiles` are absent) for a field
+//! the record has, or an empty one, is a parse error.
 
 use crate::kb::{read_dir_files, Kb, KNOWN_ROOT_FILES};
 use crate::model::{Advisory, Release};
@@ -339,5 +341,48 @@ fn lint_release_style(l: &mut Lint, path: &str, r: &Release) {
     }
     if !(r.name.starts_with("ESXi") || r.name.starts_with("ESX ")) {
         l.warn(path, "name", format!("build {}: name {:?} does not start with \"ESXi\"", r.build, r.name));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn release_file(extra: &str) -> String {
+        format!(
+            "branch = \"8.0\"\n[[release]]\nbuild = 24585383\nversion = \"8.0.3\"\nupdate = \"3d\"\n\
+             name = \"ESXi 8.0 Update 3d\"\nkind = \"express-patch\"\ndate = \"2025-03-04\"\n\
+             sources = [\"s\"]\n{extra}"
+        )
+    }
+
+    fn rules(extra: &str) -> Vec<(Severity, &'static str, String)> {
+        let t = release_file(extra);
+        lint_files([("releases/8.0.toml", t.as_str())])
+            .into_iter()
+            .filter(|p| p.path == "releases/8.0.toml")
+            .map(|p| (p.severity, p.rule, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn unsourced_reasons_are_accepted() {
+        let r = rules("unsourced = { bulletin = \"no source read names it\", profiles = \"same\" }\n");
+        assert!(r.iter().all(|(s, _, _)| *s != Severity::Error), "{r:?}");
+        let r = rules("unsourced = { profiles = \"no source read names them\" }\n");
+        assert!(r.iter().all(|(s, _, _)| *s != Severity::Error), "{r:?}");
+    }
+
+    #[test]
+    fn unsourced_is_validated() {
+        for bad in [
+            "bulletin = \"ESXi80U3d-24585383\"\nunsourced = { bulletin = \"why\" }\n",
+            "unsourced = { bulletin = \" \" }\n",
+            "unsourced = {}\n",
+            "unsourced = { date = \"why\" }\n",
+        ] {
+            let r = rules(bad);
+            assert!(r.iter().any(|(s, rule, _)| *s == Severity::Error && *rule == "parse"), "{bad}: {r:?}");
+        }
     }
 }

@@ -74,6 +74,39 @@ pub struct RawRelease {
     /// Read by the lint only: why this record breaks date/build order.
     #[allow(dead_code)]
     order_exception: Option<String>,
+    /// Why an optional field is absent: no source read for the record
+    /// states it (`unsourced = { bulletin = "why" }`). Validated here (a
+    /// bad reason fails the load and the lint); not part of the model.
+    unsourced: Option<Unsourced>,
+}
+
+/// `unsourced = { bulletin = "...", profiles = "..." }` on a `[[release]]`:
+/// the reason a field is left out (no source that states it; a naming
+/// pattern is not a source). Only fields the record lacks may be named.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Unsourced {
+    bulletin: Option<String>,
+    profiles: Option<String>,
+}
+
+impl Unsourced {
+    fn check(&self, has_bulletin: bool, has_profiles: bool) -> Result<(), String> {
+        if self.bulletin.is_none() && self.profiles.is_none() {
+            return Err("`unsourced` names no field (bulletin, profiles)".into());
+        }
+        for (key, reason, present) in
+            [("bulletin", &self.bulletin, has_bulletin), ("profiles", &self.profiles, has_profiles)]
+        {
+            if let Some(why) = reason {
+                check_text(&format!("unsourced.{key}"), why)?;
+                if present {
+                    return Err(format!("`unsourced.{key}` is given but the record has `{key}`"));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl TryFrom<RawRelease> for Release {
@@ -99,6 +132,9 @@ impl TryFrom<RawRelease> for Release {
         }
         if let Some(w) = &r.withdrawn {
             check_text("withdrawn", w).map_err(at)?;
+        }
+        if let Some(u) = &r.unsourced {
+            u.check(r.bulletin.is_some(), !r.profiles.is_empty()).map_err(at)?;
         }
         for p in &r.profiles {
             if p.is_empty() || p.chars().any(char::is_whitespace) {
