@@ -119,6 +119,8 @@ func tpmCapability(p product, i int, standalone bool) *types.HostCapability {
 func main() {
 	mode := flag.String("mode", "esx", "esx (standalone host) or vpx (vCenter)")
 	hosts := flag.Int("hosts", 3, "vpx: number of standalone hosts")
+	clusters := flag.Int("clusters", 0, "vpx: number of clusters (DC0_C0, DC0_C1, ...)")
+	clusterHosts := flag.Int("cluster-hosts", 0, "vpx: hosts in each cluster")
 	vms := flag.Int("vms", 6, "total number of VMs")
 	snapEvery := flag.Int("snapshot-every", 3, "every Nth VM gets snapshots (0: none)")
 	user := flag.String("user", "root", "login user")
@@ -163,12 +165,14 @@ func main() {
 	} else {
 		m = simulator.VPX()
 		m.Datacenter = 1
-		m.Cluster = 0
-		m.ClusterHost = 0
+		m.Cluster = *clusters
+		m.ClusterHost = *clusterHosts
 		m.Host = *hosts
 		m.Portgroup = 0
-		if *hosts > 0 {
-			m.Machine = (*vms + *hosts - 1) / *hosts
+		// The simulator creates Machine VMs in every resource pool (one per
+		// standalone host, one per cluster): spread the total over them.
+		if all := *hosts + *clusters; all > 0 {
+			m.Machine = (*vms + all - 1) / all
 		}
 	}
 	m.Autostart = false

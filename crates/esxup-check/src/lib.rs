@@ -24,6 +24,7 @@
 pub mod engine;
 pub mod examples;
 pub mod finding;
+pub mod fleet;
 pub mod image;
 pub mod report;
 pub mod rules;
@@ -32,6 +33,7 @@ pub mod target;
 pub use engine::{check, check_with, check_with_options, CheckError, CheckOptions, Ctx};
 pub use esxup_kb::LifecycleStatus;
 pub use finding::*;
+pub use fleet::{ExposureCounts, ExposureLevel, FleetRow, FleetSummary};
 pub use image::{ImageVib, TargetImage};
 pub use report::*;
 pub use target::{ChosenBy, Target, TargetSpec, TargetSpecError};

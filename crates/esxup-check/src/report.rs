@@ -299,5 +299,9 @@ pub fn json_schemas() -> Vec<(&'static str, String)> {
         t.push('\n');
         t
     }
-    vec![("check.schema.json", s::<CheckReport>()), ("check-fleet.schema.json", s::<FleetReport>())]
+    vec![
+        ("check.schema.json", s::<CheckReport>()),
+        ("check-fleet.schema.json", s::<FleetReport>()),
+        ("check-fleet-summary.schema.json", s::<crate::fleet::FleetSummary>()),
+    ]
 }

@@ -40,6 +40,9 @@ pub const HOST_PATHS: &[&str] = &[
     "runtime.inMaintenanceMode",
     "runtime.connectionState",
     "datastore",
+    // The ComputeResource or ClusterComputeResource holding the host: its
+    // cluster in a fleet report.
+    "parent",
     // Whole objects, not their fields: `capability.tpmVersion` only exists
     // from API 6.7 on, and naming a field the server does not know fails
     // the whole retrieval on older hosts.
@@ -92,14 +95,20 @@ pub fn collect_with(client: &Client) -> Result<Vec<HostFacts>, Error> {
     let mut hosts: HashMap<MoRef, (HostFacts, Vec<MoRef>)> = HashMap::new();
     let mut vms: HashMap<MoRef, (Option<MoRef>, Vm)> = HashMap::new();
     let mut datastores: HashMap<MoRef, Datastore> = HashMap::new();
+    let mut clusters: HashMap<MoRef, String> = HashMap::new();
+    let mut parents: HashMap<MoRef, MoRef> = HashMap::new();
     client.retrieve_all_each(
         &[
             PropSpec { ty: "HostSystem", paths: HOST_PATHS },
             PropSpec { ty: "VirtualMachine", paths: VM_PATHS },
             PropSpec { ty: "Datastore", paths: DATASTORE_PATHS },
+            PropSpec { ty: "ClusterComputeResource", paths: &["name"] },
         ],
         &mut |o| match o.obj.ty.as_str() {
             "HostSystem" => {
+                if let Some(p) = o.prop("parent").and_then(moref_of) {
+                    parents.insert(o.obj.clone(), p);
+                }
                 let ds = o
                     .prop("datastore")
                     .map(|l| l.children.iter().filter_map(moref_of).collect())
@@ -111,6 +120,9 @@ pub fn collect_with(client: &Client) -> Result<Vec<HostFacts>, Error> {
             }
             "Datastore" => {
                 datastores.insert(o.obj.clone(), datastore_from(&o));
+            }
+            "ClusterComputeResource" => {
+                clusters.insert(o.obj.clone(), host_name(&o));
             }
             _ => {}
         },
@@ -138,6 +150,7 @@ pub fn collect_with(client: &Client) -> Result<Vec<HostFacts>, Error> {
             format!("vim:{}", client.url())
         });
         f.collected_on = Some(today.clone());
+        f.cluster = parents.get(&moref).and_then(|p| clusters.get(p)).cloned();
         let mut d: Vec<Datastore> = ds.iter().filter_map(|r| datastores.get(r).cloned()).collect();
         d.sort_by(|a, b| a.name.cmp(&b.name));
         f.datastores = Some(d);

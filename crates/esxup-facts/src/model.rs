@@ -16,6 +16,10 @@ pub struct HostFacts {
     pub schema_version: u32,
     /// Host name as the host or the inventory names it.
     pub hostname: Option<String>,
+    /// The vCenter cluster the host belongs to (`None`: standalone, or not
+    /// collected through a vCenter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// Where these facts came from (`vim:https://...`, `ssh:root@host`, `dir:PATH`, `example:seed`).
     pub source: Option<String>,
     /// When the facts were collected (UTC date).

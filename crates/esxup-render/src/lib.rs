@@ -4,6 +4,7 @@
 pub mod check;
 pub mod depot;
 pub mod examples;
+pub mod fleet;
 pub mod json;
 pub mod kb;
 pub mod plan;

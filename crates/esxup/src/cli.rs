@@ -46,6 +46,8 @@ pub enum Command {
     Check(cmd::check::CheckArgs),
     /// Write the upgrade runbook for a host.
     Plan(cmd::plan::PlanArgs),
+    // The help of report is its Args struct's doc (exit codes).
+    Report(Box<cmd::report::ReportArgs>),
     // The help of run and verify is their Args struct's doc (exit codes).
     Run(Box<cmd::run::RunArgs>),
     /// Read a run journal.

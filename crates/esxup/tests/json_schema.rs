@@ -108,7 +108,23 @@ fn every_json_output_validates_against_its_schema() {
         ("host-facts.schema.json", vec!["facts".into(), "show".into(), seed.clone()]),
         (
             "check-fleet.schema.json",
+            vec![
+                "check".into(),
+                "--facts-dir".into(),
+                s(&examples),
+                "--target".into(),
+                "auto".into(),
+                "--detail".into(),
+                "full".into(),
+            ],
+        ),
+        (
+            "check-fleet-summary.schema.json",
             vec!["check".into(), "--facts-dir".into(), s(&examples), "--target".into(), "auto".into()],
+        ),
+        (
+            "check-fleet-summary.schema.json",
+            vec!["report".into(), "--facts-dir".into(), s(&examples), "--target".into(), "8.0U3e".into()],
         ),
         (
             "check.schema.json",

@@ -3,41 +3,53 @@
 //!
 //! OWNER: the checks helper (issue 5).
 //!
-//! Exit codes: 0 ready (warnings allowed), 1 a blocker was found (fleet: on
-//! any host), 2 error (bad facts, unknown target, unreadable depot).
+//! Exit codes: 0 ready (warnings allowed), 1 a blocker was found (fleet: a
+//! host is blocked, or could not be read, collected or checked: its line
+//! says why, and the others are still checked), 2 error (bad facts, unknown
+//! target, unreadable depot; fleet: no host could be listed at all).
 
 use super::collect_vim::{collect_vim, VimOutcome};
 use super::input::{self, For, InputArgs, LoadedImage};
-use super::{hinted, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK};
+use super::{hinted, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::Global;
 use anyhow::Context;
-use esxup_check::{CheckReport, FleetHost, FleetReport, TargetSpec, Verdict};
+use esxup_check::{CheckReport, FleetHost, FleetReport, FleetRow, FleetSummary, TargetSpec, Verdict};
 use esxup_kb::tables::Tables;
 use esxup_kb::Kb;
 use esxup_version::Date;
-use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Table,
     Json,
     Md,
+    /// Fleet only: one JSON object (the fleet row) per host and line.
+    Jsonl,
+}
+
+/// How much a fleet's JSON holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Detail {
+    /// One row per host (the columns of `esxup report`) and the totals.
+    Summary,
+    /// Every host's whole check report.
+    Full,
 }
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("input").args(["facts", "example", "facts_dir"])))]
+#[command(group(clap::ArgGroup::new("input").args(["facts", "example", "facts_dir", "inventory", "host"])))]
 pub struct CheckArgs {
     #[command(flatten)]
     pub input: InputArgs,
-    /// Check every `*.json` facts file in DIR: one summary line per host plus totals.
-    #[arg(long, value_name = "DIR")]
-    pub facts_dir: Option<PathBuf>,
+    /// A fleet: one summary line per host plus totals.
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Threads for --facts-dir [default: available cores].
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
+    /// Fleet JSON: one row per host (`summary`) or every whole report (`full`).
+    #[arg(long, value_enum, default_value_t = Detail::Summary)]
+    pub detail: Detail,
     /// Collect from a live host over the vSphere API (`--host URL`, see `esxup collect --help`).
     #[command(flatten)]
     pub vim: input::HostArgs,
@@ -55,7 +67,7 @@ fn print(r: &CheckReport, a: &CheckArgs) -> anyhow::Result<()> {
     let lang = a.input.lang();
     let text = match a.format {
         Format::Table => esxup_render::check::render_table(r, lang),
-        Format::Json => esxup_render::json::to_json(r),
+        Format::Json | Format::Jsonl => esxup_render::json::to_json(r),
         Format::Md => esxup_render::check::render_md(r, lang),
     };
     super::out::write_stdout(&text)
@@ -87,8 +99,14 @@ pub fn run_check(g: &Global, mut a: CheckArgs) -> anyhow::Result<u8> {
         )?),
         None => None,
     };
-    if let Some(dir) = &a.facts_dir {
-        return run_fleet(kb, tables, dir, &spec, image.as_ref(), today, &a);
+    if let Some(fleet) = super::fleet::load(&a.fleet, &a.vim)? {
+        return run_fleet(kb, tables, &fleet, &spec, image.as_ref(), today, &a);
+    }
+    if a.format == Format::Jsonl {
+        return Err(hinted(
+            "--format jsonl is for fleets",
+            "give --facts-dir DIR or --inventory FILE, or use --format json",
+        ));
     }
     let facts = if let Some(p) = &a.input.facts {
         input::read_facts(p)?
@@ -97,10 +115,15 @@ pub fn run_check(g: &Global, mut a: CheckArgs) -> anyhow::Result<u8> {
     } else if a.vim.host.is_some() {
         match collect_vim(&a.vim.to_vim_args()) {
             Some(Ok(VimOutcome::Facts(mut v))) if v.len() == 1 => v.remove(0),
+            // A vCenter: every host it manages, as a fleet.
+            Some(Ok(VimOutcome::Facts(v))) if v.len() > 1 => {
+                let fleet = super::fleet::from_collected(v);
+                return run_fleet(kb, tables, &fleet, &spec, image.as_ref(), today, &a);
+            }
             Some(Ok(VimOutcome::Facts(_))) | Some(Ok(VimOutcome::Done(_))) => {
                 return Err(hinted(
-                    "check --host: the collection did not return exactly one host",
-                    "collect with `esxup collect --host URL -o facts.json`, then `esxup check --facts facts.json`",
+                    "check --host: the server reported no host",
+                    "check the user's permissions on the vCenter inventory",
                 ))
             }
             Some(Err(e)) => return Err(e.context("check --host: collect facts")),
@@ -124,106 +147,84 @@ pub fn run_check(g: &Global, mut a: CheckArgs) -> anyhow::Result<u8> {
     Ok(exit_for(&report))
 }
 
-/// One facts file's outcome in a fleet run.
-enum Outcome {
-    Report(Box<CheckReport>),
-    Error(String),
-}
-
-fn check_file(
-    kb: &Kb,
-    tables: &Tables,
-    path: &Path,
-    spec: &TargetSpec,
-    image: Option<&LoadedImage>,
-    today: Date,
-    opts: esxup_check::CheckOptions,
-) -> Outcome {
-    let facts = match input::read_facts(path) {
-        Ok(f) => f,
-        Err(e) => return Outcome::Error(format!("{e:#}")),
-    };
-    let image = image.map(|i| i.for_host(&facts));
-    match esxup_check::check_with_options(kb, tables, &facts, spec, image.as_ref(), today, opts) {
-        Ok(r) => Outcome::Report(Box::new(r)),
-        Err(e) => Outcome::Error(format!("check {}: {e}", path.display())),
-    }
-}
-
+/// Prints a fleet check: every host of `fleet` against the target.
+#[allow(clippy::too_many_arguments)]
 fn run_fleet(
     kb: &Kb,
     tables: &Tables,
-    dir: &Path,
+    fleet: &super::fleet::Fleet,
     spec: &TargetSpec,
     image: Option<&LoadedImage>,
     today: Date,
     a: &CheckArgs,
 ) -> anyhow::Result<u8> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("read facts folder {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(hinted(
-            format!("facts folder {} has no *.json files", dir.display()),
-            "write facts with `esxup collect --out-dir DIR`",
-        ));
-    }
-    let jobs =
-        a.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
-    let chunk = files.len().div_ceil(jobs);
-    // One line per host: the recommendation is not printed, so not computed.
-    let opts = esxup_check::CheckOptions { recommend: a.format == Format::Json };
-    let mut outcomes: Vec<Outcome> = Vec::with_capacity(files.len());
-    std::thread::scope(|s| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|p| check_file(kb, tables, p, spec, image, today, opts))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        for h in handles {
-            match h.join() {
-                Ok(v) => outcomes.extend(v),
-                Err(_) => outcomes.push(Outcome::Error("a worker thread panicked".into())),
+    use super::fleet::{check_all, CheckCtx, Checked};
+    // The table and Markdown print one line per host: the recommendation
+    // is not printed there, so not computed.
+    let full = a.format == Format::Md || a.format == Format::Table || a.detail == Detail::Full;
+    let opts = esxup_check::CheckOptions { recommend: a.detail == Detail::Full && a.format == Format::Json };
+    let cx = CheckCtx { kb, tables, spec, image, today, opts };
+    let keep = |c: Checked| -> (Option<FleetHost>, FleetRow) {
+        match c.result {
+            Ok((facts, r)) => {
+                let row = FleetRow::of(&c.file, &c.name, &facts, &r);
+                let host = full.then(|| FleetHost {
+                    file: c.file,
+                    name: c.name,
+                    report: Some(Box::new(r)),
+                    error: None,
+                });
+                (host, row)
+            }
+            Err(e) => (
+                Some(FleetHost {
+                    file: c.file.clone(),
+                    name: c.name.clone(),
+                    report: None,
+                    error: Some(e.clone()),
+                }),
+                FleetRow::failed(&c.file, &c.name, &e),
+            ),
+        }
+    };
+    let dup = |file: &str, name: &str, e: String| {
+        (
+            Some(FleetHost { file: file.into(), name: name.into(), report: None, error: Some(e.clone()) }),
+            FleetRow::failed(file, name, &e),
+        )
+    };
+    let done = check_all(&cx, fleet, a.fleet.jobs, &keep, &dup);
+    let lang = a.input.lang();
+    let (hosts, rows): (Vec<Option<FleetHost>>, Vec<FleetRow>) = done.into_iter().map(|(_, t)| t).unzip();
+    let totals = esxup_check::fleet::totals(&rows);
+    let text = match (a.format, a.detail) {
+        (Format::Table | Format::Md, _) | (Format::Json, Detail::Full) => {
+            let report = FleetReport::new(hosts.into_iter().flatten().collect());
+            match a.format {
+                Format::Table => esxup_render::check::render_fleet_table(&report, lang),
+                Format::Md => esxup_render::check::render_fleet_md(&report, lang),
+                _ => esxup_render::json::to_json(&report),
             }
         }
-    });
-    let hosts: Vec<FleetHost> = files
-        .iter()
-        .zip(outcomes)
-        .map(|(p, o)| {
-            let stem = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            let file = p.display().to_string();
-            match o {
-                Outcome::Report(r) => {
-                    let name = r.host.name.clone().unwrap_or(stem);
-                    FleetHost { file, name, report: Some(r), error: None }
-                }
-                Outcome::Error(e) => FleetHost { file, name: stem, report: None, error: Some(e) },
+        (Format::Json, Detail::Summary) => esxup_render::json::to_json(&FleetSummary::new(rows)),
+        (Format::Jsonl, _) => {
+            let mut o = String::new();
+            for r in &rows {
+                o.push_str(&serde_json::to_string(r).context("write a JSON line")?);
+                o.push('\n');
             }
-        })
-        .collect();
-    let fleet = FleetReport::new(hosts);
-    let lang = a.input.lang();
-    let text = match a.format {
-        Format::Table => esxup_render::check::render_fleet_table(&fleet, lang),
-        Format::Md => esxup_render::check::render_fleet_md(&fleet, lang),
-        Format::Json => esxup_render::json::to_json(&fleet),
+            o
+        }
     };
     super::out::write_stdout(&text)?;
-    let (errors, blocked) = (fleet.totals.errors, fleet.totals.blocked);
-    Ok(if errors > 0 {
-        EXIT_ERROR
-    } else if blocked > 0 {
+    Ok(fleet_exit(&totals))
+}
+
+/// Exit code of a fleet: 1 when any host is blocked or failed, else 0.
+pub fn fleet_exit(t: &esxup_check::FleetTotals) -> u8 {
+    if t.errors > 0 || t.blocked > 0 {
         EXIT_FINDINGS
     } else {
         EXIT_OK
-    })
+    }
 }

@@ -264,6 +264,20 @@ fn run_inventory(a: &VimArgs, inv: &Path) -> anyhow::Result<VimOutcome> {
     let Some(dir) = &a.out_dir else {
         return Err(hinted("--inventory writes one facts file per host", "give --out-dir DIR"));
     };
+    finish_fleet(inventory_jobs(a, inv)?, a.concurrency, dir)
+}
+
+/// Collects every target of an inventory into `dir` (one facts file per
+/// host) for `check`, `plan` and `report`: the summary table goes to
+/// stderr, and each target's outcome comes back (a failed target is an
+/// error of its own, not of the run).
+pub fn collect_inventory(a: &VimArgs, inv: &Path, dir: &Path) -> anyhow::Result<Vec<fleet::JobReport>> {
+    let reports = fleet::run(inventory_jobs(a, inv)?, a.concurrency, dir, true)?;
+    eprint!("{}", fleet::summary_table(&reports));
+    Ok(reports)
+}
+
+fn inventory_jobs(a: &VimArgs, inv: &Path) -> anyhow::Result<Vec<fleet::Job>> {
     let targets = inventory::load(inv)?;
     let jobs = targets
         .into_iter()
@@ -304,7 +318,7 @@ fn run_inventory(a: &VimArgs, inv: &Path) -> anyhow::Result<VimOutcome> {
             fleet::Job { label: t.label.clone(), opts }
         })
         .collect();
-    finish_fleet(jobs, a.concurrency, dir)
+    Ok(jobs)
 }
 
 fn finish_fleet(jobs: Vec<fleet::Job>, concurrency: usize, dir: &Path) -> anyhow::Result<VimOutcome> {

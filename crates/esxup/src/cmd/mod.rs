@@ -6,11 +6,13 @@ pub mod check;
 pub mod collect;
 pub mod collect_vim;
 pub mod depot;
+pub mod fleet;
 pub mod input;
 pub mod media;
 pub mod meta;
 pub mod out;
 pub mod plan;
+pub mod report;
 pub mod run;
 
 use crate::cli::{Cli, Command};
@@ -82,6 +84,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Vib(c) => depot::run_vib(g, c),
         Command::Check(a) => check::run_check(g, a),
         Command::Plan(a) => plan::run_plan(g, a),
+        Command::Report(a) => report::run_report(g, *a),
         Command::Completions(a) => meta::run_completions(a),
         Command::Man(a) => meta::run_man(a),
         Command::Run(a) => run::run_run(g, *a),

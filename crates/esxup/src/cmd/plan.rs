@@ -4,7 +4,9 @@
 //!
 //! Exit codes: 0 the plan is for a ready host (warnings allowed), 1 the
 //! requested target is blocked (the plan is still written, with the way
-//! out), 2 error (bad facts, unknown target, unreachable host).
+//! out; fleet: a host is blocked or has no runbook, and `index.md` says
+//! why), 2 error (bad facts, unknown target, unreachable host; fleet: no
+//! host could be listed).
 
 use super::input::{self, For, InputArgs};
 use super::{hinted, EXIT_FINDINGS, EXIT_OK};
@@ -17,10 +19,17 @@ use esxup_render::plan::PlanFormat;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("input").args(["facts", "example", "host"])))]
+#[command(group(clap::ArgGroup::new("input").args(["facts", "example", "host", "facts_dir", "inventory"])))]
 pub struct PlanArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    /// A fleet: one runbook per host into --out-dir, plus an index.
+    #[command(flatten)]
+    pub fleet: super::fleet::FleetArgs,
+    /// Write one runbook per host (`<host>.md`, `.html` or `.json`) and
+    /// `index.md` into DIR (fleet inputs, or a vCenter's hosts).
+    #[arg(long, value_name = "DIR", conflicts_with = "output")]
+    pub out_dir: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_name = "md|html|json", default_value = "md")]
     pub format: PlanFormat,
@@ -44,7 +53,7 @@ fn load_facts(a: &PlanArgs) -> anyhow::Result<HostFacts> {
             Some(Ok(super::collect_vim::VimOutcome::Facts(mut v))) if v.len() == 1 => Ok(v.remove(0)),
             Some(Ok(super::collect_vim::VimOutcome::Facts(v))) => Err(hinted(
                 format!("plan: the server manages {} hosts", v.len()),
-                "collect them with `esxup collect --host URL --out-dir DIR`, then `esxup plan --facts DIR/<host>.json`",
+                "write one runbook per host with --out-dir DIR",
             )),
             Some(Ok(super::collect_vim::VimOutcome::Done(_))) | None => {
                 Err(hinted("plan: no facts were collected", "use --facts FILE or --example NAME"))
@@ -65,6 +74,9 @@ pub fn run_plan(g: &Global, mut a: PlanArgs) -> anyhow::Result<u8> {
     let spec: TargetSpec = a.input.target_text()?.parse().map_err(|e: esxup_check::TargetSpecError| {
         hinted(e.to_string(), "e.g. --target 7.0U3g, --target latest-8.0 or --target auto")
     })?;
+    if a.out_dir.is_some() || a.fleet.facts_dir.is_some() || a.fleet.inventory.is_some() {
+        return run_fleet(g, &a, &spec);
+    }
     let facts = load_facts(&a)?;
     let (kb, tables) = input::load_kb(g, For::Plan)?;
     let today = input::today()?;
@@ -81,16 +93,7 @@ pub fn run_plan(g: &Global, mut a: PlanArgs) -> anyhow::Result<u8> {
     };
     let report = esxup_check::check_with(kb, tables, &facts, &spec, image.as_ref(), today)
         .map_err(|e| hinted(e.to_string(), "see `esxup check --help`"))?;
-    // A VIB-id list stands for the target image in the check only; the
-    // esxcli commands need a real depot.
-    let depot_for_commands = match (&a.input.depot, &image) {
-        (Some(d), Some(img))
-            if img.source == *d && !d.ends_with(".zip") && !d.ends_with(".xml") && !d.contains("://") =>
-        {
-            None
-        }
-        (d, _) => d.clone(),
-    };
+    let depot_for_commands = commands_depot(&a, image.as_ref());
     let input = esxup_plan::from_check::plan_input(&report, &facts, kb, depot_for_commands)?;
     let plan = esxup_plan::build_plan(&input, lang);
     let text = esxup_render::plan::render(&plan, a.format);
@@ -102,4 +105,135 @@ pub fn run_plan(g: &Global, mut a: PlanArgs) -> anyhow::Result<u8> {
         None => super::out::write_stdout_line(&text)?,
     }
     Ok(if plan.status == PlanStatus::Blocked { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// The depot the runbook's esxcli commands name. A VIB-id list stands for
+/// the target image in the check only; the esxcli commands need a real depot.
+fn commands_depot(a: &PlanArgs, image: Option<&esxup_check::TargetImage>) -> Option<String> {
+    match (&a.input.depot, image) {
+        (Some(d), Some(img))
+            if img.source == *d && !d.ends_with(".zip") && !d.ends_with(".xml") && !d.contains("://") =>
+        {
+            None
+        }
+        (d, _) => d.clone(),
+    }
+}
+
+/// A file name for a host's runbook: its name with anything but letters,
+/// digits, `.`, `-` and `_` replaced.
+fn file_stem(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    let s = s.trim_start_matches('.').to_string();
+    if s.is_empty() {
+        "host".into()
+    } else {
+        s
+    }
+}
+
+/// `plan` for a fleet: one runbook per host into `--out-dir`, and an
+/// `index.md` listing each host's status (or why it has no runbook).
+fn run_fleet(g: &Global, a: &PlanArgs, spec: &TargetSpec) -> anyhow::Result<u8> {
+    use super::fleet::{check_all, CheckCtx, Checked};
+    let Some(dir) = &a.out_dir else {
+        return Err(hinted("plan: a fleet writes one runbook per host", "give --out-dir DIR"));
+    };
+    let lang = a.input.lang();
+    let (kb, tables) = input::load_kb(g, For::Plan)?;
+    let today = input::today()?;
+    let resolved = a.input.resolve_target(kb, spec)?;
+    let image = match (&a.input.depot, &resolved) {
+        (Some(d), Some(t)) => {
+            Some(input::load_image(d, a.input.profile.as_deref(), Some(t.release.build), For::Plan)?)
+        }
+        _ => None,
+    };
+    let fleet = match super::fleet::load(&a.fleet, &a.vim)? {
+        Some(f) => f,
+        None => super::fleet::from_collected(load_facts_many(a)?),
+    };
+    std::fs::create_dir_all(dir).with_context(|| format!("create output folder {}", dir.display()))?;
+    let cx = CheckCtx {
+        kb,
+        tables,
+        spec,
+        image: image.as_ref(),
+        today,
+        opts: esxup_check::CheckOptions { recommend: true },
+    };
+    // Each host's runbook is built on the worker; only its text is kept.
+    let keep = |c: Checked| -> (String, Result<(String, PlanStatus, String), String>) {
+        let r = c.result.and_then(|(facts, report)| {
+            let img = cx.image.map(|i| i.for_host(&facts));
+            let depot = commands_depot(a, img.as_ref());
+            let input = esxup_plan::from_check::plan_input(&report, &facts, kb, depot)
+                .map_err(|e| format!("{e:#}"))?;
+            let plan = esxup_plan::build_plan(&input, lang);
+            Ok((esxup_render::plan::render(&plan, a.format), plan.status, plan.status_text))
+        });
+        (c.file, r)
+    };
+    let dup = |file: &str, _: &str, e: String| (file.to_string(), Err(e));
+    let done = check_all(&cx, &fleet, a.fleet.jobs, &keep, &dup);
+    let ext = match a.format {
+        PlanFormat::Markdown => "md",
+        PlanFormat::Html => "html",
+        PlanFormat::Json => "json",
+    };
+    let mut index = String::from("# esxup plan: fleet\n\n| host | runbook | status |\n|---|---|---|\n");
+    let mut used = std::collections::HashSet::new();
+    let (mut failed, mut blocked) = (0usize, 0usize);
+    for (name, (file, r)) in &done {
+        let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        match r {
+            Ok((text, status, status_text)) => {
+                let mut stem = file_stem(name);
+                let mut n = 2;
+                while !used.insert(stem.clone()) {
+                    stem = format!("{}-{n}", file_stem(name));
+                    n += 1;
+                }
+                let path = dir.join(format!("{stem}.{ext}"));
+                super::out::write_file_atomic(&path, text.as_bytes())
+                    .with_context(|| format!("write plan {}", path.display()))?;
+                if *status == PlanStatus::Blocked {
+                    blocked += 1;
+                }
+                index.push_str(&format!(
+                    "| {} | [{stem}.{ext}]({stem}.{ext}) | {} |\n",
+                    cell(name),
+                    cell(status_text)
+                ));
+            }
+            Err(e) => {
+                failed += 1;
+                index.push_str(&format!("| {} | - | error: {} ({}) |\n", cell(name), cell(e), cell(file)));
+            }
+        }
+    }
+    let index_path = dir.join("index.md");
+    super::out::write_file_atomic(&index_path, index.as_bytes())
+        .with_context(|| format!("write {}", index_path.display()))?;
+    eprintln!(
+        "wrote {} runbook(s) and {} ({blocked} blocked, {failed} without a runbook)",
+        done.len() - failed,
+        super::out::visible(&index_path.display().to_string())
+    );
+    Ok(if failed > 0 || blocked > 0 { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+/// The hosts of `--facts`, `--example` or `--host` (a vCenter gives many).
+fn load_facts_many(a: &PlanArgs) -> anyhow::Result<Vec<HostFacts>> {
+    if a.vim.host.is_some() && a.input.facts.is_none() && a.input.example.is_none() {
+        return match super::collect_vim::collect_vim(&a.vim.to_vim_args()) {
+            Some(Ok(super::collect_vim::VimOutcome::Facts(v))) if !v.is_empty() => Ok(v),
+            Some(Err(e)) => Err(e.context("plan --host: collect facts")),
+            _ => Err(hinted("plan --host: the server reported no host", "check the user's permissions")),
+        };
+    }
+    Ok(vec![load_facts(a)?])
 }

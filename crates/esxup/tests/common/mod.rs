@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod cdp;
 pub mod sshd;
 
 use std::path::{Path, PathBuf};
