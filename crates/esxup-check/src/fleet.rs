@@ -79,7 +79,7 @@ pub struct FleetRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exposures: Option<ExposureCounts>,
     /// Advisory ids, known-exploited first, then by CVSS.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub advisories: Vec<String>,
     /// The target checked against (its name).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -91,7 +91,7 @@ pub struct FleetRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warnings: Option<usize>,
     /// Ids of the blocking findings, in report order, without repeats.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocker_ids: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub method: Option<MethodKind>,

@@ -488,7 +488,7 @@ tr.x-known-exploited td:nth-child(7){color:var(--bad);font-weight:600}
 #detail[hidden]{display:none}
 #detail h2{margin:.2em 0 .4em;font-size:1.2em;display:flex;gap:12px;align-items:baseline}
 #detail table{border-collapse:collapse;width:100%}
-#detail td,#detail th{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top}
+#detail td,#detail th{border-bottom:1px solid var(--line);padding:4px 6px;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 #detail .blocker{color:var(--bad);font-weight:600}#detail .warning{color:var(--warn);font-weight:600}
 .foot{color:var(--muted);font-size:12px;margin-top:18px}
 @media print{.controls,.pager,td .open{display:none}table.hosts th{position:static}body{font-size:11px}main{padding:0}#detail{break-before:page}}
