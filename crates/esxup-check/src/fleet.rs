@@ -55,7 +55,7 @@ pub struct ExposureCounts {
 
 /// The fleet-report row of one host. A host that could not be read or
 /// checked has only `name`, `file` and `error`.
-#[derive(Clone, Debug, PartialEq, Serialize, schemars::JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct FleetRow {
     pub name: String,
     /// The facts file or the collection target the row comes from.
@@ -208,31 +208,8 @@ impl FleetRow {
         FleetRow {
             name: name.to_string(),
             file: file.to_string(),
-            cluster: None,
-            build: None,
-            branch: None,
-            release: None,
-            release_date: None,
-            lifecycle: None,
-            exposure: None,
-            exposures: None,
-            advisories: Vec::new(),
-            target: None,
-            verdict: None,
-            blockers: None,
-            warnings: None,
-            blocker_ids: Vec::new(),
-            method: None,
-            method_required: None,
-            method_reason: None,
-            boot_media: None,
-            boot_device: None,
-            vms_tools: None,
-            vms_hardware: None,
-            snapshots: None,
-            vms: None,
-            license: None,
             error: Some(error.to_string()),
+            ..FleetRow::default()
         }
     }
 }
@@ -267,16 +244,7 @@ impl FleetSummary {
     }
 }
 
-/// Per-verdict totals of rows (the same counting as [`crate::FleetReport::new`]).
+/// Per-verdict totals of rows (counted as [`crate::FleetReport::new`] counts).
 pub fn totals(rows: &[FleetRow]) -> crate::report::FleetTotals {
-    let mut t = crate::report::FleetTotals { hosts: rows.len(), ..Default::default() };
-    for r in rows {
-        match r.verdict {
-            Some(Verdict::Ready) => t.ready += 1,
-            Some(Verdict::ReadyWithWarnings) => t.ready_with_warnings += 1,
-            Some(Verdict::Blocked) => t.blocked += 1,
-            None => t.errors += 1,
-        }
-    }
-    t
+    crate::report::FleetTotals::of(rows.iter().map(|r| r.verdict))
 }

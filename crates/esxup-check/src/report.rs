@@ -96,6 +96,17 @@ pub enum Verdict {
     Blocked,
 }
 
+impl Verdict {
+    /// The verdict as its JSON spells it (`ready-with-warnings`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ready => "ready",
+            Verdict::ReadyWithWarnings => "ready-with-warnings",
+            Verdict::Blocked => "blocked",
+        }
+    }
+}
+
 /// How to install the target.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
@@ -276,19 +287,28 @@ pub struct FleetReport {
     pub totals: FleetTotals,
 }
 
-impl FleetReport {
-    /// The report of these hosts, with their totals.
-    pub fn new(hosts: Vec<FleetHost>) -> FleetReport {
-        let mut t = FleetTotals { hosts: hosts.len(), ..FleetTotals::default() };
-        for h in &hosts {
-            match h.report.as_ref().map(|r| r.verdict) {
+impl FleetTotals {
+    /// The totals of hosts with these verdicts (`None`: the host failed).
+    pub fn of(verdicts: impl IntoIterator<Item = Option<Verdict>>) -> FleetTotals {
+        let mut t = FleetTotals::default();
+        for v in verdicts {
+            t.hosts += 1;
+            match v {
                 Some(Verdict::Ready) => t.ready += 1,
                 Some(Verdict::ReadyWithWarnings) => t.ready_with_warnings += 1,
                 Some(Verdict::Blocked) => t.blocked += 1,
                 None => t.errors += 1,
             }
         }
-        FleetReport { schema_version: REPORT_SCHEMA_VERSION, hosts, totals: t }
+        t
+    }
+}
+
+impl FleetReport {
+    /// The report of these hosts, with their totals.
+    pub fn new(hosts: Vec<FleetHost>) -> FleetReport {
+        let totals = FleetTotals::of(hosts.iter().map(|h| h.report.as_ref().map(|r| r.verdict)));
+        FleetReport { schema_version: REPORT_SCHEMA_VERSION, hosts, totals }
     }
 }
 

@@ -123,8 +123,13 @@ fn run_one(job: &Job, out_dir: &Path, names: &Mutex<HashSet<String>>) -> JobRepo
 }
 
 fn file_stem(f: &HostFacts) -> String {
-    let raw = f.hostname.clone().unwrap_or_else(|| "host".to_string());
-    let s: String = raw
+    safe_stem(f.hostname.as_deref().unwrap_or("host"))
+}
+
+/// A file name stem for a host: its name with anything but ASCII letters,
+/// digits, `.`, `-` and `_` replaced by `_`, no leading dot, never empty.
+pub fn safe_stem(name: &str) -> String {
+    let s: String = name
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
         .collect();

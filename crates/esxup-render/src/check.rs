@@ -44,7 +44,8 @@ pub fn finding_texts(lang: Lang, f: &Finding) -> (String, String, String) {
     )
 }
 
-fn sev_word(lang: Lang, s: Severity) -> String {
+/// Localised severity word.
+pub fn sev_word(lang: Lang, s: Severity) -> String {
     t(lang, &format!("common.{}", s.as_str()), &BTreeMap::new())
 }
 
@@ -83,7 +84,8 @@ fn rel(lang: Lang, r: &ReleaseRef) -> String {
     t(lang, "check.ui.release", &a)
 }
 
-fn lifecycle_word(lang: Lang, s: esxup_check::LifecycleStatus) -> String {
+/// Localised lifecycle status.
+pub fn lifecycle_word(lang: Lang, s: esxup_check::LifecycleStatus) -> String {
     ui(
         lang,
         match s {
@@ -261,7 +263,8 @@ pub fn fix_status_text(lang: Lang, r: &CheckReport, e: &ExposureReport) -> Strin
     t(lang, &format!("check.fix_status.{}", e.target_status.as_str()), &a)
 }
 
-fn md_escape(s: &str) -> String {
+/// Escapes a table cell for Markdown.
+pub fn md_escape(s: &str) -> String {
     s.replace('|', "\\|")
 }
 

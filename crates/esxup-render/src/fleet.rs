@@ -13,11 +13,11 @@
 //! The script marks `<body data-js="ready">` and keeps `data-shown` (rows
 //! after filtering) current, which the headless-Chromium test reads back.
 
-use crate::check::{finding_texts, msg, verdict_word};
+use crate::check::{finding_texts, lifecycle_word, msg, sev_word, verdict_word};
 use crate::plan_html::esc;
 use base64::Engine as _;
 use esxup_check::fleet::boot_media_word;
-use esxup_check::{Finding, FleetRow, LifecycleStatus, MethodKind, Severity, Verdict};
+use esxup_check::{ExposureLevel, Finding, FleetRow, MethodKind, Verdict};
 use esxup_i18n::{t, Lang};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
@@ -87,16 +87,6 @@ fn ui1(lang: Lang, key: &str, k: &str, v: impl ToString) -> String {
 /// Column heading.
 pub fn heading(lang: Lang, key: &str) -> String {
     t(lang, &format!("report.col.{key}"), &BTreeMap::new())
-}
-
-fn lifecycle_word(lang: Lang, s: LifecycleStatus) -> String {
-    let k = match s {
-        LifecycleStatus::GeneralSupport => "general-support",
-        LifecycleStatus::TechnicalGuidance => "technical-guidance",
-        LifecycleStatus::EndOfLife => "end-of-life",
-        LifecycleStatus::Unknown => "unknown",
-    };
-    t(lang, &format!("check.ui.{k}"), &BTreeMap::new())
 }
 
 /// The exposure cell: known-exploited first, then critical and high, then
@@ -231,24 +221,51 @@ pub fn csv(lang: Lang, rows: &[FleetRow]) -> String {
     o
 }
 
+/// The readiness facet of a row: its verdict, or `error`.
+fn verdict_key(r: &FleetRow) -> &'static str {
+    r.verdict.map(Verdict::as_str).unwrap_or("error")
+}
+
 /// The facets of a row: branch, verdict, exposure (keys, not words).
 fn facets(r: &FleetRow) -> [String; 3] {
-    let verdict = match r.verdict {
-        Some(Verdict::Ready) => "ready",
-        Some(Verdict::ReadyWithWarnings) => "ready-with-warnings",
-        Some(Verdict::Blocked) => "blocked",
-        None => "error",
-    };
     [
         r.branch.clone().unwrap_or_else(|| "?".into()),
-        verdict.to_string(),
+        verdict_key(r).to_string(),
         r.exposure.map(|e| e.as_str().to_string()).unwrap_or_else(|| "?".into()),
     ]
 }
 
-fn sev_word(lang: Lang, s: Severity) -> String {
-    t(lang, &format!("common.{}", s.as_str()), &BTreeMap::new())
+/// The readiness keys, in the order the chart shows them, with their
+/// word and colour class.
+fn verdict_words(lang: Lang) -> [(&'static str, String, &'static str); 4] {
+    [
+        (Verdict::Ready.as_str(), verdict_word(lang, Verdict::Ready), "ok"),
+        (Verdict::ReadyWithWarnings.as_str(), verdict_word(lang, Verdict::ReadyWithWarnings), "warn"),
+        (Verdict::Blocked.as_str(), verdict_word(lang, Verdict::Blocked), "bad"),
+        ("error", ui(lang, "error"), "err"),
+    ]
 }
+
+fn exposure_word(lang: Lang, l: ExposureLevel) -> String {
+    t(lang, &format!("report.exposure.{}", l.as_str()), &BTreeMap::new())
+}
+
+fn exposure_class(l: ExposureLevel) -> &'static str {
+    match l {
+        ExposureLevel::KnownExploited | ExposureLevel::Critical => "bad",
+        ExposureLevel::High => "warn",
+        ExposureLevel::Other => "muted",
+        ExposureLevel::None => "ok",
+    }
+}
+
+const LEVELS: [ExposureLevel; 5] = [
+    ExposureLevel::KnownExploited,
+    ExposureLevel::Critical,
+    ExposureLevel::High,
+    ExposureLevel::Other,
+    ExposureLevel::None,
+];
 
 /// A horizontal bar chart as inline SVG (presentation attributes only: the
 /// CSP allows no inline style attributes).
@@ -280,8 +297,8 @@ fn charts(doc: &FleetDoc<'_>) -> String {
     let lang = doc.lang;
     let mut branch: BTreeMap<String, usize> = BTreeMap::new();
     let mut build: BTreeMap<(String, u32), usize> = BTreeMap::new();
-    let mut verdict: BTreeMap<u8, usize> = BTreeMap::new();
-    let mut exposure: BTreeMap<u8, usize> = BTreeMap::new();
+    let mut verdict: HashMap<&str, usize> = HashMap::new();
+    let mut exposure: BTreeMap<ExposureLevel, usize> = BTreeMap::new();
     for e in doc.entries {
         let r = &e.row;
         if r.error.is_none() {
@@ -290,45 +307,21 @@ fn charts(doc: &FleetDoc<'_>) -> String {
         if let Some(b) = r.build {
             *build.entry((r.release.clone().unwrap_or_else(|| b.to_string()), b)).or_default() += 1;
         }
-        let v = match r.verdict {
-            Some(Verdict::Ready) => 0,
-            Some(Verdict::ReadyWithWarnings) => 1,
-            Some(Verdict::Blocked) => 2,
-            None => 3,
-        };
-        *verdict.entry(v).or_default() += 1;
+        *verdict.entry(verdict_key(r)).or_default() += 1;
         if let Some(x) = r.exposure {
-            *exposure.entry(x as u8).or_default() += 1;
+            *exposure.entry(x).or_default() += 1;
         }
     }
-    let vw = |v: u8| match v {
-        0 => (verdict_word(lang, Verdict::Ready), "ok"),
-        1 => (verdict_word(lang, Verdict::ReadyWithWarnings), "warn"),
-        2 => (verdict_word(lang, Verdict::Blocked), "bad"),
-        _ => (ui(lang, "error"), "err"),
-    };
-    let levels = [
-        esxup_check::ExposureLevel::KnownExploited,
-        esxup_check::ExposureLevel::Critical,
-        esxup_check::ExposureLevel::High,
-        esxup_check::ExposureLevel::Other,
-        esxup_check::ExposureLevel::None,
-    ];
-    let ew = |i: u8| {
-        let l = levels[i as usize];
-        let class = match l {
-            esxup_check::ExposureLevel::KnownExploited => "bad",
-            esxup_check::ExposureLevel::Critical => "bad",
-            esxup_check::ExposureLevel::High => "warn",
-            esxup_check::ExposureLevel::Other => "muted",
-            esxup_check::ExposureLevel::None => "ok",
-        };
-        (t(lang, &format!("report.exposure.{}", l.as_str()), &BTreeMap::new()), class)
-    };
     // The ten builds with the most hosts, by count, then build.
     let mut builds: Vec<((String, u32), usize)> = build.into_iter().collect();
     builds.sort_by(|a, b| b.1.cmp(&a.1).then(b.0 .1.cmp(&a.0 .1)));
     builds.truncate(10);
+    let verdicts: Vec<(String, usize, &str)> = verdict_words(lang)
+        .into_iter()
+        .filter_map(|(k, w, class)| verdict.get(k).map(|n| (w, *n, class)))
+        .collect();
+    let exposures: Vec<(String, usize, &str)> =
+        exposure.into_iter().map(|(l, n)| (exposure_word(lang, l), n, exposure_class(l))).collect();
     let mut o = String::from("<section class=\"charts\">");
     o.push_str(&bar_chart(
         &ui(lang, "per_branch"),
@@ -338,26 +331,8 @@ fn charts(doc: &FleetDoc<'_>) -> String {
         &ui(lang, "per_build"),
         &builds.into_iter().map(|((name, b), v)| (format!("{name} ({b})"), v, "accent")).collect::<Vec<_>>(),
     ));
-    o.push_str(&bar_chart(
-        &ui(lang, "per_verdict"),
-        &verdict
-            .into_iter()
-            .map(|(k, v)| {
-                let (w, c) = vw(k);
-                (w, v, c)
-            })
-            .collect::<Vec<_>>(),
-    ));
-    o.push_str(&bar_chart(
-        &ui(lang, "per_exposure"),
-        &exposure
-            .into_iter()
-            .map(|(k, v)| {
-                let (w, c) = ew(k);
-                (w, v, c)
-            })
-            .collect::<Vec<_>>(),
-    ));
+    o.push_str(&bar_chart(&ui(lang, "per_verdict"), &verdicts));
+    o.push_str(&bar_chart(&ui(lang, "per_exposure"), &exposures));
     o.push_str("</section>");
     o
 }
@@ -415,17 +390,11 @@ fn data(doc: &FleetDoc<'_>) -> serde_json::Value {
         }));
     }
     let mut words = serde_json::Map::new();
-    for v in [Verdict::Ready, Verdict::ReadyWithWarnings, Verdict::Blocked] {
-        let k = match v {
-            Verdict::Ready => "ready",
-            Verdict::ReadyWithWarnings => "ready-with-warnings",
-            Verdict::Blocked => "blocked",
-        };
-        words.insert(k.into(), verdict_word(lang, v).into());
+    for (k, w, _) in verdict_words(lang) {
+        words.insert(k.into(), w.into());
     }
-    words.insert("error".into(), ui(lang, "error").into());
-    for l in ["known-exploited", "critical", "high", "other", "none"] {
-        words.insert(l.into(), t(lang, &format!("report.exposure.{l}"), &BTreeMap::new()).into());
+    for l in LEVELS {
+        words.insert(l.as_str().into(), exposure_word(lang, l).into());
     }
     json!({
         "cols": COLUMNS.iter().map(|(k, num)| json!({"key": k, "label": heading(lang, k), "num": num})).collect::<Vec<_>>(),
@@ -498,7 +467,8 @@ const JS: &str = r##"
 (function(){
 "use strict";
 var D=JSON.parse(document.getElementById("fleet-data").textContent);
-var PAGE=100,rows=D.rows,cols=D.cols,_n=rows.forEach(function(r,i){r._i=i}),st={q:"",branch:"",verdict:"",exposure:"",sort:-1,dir:1,page:1,host:""};
+var PAGE=100,rows=D.rows,cols=D.cols,st={q:"",branch:"",verdict:"",exposure:"",sort:-1,dir:1,page:1,host:""};
+rows.forEach(function(r,i){r._i=i});
 var $=function(id){return document.getElementById(id)};
 var body=$("rows"),q=$("q"),fb=$("f-branch"),fv=$("f-verdict"),fe=$("f-exposure");
 function el(tag,text,cls){var e=document.createElement(tag);if(text!=null)e.textContent=text;if(cls)e.className=cls;return e}

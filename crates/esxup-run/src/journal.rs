@@ -229,23 +229,27 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
     move |source| JournalError::Io { path: path.to_path_buf(), source }
 }
 
-/// fsyncs a folder, so that a new or renamed entry in it survives a crash.
-fn sync_dir(dir: &Path) -> Result<(), JournalError> {
-    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
-}
-
 /// Writes `bytes` to `path` atomically: a temporary file in the same
 /// folder, fsync, rename, fsync of the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), JournalError> {
-    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    write_file_atomic(path, bytes).map_err(io(path))
+}
+
+/// [`write_atomic`] for any file (reports, runbooks): an interrupted run
+/// leaves the old file or the new one, never half of one.
+pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let tmp = path.with_extension("tmp");
     {
-        let mut f = File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
     }
-    std::fs::rename(&tmp, path).map_err(io(path))?;
-    sync_dir(dir)
+    std::fs::rename(&tmp, path)?;
+    File::open(dir).and_then(|d| d.sync_all())
 }
 
 fn lock(dir: &Path) -> Result<File, JournalError> {

@@ -90,15 +90,7 @@ pub fn run_check(g: &Global, mut a: CheckArgs) -> anyhow::Result<u8> {
     // Resolve the target early so that an unknown target is an error (exit 2)
     // before any facts are read.
     let resolved = a.input.resolve_target(kb, &spec)?;
-    let image = match &a.input.depot {
-        Some(d) => Some(input::load_image(
-            d,
-            a.input.profile.as_deref(),
-            resolved.as_ref().map(|t| t.release.build),
-            For::Check,
-        )?),
-        None => None,
-    };
+    let image = a.input.target_image(resolved.as_ref(), For::Check)?;
     if let Some(fleet) = super::fleet::load(&a.fleet, &a.vim)? {
         return run_fleet(kb, tables, &fleet, &spec, image.as_ref(), today, &a);
     }
@@ -221,7 +213,7 @@ fn run_fleet(
 }
 
 /// Exit code of a fleet: 1 when any host is blocked or failed, else 0.
-pub fn fleet_exit(t: &esxup_check::FleetTotals) -> u8 {
+fn fleet_exit(t: &esxup_check::FleetTotals) -> u8 {
     if t.errors > 0 || t.blocked > 0 {
         EXIT_FINDINGS
     } else {

@@ -16,6 +16,7 @@ use esxup_facts::HostFacts;
 use esxup_kb::tables::Tables;
 use esxup_kb::Kb;
 use esxup_version::Date;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -124,22 +125,28 @@ pub struct CheckCtx<'a> {
 
 /// One host's outcome: where it came from, its name, and either its facts
 /// with their report, or why there is none.
-pub struct Checked {
+pub struct Checked<'a> {
     pub file: String,
     pub name: String,
-    pub result: Result<(HostFacts, CheckReport), String>,
+    /// Facts read from a file are owned; facts collected live are borrowed
+    /// from the fleet, not copied.
+    pub result: Result<(Cow<'a, HostFacts>, CheckReport), String>,
 }
 
 fn stem(p: &Path) -> String {
     p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
-fn check_one(cx: &CheckCtx<'_>, s: &Source) -> Checked {
+fn check_one<'a>(cx: &CheckCtx<'_>, s: &'a Source) -> Checked<'a> {
     let (file, fallback, facts) = match s {
-        Source::File(p) => {
-            (p.display().to_string(), stem(p), input::read_facts(p).map_err(|e| format!("{e:#}")))
+        Source::File(p) => (
+            p.display().to_string(),
+            stem(p),
+            input::read_facts(p).map(Cow::Owned).map_err(|e| format!("{e:#}")),
+        ),
+        Source::Facts { label, facts } => {
+            (format!("vim:{label}"), label.clone(), Ok(Cow::Borrowed(&**facts)))
         }
-        Source::Facts { label, facts } => (format!("vim:{label}"), label.clone(), Ok((**facts).clone())),
         Source::Failed { label, error } => {
             return Checked { file: label.clone(), name: label.clone(), result: Err(error.clone()) }
         }
@@ -173,7 +180,7 @@ pub fn check_all<T: Send>(
     cx: &CheckCtx<'_>,
     fleet: &Fleet,
     jobs: Option<usize>,
-    keep: &(dyn Fn(Checked) -> T + Sync),
+    keep: &(dyn Fn(Checked<'_>) -> T + Sync),
     duplicate: &dyn Fn(&str, &str, String) -> T,
 ) -> Vec<(String, T)> {
     let jobs =

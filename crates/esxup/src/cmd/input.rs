@@ -91,6 +91,15 @@ impl InputArgs {
         }
     }
 
+    /// The target image of `--depot` (or `--iso`), its profile chosen for
+    /// the resolved target's build; `None` when no depot is given.
+    pub fn target_image(&self, resolved: Option<&Target>, cmd: For) -> anyhow::Result<Option<LoadedImage>> {
+        self.depot
+            .as_deref()
+            .map(|d| load_image(d, self.profile.as_deref(), resolved.map(|t| t.release.build), cmd))
+            .transpose()
+    }
+
     /// The release `spec` (read from `--target`) names; `None` for `auto`.
     /// An unknown target is an error saying where the known ones are listed.
     pub fn resolve_target(&self, kb: &Kb, spec: &TargetSpec) -> anyhow::Result<Option<Target>> {

@@ -84,12 +84,11 @@ pub fn run_plan(g: &Global, mut a: PlanArgs) -> anyhow::Result<u8> {
     let resolved = a.input.resolve_target(kb, &spec)?;
     // Any depot `check` reads (folder, zip, VIB-id list, http(s) URL, the
     // latter through the on-disk cache) stands for the target image here too.
-    let image = match (&a.input.depot, &resolved) {
-        (Some(d), Some(t)) => Some(
-            input::load_image(d, a.input.profile.as_deref(), Some(t.release.build), For::Plan)?
-                .for_host(&facts),
-        ),
-        _ => None,
+    // With `--target auto` the plan's target is known only after the
+    // check: no depot image then.
+    let image = match &resolved {
+        Some(t) => a.input.target_image(Some(t), For::Plan)?.map(|i| i.for_host(&facts)),
+        None => None,
     };
     let report = esxup_check::check_with(kb, tables, &facts, &spec, image.as_ref(), today)
         .map_err(|e| hinted(e.to_string(), "see `esxup check --help`"))?;
@@ -120,21 +119,6 @@ fn commands_depot(a: &PlanArgs, image: Option<&esxup_check::TargetImage>) -> Opt
     }
 }
 
-/// A file name for a host's runbook: its name with anything but letters,
-/// digits, `.`, `-` and `_` replaced.
-fn file_stem(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
-        .collect();
-    let s = s.trim_start_matches('.').to_string();
-    if s.is_empty() {
-        "host".into()
-    } else {
-        s
-    }
-}
-
 /// `plan` for a fleet: one runbook per host into `--out-dir`, and an
 /// `index.md` listing each host's status (or why it has no runbook).
 fn run_fleet(g: &Global, a: &PlanArgs, spec: &TargetSpec) -> anyhow::Result<u8> {
@@ -146,11 +130,9 @@ fn run_fleet(g: &Global, a: &PlanArgs, spec: &TargetSpec) -> anyhow::Result<u8> 
     let (kb, tables) = input::load_kb(g, For::Plan)?;
     let today = input::today()?;
     let resolved = a.input.resolve_target(kb, spec)?;
-    let image = match (&a.input.depot, &resolved) {
-        (Some(d), Some(t)) => {
-            Some(input::load_image(d, a.input.profile.as_deref(), Some(t.release.build), For::Plan)?)
-        }
-        _ => None,
+    let image = match &resolved {
+        Some(t) => a.input.target_image(Some(t), For::Plan)?,
+        None => None,
     };
     let fleet = match super::fleet::load(&a.fleet, &a.vim)? {
         Some(f) => f,
@@ -188,17 +170,17 @@ fn run_fleet(g: &Global, a: &PlanArgs, spec: &TargetSpec) -> anyhow::Result<u8> 
     let mut used = std::collections::HashSet::new();
     let (mut failed, mut blocked) = (0usize, 0usize);
     for (name, (file, r)) in &done {
-        let cell = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+        let cell = |s: &str| esxup_render::check::md_escape(s).replace('\n', " ");
         match r {
             Ok((text, status, status_text)) => {
-                let mut stem = file_stem(name);
+                let mut stem = esxup_collect::fleet::safe_stem(name);
                 let mut n = 2;
                 while !used.insert(stem.clone()) {
-                    stem = format!("{}-{n}", file_stem(name));
+                    stem = format!("{}-{n}", esxup_collect::fleet::safe_stem(name));
                     n += 1;
                 }
                 let path = dir.join(format!("{stem}.{ext}"));
-                super::out::write_file_atomic(&path, text.as_bytes())
+                esxup_run::journal::write_file_atomic(&path, text.as_bytes())
                     .with_context(|| format!("write plan {}", path.display()))?;
                 if *status == PlanStatus::Blocked {
                     blocked += 1;
@@ -216,7 +198,7 @@ fn run_fleet(g: &Global, a: &PlanArgs, spec: &TargetSpec) -> anyhow::Result<u8> 
         }
     }
     let index_path = dir.join("index.md");
-    super::out::write_file_atomic(&index_path, index.as_bytes())
+    esxup_run::journal::write_file_atomic(&index_path, index.as_bytes())
         .with_context(|| format!("write {}", index_path.display()))?;
     eprintln!(
         "wrote {} runbook(s) and {} ({blocked} blocked, {failed} without a runbook)",

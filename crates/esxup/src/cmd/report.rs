@@ -33,6 +33,9 @@ pub enum ReportFormat {
 /// HTML page that sorts, filters and opens each host's findings (no
 /// network needed to view it), or as CSV/JSON with the same columns.
 ///
+/// Without `--target`, each host is checked against its best target
+/// (`--target auto`).
+///
 /// Exit codes: 0 written, every host checked; 1 written, some host failed
 /// (its row says why); 2 nothing written.
 #[derive(Debug, clap::Args)]
@@ -65,15 +68,7 @@ pub fn run_report(g: &Global, mut a: ReportArgs) -> anyhow::Result<u8> {
     let (kb, tables) = input::load_kb(g, For::Check)?;
     let today = input::today()?;
     let resolved = a.input.resolve_target(kb, &spec)?;
-    let image = match &a.input.depot {
-        Some(d) => Some(input::load_image(
-            d,
-            a.input.profile.as_deref(),
-            resolved.as_ref().map(|t| t.release.build),
-            For::Check,
-        )?),
-        None => None,
-    };
+    let image = a.input.target_image(resolved.as_ref(), For::Check)?;
     let fleet = match fleet::load(&a.fleet, &a.vim)? {
         Some(f) => f,
         None => {
@@ -141,7 +136,7 @@ pub fn run_report(g: &Global, mut a: ReportArgs) -> anyhow::Result<u8> {
     };
     match &a.output {
         Some(path) => {
-            super::out::write_file_atomic(path, text.as_bytes())
+            esxup_run::journal::write_file_atomic(path, text.as_bytes())
                 .with_context(|| format!("write report {}", path.display()))?;
             eprintln!("wrote {}", super::out::visible(&path.display().to_string()));
         }
