@@ -11,7 +11,8 @@
 //! every 7.0 host); they are stored once and referenced by index.
 //!
 //! The script marks `<body data-js="ready">` and keeps `data-shown` (rows
-//! after filtering) current, which the headless-Chromium test reads back.
+//! after filtering) current, which the headless-Chromium test reads back;
+//! `data-ready-ms` is when the table was drawn (scripts/bench-fleet.sh).
 
 use crate::check::{finding_texts, lifecycle_word, msg, sev_word, verdict_word};
 use crate::plan_html::esc;
@@ -521,6 +522,7 @@ $("clear").addEventListener("click",function(){st={q:"",branch:"",verdict:"",exp
 window.addEventListener("hashchange",function(){load();draw();detail()});
 var saved=null;window.addEventListener("beforeprint",function(){saved=PAGE;PAGE=1e9;draw()});window.addEventListener("afterprint",function(){if(saved){PAGE=saved;draw()}});
 load();draw();detail();document.body.setAttribute("data-js","ready");
+document.body.setAttribute("data-ready-ms",String(Math.round(performance.now())));
 })();
 "##;
 

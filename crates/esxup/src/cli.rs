@@ -21,6 +21,10 @@ pub struct Global {
     /// Use the knowledge base in DIR instead of the one built into esxup.
     #[arg(long, global = true, value_name = "DIR", env = "ESXUP_KB")]
     pub kb: Option<PathBuf>,
+    /// No progress bars on stderr (fleet collection, check, report and plan
+    /// draw one when stderr is a terminal; never otherwise).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Subcommand)]

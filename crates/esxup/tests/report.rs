@@ -248,3 +248,34 @@ fn japanese_report_is_in_japanese() {
     assert_eq!(cdp.eval("document.documentElement.lang"), json!("ja"));
     assert!(cdp.problems().is_empty(), "{:?}", cdp.problems());
 }
+
+/// On a terminal, a fleet check draws a progress bar on stderr; `--quiet`
+/// leaves it out. (`script` gives the run a pseudo-terminal; stdout goes to
+/// /dev/null, so what the typescript holds is stderr.)
+#[test]
+fn fleet_progress_bar_on_a_terminal_and_quiet_silences_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = fleet_dir(tmp.path());
+    let bin = env!("CARGO_BIN_EXE_esxup");
+    let run = |extra: &str| {
+        let o = std::process::Command::new("script")
+            .args(["-qec"])
+            .arg(format!("'{bin}' check --facts-dir '{}' --target 8.0U3e {extra} >/dev/null", d.display()))
+            .arg("/dev/null")
+            .env("ESXUP_TODAY", TODAY)
+            .env("LC_ALL", "C.UTF-8")
+            .env("TERM", "xterm")
+            .env_remove("ESXUP_KB")
+            .output()
+            .expect("run script (util-linux)");
+        assert_eq!(o.status.code(), Some(1), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let shown = run("");
+    assert!(shown.contains("/7 hosts"), "a bar counting the 7 hosts: {shown:?}");
+    let quiet = run("--quiet");
+    assert!(!quiet.contains("hosts"), "--quiet draws no bar: {quiet:?}");
+    // Not a terminal (the other tests): no bar, stderr holds only the failures' warning.
+    let o = report(&d, &["--format", "csv"]);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("/7 hosts"));
+}

@@ -91,8 +91,8 @@ pub fn run_check(g: &Global, mut a: CheckArgs) -> anyhow::Result<u8> {
     // before any facts are read.
     let resolved = a.input.resolve_target(kb, &spec)?;
     let image = a.input.target_image(resolved.as_ref(), For::Check)?;
-    if let Some(fleet) = super::fleet::load(&a.fleet, &a.vim)? {
-        return run_fleet(kb, tables, &fleet, &spec, image.as_ref(), today, &a);
+    if let Some(fleet) = super::fleet::load(&a.fleet, &a.vim, !g.quiet)? {
+        return run_fleet(kb, tables, &fleet, &spec, image.as_ref(), today, &a, !g.quiet);
     }
     if a.format == Format::Jsonl {
         return Err(hinted(
@@ -110,7 +110,7 @@ pub fn run_check(g: &Global, mut a: CheckArgs) -> anyhow::Result<u8> {
             // A vCenter: every host it manages, as a fleet.
             Some(Ok(VimOutcome::Facts(v))) if v.len() > 1 => {
                 let fleet = super::fleet::from_collected(v);
-                return run_fleet(kb, tables, &fleet, &spec, image.as_ref(), today, &a);
+                return run_fleet(kb, tables, &fleet, &spec, image.as_ref(), today, &a, !g.quiet);
             }
             Some(Ok(VimOutcome::Facts(_))) | Some(Ok(VimOutcome::Done(_))) => {
                 return Err(hinted(
@@ -149,13 +149,14 @@ fn run_fleet(
     image: Option<&LoadedImage>,
     today: Date,
     a: &CheckArgs,
+    progress: bool,
 ) -> anyhow::Result<u8> {
     use super::fleet::{check_all, CheckCtx, Checked};
     // The table and Markdown print one line per host: the recommendation
     // is not printed there, so not computed.
     let full = a.format == Format::Md || a.format == Format::Table || a.detail == Detail::Full;
     let opts = esxup_check::CheckOptions { recommend: a.detail == Detail::Full && a.format == Format::Json };
-    let cx = CheckCtx { kb, tables, spec, image, today, opts };
+    let cx = CheckCtx { kb, tables, spec, image, today, opts, progress };
     let keep = |c: Checked| -> (Option<FleetHost>, FleetRow) {
         match c.result {
             Ok((facts, r)) => {

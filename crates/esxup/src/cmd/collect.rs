@@ -76,7 +76,8 @@ pub enum FactsCommand {
     },
 }
 
-pub fn run_collect(_g: &Global, a: CollectArgs) -> anyhow::Result<u8> {
+pub fn run_collect(g: &Global, mut a: CollectArgs) -> anyhow::Result<u8> {
+    a.vim.progress = !g.quiet;
     if let Some(r) = collect_vim::collect_vim(&a.vim) {
         return match r? {
             VimOutcome::Done(code) => Ok(code),

@@ -56,6 +56,9 @@ pub struct VimArgs {
     /// Write one facts file per host into DIR (fleet mode).
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
+    /// Draw the fleet progress bar (when stderr is a terminal); off with `--quiet`.
+    #[arg(skip = true)]
+    pub progress: bool,
 }
 
 /// What the API/fleet collection produced.
@@ -215,7 +218,7 @@ fn run_single(a: &VimArgs, host: &str) -> anyhow::Result<VimOutcome> {
     })?;
     if let Some(dir) = &a.out_dir {
         let job = fleet::Job { label: u.host.clone(), opts: Ok(opts) };
-        return finish_fleet(vec![job], 1, dir);
+        return finish_fleet(vec![job], 1, dir, a.progress);
     }
     let facts = esxup_collect::vim::collect(&opts).map_err(explain)?;
     Ok(VimOutcome::Facts(facts))
@@ -264,7 +267,7 @@ fn run_inventory(a: &VimArgs, inv: &Path) -> anyhow::Result<VimOutcome> {
     let Some(dir) = &a.out_dir else {
         return Err(hinted("--inventory writes one facts file per host", "give --out-dir DIR"));
     };
-    finish_fleet(inventory_jobs(a, inv)?, a.concurrency, dir)
+    finish_fleet(inventory_jobs(a, inv)?, a.concurrency, dir, a.progress)
 }
 
 /// Collects every target of an inventory into `dir` (one facts file per
@@ -272,7 +275,7 @@ fn run_inventory(a: &VimArgs, inv: &Path) -> anyhow::Result<VimOutcome> {
 /// stderr, and each target's outcome comes back (a failed target is an
 /// error of its own, not of the run).
 pub fn collect_inventory(a: &VimArgs, inv: &Path, dir: &Path) -> anyhow::Result<Vec<fleet::JobReport>> {
-    let reports = fleet::run(inventory_jobs(a, inv)?, a.concurrency, dir, true)?;
+    let reports = fleet::run(inventory_jobs(a, inv)?, a.concurrency, dir, a.progress)?;
     eprint!("{}", fleet::summary_table(&reports));
     Ok(reports)
 }
@@ -321,8 +324,13 @@ fn inventory_jobs(a: &VimArgs, inv: &Path) -> anyhow::Result<Vec<fleet::Job>> {
     Ok(jobs)
 }
 
-fn finish_fleet(jobs: Vec<fleet::Job>, concurrency: usize, dir: &Path) -> anyhow::Result<VimOutcome> {
-    let reports = fleet::run(jobs, concurrency, dir, true)?;
+fn finish_fleet(
+    jobs: Vec<fleet::Job>,
+    concurrency: usize,
+    dir: &Path,
+    progress: bool,
+) -> anyhow::Result<VimOutcome> {
+    let reports = fleet::run(jobs, concurrency, dir, progress)?;
     for r in &reports {
         if let Ok(w) = &r.result {
             for h in w {

@@ -18,6 +18,7 @@ use esxup_kb::Kb;
 use esxup_version::Date;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// The fleet options (flattened into `check`, `plan` and `report`).
@@ -74,7 +75,7 @@ fn facts_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 /// The fleet the options name, or `None` when they name no fleet (then
 /// the command reads one host). `--host` alone is a fleet when the server
 /// manages more than one host (a vCenter): `many_hosts` gets those.
-pub fn load(f: &FleetArgs, h: &HostArgs) -> anyhow::Result<Option<Fleet>> {
+pub fn load(f: &FleetArgs, h: &HostArgs, progress: bool) -> anyhow::Result<Option<Fleet>> {
     if let Some(dir) = &f.facts_dir {
         let sources = facts_files(dir)?.into_iter().map(Source::File).collect();
         return Ok(Some(Fleet { sources, _tmp: None }));
@@ -84,6 +85,7 @@ pub fn load(f: &FleetArgs, h: &HostArgs) -> anyhow::Result<Option<Fleet>> {
             tempfile::Builder::new().prefix("esxup-fleet-").tempdir().context("create a temporary folder")?;
         let mut vim = h.to_vim_args();
         vim.concurrency = f.concurrency.max(1);
+        vim.progress = progress;
         let reports = collect_inventory(&vim, inv, tmp.path())?;
         let mut sources: Vec<Source> = Vec::new();
         for r in reports {
@@ -121,6 +123,8 @@ pub struct CheckCtx<'a> {
     pub image: Option<&'a LoadedImage>,
     pub today: Date,
     pub opts: CheckOptions,
+    /// Draw a progress bar on stderr while checking (when it is a terminal).
+    pub progress: bool,
 }
 
 /// One host's outcome: where it came from, its name, and either its facts
@@ -187,6 +191,20 @@ pub fn check_all<T: Send>(
         jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)).max(1);
     let n = fleet.sources.len();
     let chunk = n.div_ceil(jobs).max(1);
+    // A bar only on a terminal: piped or logged stderr stays free of
+    // redraws (the results are on stdout, and failures are rows there).
+    let bar = (cx.progress && std::io::stderr().is_terminal()).then(|| {
+        let pb = indicatif::ProgressBar::new(n as u64);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} hosts {elapsed} eta {eta}")
+        {
+            pb.set_style(style);
+        }
+        // Drawn at once: the bar shows before the first host is done.
+        pb.tick();
+        pb
+    });
+    let bar = bar.as_ref();
     let mut parts: Vec<Vec<(String, String, bool, T)>> = Vec::new();
     std::thread::scope(|s| {
         let handles: Vec<_> = fleet
@@ -218,6 +236,9 @@ pub fn check_all<T: Send>(
                                 }
                                     });
                             let (name, file, ok) = (c.name.clone(), c.file.clone(), c.result.is_ok());
+                            if let Some(pb) = bar {
+                                pb.inc(1);
+                            }
                             (name, file, ok, keep(c))
                         })
                         .collect::<Vec<_>>()
@@ -228,6 +249,9 @@ pub fn check_all<T: Send>(
             parts.push(h.join().unwrap_or_default());
         }
     });
+    if let Some(pb) = bar {
+        pb.finish_and_clear();
+    }
     let mut first: HashMap<String, String> = HashMap::new();
     let mut out = Vec::with_capacity(n);
     for (name, file, ok, t) in parts.into_iter().flatten() {

@@ -156,6 +156,7 @@ impl HostArgs {
             inventory: None,
             concurrency: 1,
             out_dir: None,
+            progress: true,
         }
     }
 }

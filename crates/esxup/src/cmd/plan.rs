@@ -134,7 +134,7 @@ fn run_fleet(g: &Global, a: &PlanArgs, spec: &TargetSpec) -> anyhow::Result<u8> 
         Some(t) => a.input.target_image(Some(t), For::Plan)?,
         None => None,
     };
-    let fleet = match super::fleet::load(&a.fleet, &a.vim)? {
+    let fleet = match super::fleet::load(&a.fleet, &a.vim, !g.quiet)? {
         Some(f) => f,
         None => super::fleet::from_collected(load_facts_many(a)?),
     };
@@ -146,6 +146,7 @@ fn run_fleet(g: &Global, a: &PlanArgs, spec: &TargetSpec) -> anyhow::Result<u8> 
         image: image.as_ref(),
         today,
         opts: esxup_check::CheckOptions { recommend: true },
+        progress: !g.quiet,
     };
     // Each host's runbook is built on the worker; only its text is kept.
     let keep = |c: Checked| -> (String, Result<(String, PlanStatus, String), String>) {

@@ -69,7 +69,7 @@ pub fn run_report(g: &Global, mut a: ReportArgs) -> anyhow::Result<u8> {
     let today = input::today()?;
     let resolved = a.input.resolve_target(kb, &spec)?;
     let image = a.input.target_image(resolved.as_ref(), For::Check)?;
-    let fleet = match fleet::load(&a.fleet, &a.vim)? {
+    let fleet = match fleet::load(&a.fleet, &a.vim, !g.quiet)? {
         Some(f) => f,
         None => {
             let facts = if let Some(p) = &a.input.facts {
@@ -97,6 +97,7 @@ pub fn run_report(g: &Global, mut a: ReportArgs) -> anyhow::Result<u8> {
         image: image.as_ref(),
         today,
         opts: esxup_check::CheckOptions { recommend: false },
+        progress: !g.quiet,
     };
     let keep = |c: Checked| match c.result {
         Ok((facts, r)) => {
