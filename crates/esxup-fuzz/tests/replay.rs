@@ -93,8 +93,15 @@ fn mutate(seed: &[u8], rng: &mut Rng) -> (String, Vec<u8>) {
     }
 }
 
-/// The seed folders of each target.
+/// The seed folders of each target, and the inputs libFuzzer found to crash
+/// it once (`tests/regressions/<target>/`, kept after the fix).
 fn corpus(target: &str) -> Vec<PathBuf> {
+    let mut v = fixtures(target);
+    v.extend(seeds(&[&format!("crates/esxup-fuzz/tests/regressions/{target}")], &[]));
+    v
+}
+
+fn fixtures(target: &str) -> Vec<PathBuf> {
     match target {
         "query" => seeds(
             &[
