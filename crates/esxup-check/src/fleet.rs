@@ -90,6 +90,8 @@ pub struct FleetRow {
     pub blockers: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warnings: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub infos: Option<usize>,
     /// Ids of the blocking findings, in report order, without repeats.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub blocker_ids: Vec<String>,
@@ -188,6 +190,7 @@ impl FleetRow {
             verdict: Some(r.verdict),
             blockers: Some(r.counts.blockers),
             warnings: Some(r.counts.warnings),
+            infos: Some(r.counts.infos),
             blocker_ids,
             method: Some(r.method.kind),
             method_required: Some(r.method.required),

@@ -5,8 +5,8 @@
 //! (`@check.why.vmklinux`) and are rendered in the report's language.
 
 use esxup_check::{
-    CheckReport, ChosenBy, ExposureReport, Finding, FleetReport, Message, MethodKind, ReleaseRef, Severity,
-    Verdict,
+    CheckReport, ChosenBy, ExposureReport, Finding, FleetReport, FleetRow, Message, MethodKind, ReleaseRef,
+    Severity, Verdict,
 };
 use esxup_i18n::{t, Lang};
 use std::collections::BTreeMap;
@@ -372,19 +372,20 @@ pub fn render_json(r: &CheckReport) -> String {
 }
 
 /// The fleet summary for a terminal: one line per host, then the totals.
-pub fn render_fleet_table(f: &FleetReport, lang: Lang) -> String {
+/// It needs only the fleet rows, not every host's whole report.
+pub fn render_fleet_table(rows: &[FleetRow], lang: Lang) -> String {
     let mut o = String::new();
-    for h in &f.hosts {
-        match (&h.report, &h.error) {
-            (Some(r), _) => {
-                let _ = writeln!(o, "{}", fleet_line(&h.name, r, lang));
+    for r in rows {
+        match r.verdict {
+            Some(v) => {
+                let _ = writeln!(o, "{}", fleet_line(r, v, lang));
             }
-            (None, e) => {
-                let _ = writeln!(o, "{:<24} ERROR      {}", h.name, e.as_deref().unwrap_or(""));
+            None => {
+                let _ = writeln!(o, "{:<24} ERROR      {}", r.name, r.error.as_deref().unwrap_or(""));
             }
         }
     }
-    let t = &f.totals;
+    let t = esxup_check::fleet::totals(rows);
     let _ =
         writeln!(o, "{}", fleet_totals(lang, t.hosts, t.ready, t.ready_with_warnings, t.blocked, t.errors));
     o
@@ -445,22 +446,18 @@ pub fn render_fleet_md(f: &FleetReport, lang: Lang) -> String {
     o
 }
 
-/// One fleet summary line: `name  verdict  counts  target  blockers`.
-pub fn fleet_line(name: &str, r: &CheckReport, lang: Lang) -> String {
-    let blockers: Vec<&str> =
-        r.findings.iter().filter(|f| f.severity == Severity::Blocker).map(|f| f.id.as_str()).collect();
+/// One fleet summary line: `name  verdict  build  counts  blockers`.
+pub fn fleet_line(r: &FleetRow, verdict: Verdict, lang: Lang) -> String {
     let mut line = format!(
         "{}{:<10} B{} W{} I{}",
-        pad(name, 24) + &pad(&verdict_word(lang, r.verdict), 20),
-        r.host.build.map(|b| b.to_string()).unwrap_or_else(|| "?".into()),
-        r.counts.blockers,
-        r.counts.warnings,
-        r.counts.infos
+        pad(&r.name, 24) + &pad(&verdict_word(lang, verdict), 20),
+        r.build.map(|b| b.to_string()).unwrap_or_else(|| "?".into()),
+        r.blockers.unwrap_or(0),
+        r.warnings.unwrap_or(0),
+        r.infos.unwrap_or(0)
     );
-    if !blockers.is_empty() {
-        let mut b = blockers.clone();
-        b.dedup();
-        let _ = write!(line, "  {}", b.join(","));
+    if !r.blocker_ids.is_empty() {
+        let _ = write!(line, "  {}", r.blocker_ids.join(","));
     }
     line
 }

@@ -154,7 +154,9 @@ fn run_fleet(
     use super::fleet::{check_all, CheckCtx, Checked};
     // The table and Markdown print one line per host: the recommendation
     // is not printed there, so not computed.
-    let full = a.format == Format::Md || a.format == Format::Table || a.detail == Detail::Full;
+    // Markdown and the full JSON need every host's whole report; the table,
+    // the summary JSON and JSON Lines only the rows.
+    let full = a.format == Format::Md || (a.format == Format::Json && a.detail == Detail::Full);
     let opts = esxup_check::CheckOptions { recommend: a.detail == Detail::Full && a.format == Format::Json };
     let cx = CheckCtx { kb, tables, spec, image, today, opts, progress };
     let keep = |c: Checked| -> (Option<FleetHost>, FleetRow) {
@@ -191,10 +193,10 @@ fn run_fleet(
     let (hosts, rows): (Vec<Option<FleetHost>>, Vec<FleetRow>) = done.into_iter().map(|(_, t)| t).unzip();
     let totals = esxup_check::fleet::totals(&rows);
     let text = match (a.format, a.detail) {
-        (Format::Table | Format::Md, _) | (Format::Json, Detail::Full) => {
+        (Format::Table, _) => esxup_render::check::render_fleet_table(&rows, lang),
+        (Format::Md, _) | (Format::Json, Detail::Full) => {
             let report = FleetReport::new(hosts.into_iter().flatten().collect());
             match a.format {
-                Format::Table => esxup_render::check::render_fleet_table(&report, lang),
                 Format::Md => esxup_render::check::render_fleet_md(&report, lang),
                 _ => esxup_render::json::to_json(&report),
             }

@@ -99,10 +99,13 @@ pub fn run_report(g: &Global, mut a: ReportArgs) -> anyhow::Result<u8> {
         opts: esxup_check::CheckOptions { recommend: false },
         progress: !g.quiet,
     };
+    // Only the HTML shows findings (its drill-down): the other formats keep rows.
+    let drill_down = a.format == ReportFormat::Html;
     let keep = |c: Checked| match c.result {
-        Ok((facts, r)) => {
-            FleetEntry { row: FleetRow::of(&c.file, &c.name, &facts, &r), findings: r.findings }
-        }
+        Ok((facts, r)) => FleetEntry {
+            row: FleetRow::of(&c.file, &c.name, &facts, &r),
+            findings: if drill_down { r.findings } else { Vec::new() },
+        },
         Err(e) => FleetEntry { row: FleetRow::failed(&c.file, &c.name, &e), findings: Vec::new() },
     };
     let dup = |file: &str, name: &str, e: String| FleetEntry {
