@@ -24,15 +24,78 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 
-/// One host of the report: its row and the findings its drill-down shows.
+/// One host of the report: its row and the findings its drill-down shows
+/// (indexes into the [`FindingTable`]).
 pub struct FleetEntry {
     pub row: FleetRow,
-    pub findings: Vec<Finding>,
+    pub findings: Vec<usize>,
+}
+
+/// Every finding of a fleet as the drill-down shows it (severity, id,
+/// title, detail, remedy, evidence, sources, rendered in the report's
+/// language), each stored once: the same sentence on a thousand 7.0 hosts
+/// is one entry. Shared by the workers that check the hosts, so a host
+/// keeps a few indexes instead of its findings.
+pub struct FindingTable {
+    lang: Lang,
+    inner: std::sync::Mutex<(HashMap<String, usize>, Vec<String>)>,
+}
+
+impl FindingTable {
+    pub fn new(lang: Lang) -> FindingTable {
+        FindingTable { lang, inner: std::sync::Mutex::new((HashMap::new(), Vec::new())) }
+    }
+
+    /// The index of each finding in the table, adding the new ones.
+    pub fn add(&self, findings: &[Finding]) -> Vec<usize> {
+        let lang = self.lang;
+        let rendered: Vec<String> = findings
+            .iter()
+            .map(|f| {
+                let (title, detail, remedy) = finding_texts(lang, f);
+                let evidence: Vec<String> =
+                    f.evidence.iter().map(|x| format!("{} = {}", x.fact, x.value)).collect();
+                serde_json::json!([
+                    f.severity.as_str(),
+                    sev_word(lang, f.severity),
+                    f.id,
+                    title,
+                    detail,
+                    remedy,
+                    evidence.join("; "),
+                    f.sources.join("; ")
+                ])
+                .to_string()
+            })
+            .collect();
+        // A poisoned lock means a worker panicked while adding: its host is
+        // already an error row; the table itself is still consistent.
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (index, list) = &mut *g;
+        rendered
+            .into_iter()
+            .map(|r| match index.get(&r) {
+                Some(i) => *i,
+                None => {
+                    list.push(r.clone());
+                    index.insert(r, list.len() - 1);
+                    list.len() - 1
+                }
+            })
+            .collect()
+    }
+
+    /// The findings, as JSON arrays, in index order.
+    pub fn into_json(self) -> Vec<String> {
+        self.inner.into_inner().unwrap_or_else(|e| e.into_inner()).1
+    }
 }
 
 /// The report as a whole: rows plus what the heading says.
 pub struct FleetDoc<'a> {
     pub entries: &'a [FleetEntry],
+    /// [`FindingTable::into_json`] of the table the entries index.
+    pub findings: &'a [String],
     /// The target as the user named it.
     pub target: &'a str,
     pub today: &'a str,
@@ -338,58 +401,66 @@ fn charts(doc: &FleetDoc<'_>) -> String {
     o
 }
 
-/// `</` inside embedded JSON would end the script element: escape it.
-fn json_in_html(v: &serde_json::Value) -> String {
-    serde_json::to_string(v).unwrap_or_else(|_| "null".into()).replace("</", "<\\/").replace("<!--", "<\\!--")
+/// `</script` or `<!--` inside embedded JSON would end or derail the
+/// script element: every `<` becomes `\u003c`, the same string to a JSON
+/// parser (`<` only ever appears inside JSON strings).
+fn json_in_html(json: &str) -> String {
+    json.replace('<', "\\u003c")
 }
 
 fn sha256_b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(Sha256::digest(s.as_bytes()))
 }
 
+/// One row as the script reads it.
+#[derive(serde::Serialize)]
+struct RowOut<'a> {
+    /// Cell texts, in [`COLUMNS`] order.
+    c: Vec<&'a str>,
+    /// Sort numbers, in the same order.
+    s: Vec<Option<f64>>,
+    /// Facets: branch, verdict, exposure.
+    f: [String; 3],
+    /// Finding indexes.
+    x: &'a [usize],
+    a: &'a [String],
+    m: String,
+    e: &'a Option<String>,
+    file: &'a str,
+}
+
 /// The data the script reads: column headings, rows (cells, sort keys,
 /// facets, finding indexes), findings (once each) and the facet words.
-fn data(doc: &FleetDoc<'_>) -> serde_json::Value {
-    use serde_json::{json, Value};
+/// Written row by row into one string (no JSON tree of the whole fleet).
+fn data(doc: &FleetDoc<'_>) -> String {
+    use serde_json::json;
     let lang = doc.lang;
-    let mut finds: Vec<Value> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut rows = Vec::with_capacity(doc.entries.len());
-    for e in doc.entries {
+    let mut o = String::with_capacity(doc.entries.len() * 600);
+    let cols: Vec<_> =
+        COLUMNS.iter().map(|(k, num)| json!({"key": k, "label": heading(lang, k), "num": num})).collect();
+    o.push_str("{\"cols\":");
+    o.push_str(&serde_json::Value::from(cols).to_string());
+    o.push_str(",\"rows\":[");
+    for (i, e) in doc.entries.iter().enumerate() {
         let c = cells(lang, &e.row);
-        let mut fi = Vec::with_capacity(e.findings.len());
-        for f in &e.findings {
-            let (title, detail, remedy) = finding_texts(lang, f);
-            let evidence: Vec<String> =
-                f.evidence.iter().map(|x| format!("{} = {}", x.fact, x.value)).collect();
-            let v = json!([
-                f.severity.as_str(),
-                sev_word(lang, f.severity),
-                f.id,
-                title,
-                detail,
-                remedy,
-                evidence.join("; "),
-                f.sources.join("; ")
-            ]);
-            let key = v.to_string();
-            let i = *index.entry(key).or_insert_with(|| {
-                finds.push(v);
-                finds.len() - 1
-            });
-            fi.push(i);
+        let row = RowOut {
+            c: c.iter().map(|x| x.text.as_str()).collect(),
+            s: c.iter().map(|x| x.sort).collect(),
+            f: facets(&e.row),
+            x: &e.findings,
+            a: &e.row.advisories,
+            m: method_reason(lang, &e.row),
+            e: &e.row.error,
+            file: &e.row.file,
+        };
+        if i > 0 {
+            o.push(',');
         }
-        rows.push(json!({
-            "c": c.iter().map(|x| x.text.as_str()).collect::<Vec<_>>(),
-            "s": c.iter().map(|x| x.sort).collect::<Vec<_>>(),
-            "f": facets(&e.row),
-            "x": fi,
-            "a": e.row.advisories,
-            "m": method_reason(lang, &e.row),
-            "e": e.row.error,
-            "file": e.row.file,
-        }));
+        o.push_str(&serde_json::to_string(&row).unwrap_or_else(|_| "null".into()));
     }
+    o.push_str("],\"finds\":[");
+    o.push_str(&doc.findings.join(","));
+    o.push(']');
     let mut words = serde_json::Map::new();
     for (k, w, _) in verdict_words(lang) {
         words.insert(k.into(), w.into());
@@ -397,10 +468,7 @@ fn data(doc: &FleetDoc<'_>) -> serde_json::Value {
     for l in LEVELS {
         words.insert(l.as_str().into(), exposure_word(lang, l).into());
     }
-    json!({
-        "cols": COLUMNS.iter().map(|(k, num)| json!({"key": k, "label": heading(lang, k), "num": num})).collect::<Vec<_>>(),
-        "rows": rows,
-        "finds": finds,
+    let tail = json!({
         "words": words,
         "ui": {
             "shown": t(lang, "report.ui.shown", &BTreeMap::new()),
@@ -417,6 +485,11 @@ fn data(doc: &FleetDoc<'_>) -> serde_json::Value {
             "sources": t(lang, "check.ui.sources", &BTreeMap::new()),
         }
     })
+    .to_string();
+    // `{"words":...}` joins the object: drop its opening brace.
+    o.push(',');
+    o.push_str(&tail[1..]);
+    o
 }
 
 const CSS: &str = r#"
@@ -598,9 +671,9 @@ mod tests {
 
     #[test]
     fn embedded_json_cannot_close_the_script() {
-        let v = serde_json::json!({"name": "</script><script>alert(1)</script>"});
-        let s = json_in_html(&v);
-        assert!(!s.contains("</script"), "{s}");
+        let v = serde_json::json!({"name": "</script><script>alert(1)</script><!-- x"});
+        let s = json_in_html(&v.to_string());
+        assert!(!s.contains("</script") && !s.contains("<!--"), "{s}");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&s).unwrap(), v);
     }
 

@@ -14,7 +14,7 @@ use super::{hinted, EXIT_FINDINGS, EXIT_OK};
 use crate::cli::Global;
 use anyhow::Context;
 use esxup_check::{FleetRow, TargetSpec};
-use esxup_render::fleet::{FleetDoc, FleetEntry};
+use esxup_render::fleet::{FindingTable, FleetDoc, FleetEntry};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -99,12 +99,15 @@ pub fn run_report(g: &Global, mut a: ReportArgs) -> anyhow::Result<u8> {
         opts: esxup_check::CheckOptions { recommend: false },
         progress: !g.quiet,
     };
-    // Only the HTML shows findings (its drill-down): the other formats keep rows.
+    // Only the HTML shows findings (its drill-down): each is rendered once
+    // into the shared table, and a host keeps its indexes. The other
+    // formats keep rows only.
     let drill_down = a.format == ReportFormat::Html;
+    let table = FindingTable::new(lang);
     let keep = |c: Checked| match c.result {
         Ok((facts, r)) => FleetEntry {
             row: FleetRow::of(&c.file, &c.name, &facts, &r),
-            findings: if drill_down { r.findings } else { Vec::new() },
+            findings: if drill_down { table.add(&r.findings) } else { Vec::new() },
         },
         Err(e) => FleetEntry { row: FleetRow::failed(&c.file, &c.name, &e), findings: Vec::new() },
     };
@@ -118,7 +121,14 @@ pub fn run_report(g: &Global, mut a: ReportArgs) -> anyhow::Result<u8> {
     let target_name = resolved.as_ref().map(|t| t.release.name.clone()).unwrap_or(target_text);
     let text = match a.format {
         ReportFormat::Html => {
-            let doc = FleetDoc { entries: &entries, target: &target_name, today: &today.to_string(), lang };
+            let findings = table.into_json();
+            let doc = FleetDoc {
+                entries: &entries,
+                findings: &findings,
+                target: &target_name,
+                today: &today.to_string(),
+                lang,
+            };
             esxup_render::fleet::html(&doc, env!("CARGO_PKG_VERSION"))
         }
         ReportFormat::Csv => {
