@@ -5,9 +5,9 @@
 # Collects a simulator vCenter of SRC hosts (testbed/vcsim, VMS VMs) with
 # `esxup collect --out-dir`, copies each facts file until the folder holds
 # N hosts (each copy with its own host name), then times on that folder:
-#   check-json   esxup check --facts-dir DIR --target 8.0U3e --format json
+#   check-json   esxup check --facts-dir DIR --target TARGET --format json
 #   check-table  the same, one line per host
-#   report-html  esxup report --facts-dir DIR --target 8.0U3e -o fleet.html
+#   report-html  esxup report --facts-dir DIR --target TARGET -o fleet.html
 #   report-csv   the same as CSV
 #   py-parse     scripts/bench/fleet_parse.py: read and json.loads every file,
 #                one process (the floor of a script-based tool)
@@ -19,12 +19,14 @@
 # largest RSS of RUNS runs.
 #
 # usage: scripts/bench-fleet.sh [N] [RUNS] [SRC] [VMS]   (default 10000 3 50 1000)
+# env:   TARGET (default 8.0U3e; e.g. TARGET=auto for the best target per host)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}
 RUNS=${2:-3}
 SRC=${3:-50}
 VMS=${4:-1000}
+TARGET=${TARGET:-8.0U3e}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 WORK=$(mktemp -d /tmp/esxup-bench-fleet.XXXXXX)
 trap 'exec 9>&- 2>/dev/null || true; [ -n "${SIM_PID:-}" ] && kill "$SIM_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
@@ -65,10 +67,10 @@ echo "bench: $N facts files ($((bytes / 1048576)) MiB) from $(ls "$WORK/src" | w
 
 P=$(nproc)
 declare -A CMD
-CMD[check-json]="$ESXUP check --facts-dir $WORK/facts --target 8.0U3e --format json"
-CMD[check-table]="$ESXUP check --facts-dir $WORK/facts --target 8.0U3e"
-CMD[report-html]="$ESXUP report --facts-dir $WORK/facts --target 8.0U3e -o $WORK/fleet.html"
-CMD[report-csv]="$ESXUP report --facts-dir $WORK/facts --target 8.0U3e --format csv"
+CMD[check-json]="$ESXUP check --facts-dir $WORK/facts --target $TARGET --format json"
+CMD[check-table]="$ESXUP check --facts-dir $WORK/facts --target $TARGET"
+CMD[report-html]="$ESXUP report --facts-dir $WORK/facts --target $TARGET -o $WORK/fleet.html"
+CMD[report-csv]="$ESXUP report --facts-dir $WORK/facts --target $TARGET --format csv"
 CMD[py-parse]="python3 scripts/bench/fleet_parse.py $WORK/facts"
 CMD[py-parse-$P]="python3 scripts/bench/fleet_parse.py $WORK/facts --procs $P"
 ORDER="check-json check-table report-html report-csv py-parse py-parse-$P"
@@ -107,7 +109,7 @@ if command -v chromium >/dev/null; then
 fi
 
 echo
-echo "esxup fleet benchmark: $N facts files ($((bytes / 1048576)) MiB); best of $RUNS runs; $P CPUs"
+echo "esxup fleet benchmark: $N facts files ($((bytes / 1048576)) MiB), target $TARGET; best of $RUNS runs; $P CPUs"
 echo "(html report $(( $(wc -c <"$WORK/fleet.html") / 1048576 )) MiB; check --format json wrote $(( $(wc -c <"$WORK/check-json.stdout") / 1048576 )) MiB)"
 printf '%-12s %10s %14s  %s\n' command wall_s peak_rss_MiB "vs py-parse (wall)"
 for name in $ORDER; do
