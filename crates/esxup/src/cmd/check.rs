@@ -152,11 +152,10 @@ fn run_fleet(
     progress: bool,
 ) -> anyhow::Result<u8> {
     use super::fleet::{check_all, CheckCtx, Checked};
-    // The table and Markdown print one line per host: the recommendation
-    // is not printed there, so not computed.
     // Markdown and the full JSON need every host's whole report; the table,
     // the summary JSON and JSON Lines only the rows.
     let full = a.format == Format::Md || (a.format == Format::Json && a.detail == Detail::Full);
+    // Only the full JSON prints the recommendation: elsewhere it is not computed.
     let opts = esxup_check::CheckOptions { recommend: a.detail == Detail::Full && a.format == Format::Json };
     let cx = CheckCtx { kb, tables, spec, image, today, opts, progress };
     let keep = |c: Checked| -> (Option<FleetHost>, FleetRow) {

@@ -72,9 +72,9 @@ fn facts_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(files)
 }
 
-/// The fleet the options name, or `None` when they name no fleet (then
-/// the command reads one host). `--host` alone is a fleet when the server
-/// manages more than one host (a vCenter): `many_hosts` gets those.
+/// The fleet `--facts-dir` or `--inventory` names, or `None` (then the
+/// command reads one host; a `--host` that turns out to be a vCenter is
+/// made a fleet with [`from_collected`]).
 pub fn load(f: &FleetArgs, h: &HostArgs, progress: bool) -> anyhow::Result<Option<Fleet>> {
     if let Some(dir) = &f.facts_dir {
         let sources = facts_files(dir)?.into_iter().map(Source::File).collect();
