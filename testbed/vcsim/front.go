@@ -39,6 +39,7 @@ type harness struct {
 	failDownload bool
 	callsFile    string
 	stateFile    string
+	eventsFile   string
 
 	mu            sync.Mutex
 	calls         map[string]int
@@ -117,7 +118,13 @@ func (h *harness) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		h.inner.ServeHTTP(rec, r)
 	}
+	call := rec.Header().Get(eventHeader)
+	rec.Header().Del(eventHeader)
+	if call == "" && !strings.HasPrefix(r.URL.Path, "/sdk") {
+		call = r.Method + " " + r.URL.Path
+	}
 	h.writeFiles()
+	h.appendEvent(call)
 	for k, v := range rec.Header() {
 		w.Header()[k] = v
 	}
@@ -156,6 +163,8 @@ func (h *harness) serveSDK(w http.ResponseWriter, r *http.Request) {
 	} else {
 		h.count(name)
 	}
+	// For the -events-file line of this request (removed before the answer).
+	w.Header().Set(eventHeader, name)
 
 	if name != "" && !readOnly[name] && h.restricted() && h.sessionValid(r) {
 		writeSOAP(w, faultBody(simulator.Fault(msgRestricted, &types.RestrictedVersion{})))

@@ -134,6 +134,7 @@ func main() {
 	failDownload := flag.Bool("fail-download", false, "GET /downloads/... answers HTTP 500 (a config backup download that fails)")
 	freeLicense := flag.Bool("free-license", false, "esx: the host has the free vSphere Hypervisor licence (state-changing API calls refused)")
 	callsFile := flag.String("calls-file", "", "write the per-method call counters (JSON) here after every request")
+	eventsFile := flag.String("events-file", "", "append one JSON line per request here (time, host, call, maintenance mode after it)")
 	stateFile := flag.String("state-file", "", "write the host state (JSON) here after every request and state change")
 	uuidFlag := flag.String("uuid", "", "esx: hardware UUID of the host (default: the simulator's)")
 	hostnameFlag := flag.String("hostname", "", "esx: host name (default: the simulator's, localhost.localdomain)")
@@ -234,7 +235,7 @@ func main() {
 	// Runner support: per-host managed objects, licence, identity (host_ext.go).
 	h := newHarness(s, standalone)
 	h.rebootDown, h.neverBack, h.failDownload = *rebootDown, *neverBack, *failDownload
-	h.callsFile, h.stateFile = *callsFile, *stateFile
+	h.callsFile, h.stateFile, h.eventsFile = *callsFile, *stateFile, *eventsFile
 	if err := h.setup(*uuidFlag, *hostnameFlag, *freeLicense); err != nil {
 		fatal("runner support: %v", err)
 	}

@@ -318,3 +318,43 @@ func (h *harness) boot() {
 		})
 	}
 }
+
+// eventHeader carries a SOAP request's method name from serveSDK to the
+// -events-file line; serveHTTP removes it before the answer leaves.
+const eventHeader = "X-Esxup-Event-Call"
+
+// event is one line of -events-file: a request as answered, with the host's
+// maintenance mode after it. Several harness processes writing to their own
+// files on one machine share the clock, so a test can merge their lines and
+// see whether two hosts were ever in maintenance mode at the same time.
+type event struct {
+	TimeNs int64  `json:"t_ns"`
+	Host   string `json:"host"`
+	Call   string `json:"call"`
+	MM     bool   `json:"in_maintenance_mode"`
+}
+
+// appendEvent appends one JSON line to -events-file (before the answer is
+// sent, like -calls-file).
+func (h *harness) appendEvent(call string) {
+	if h.eventsFile == "" {
+		return
+	}
+	var e event
+	host := h.host
+	simulator.Map.WithLock(host, func() {
+		e = event{TimeNs: time.Now().UnixNano(), Host: host.Name, Call: call, MM: host.Runtime.InMaintenanceMode}
+	})
+	b, err := json.Marshal(e)
+	if err != nil {
+		return
+	}
+	h.fileMu.Lock()
+	defer h.fileMu.Unlock()
+	f, err := os.OpenFile(h.eventsFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return
+	}
+	_, _ = f.Write(append(b, '\n'))
+	_ = f.Close()
+}

@@ -21,6 +21,13 @@
 //!
 //! Passwords never live in the inventory: `password_env` names a variable,
 //! `password_file` a file whose first line is the password.
+//!
+//! `esxup run --inventory` (the rolling upgrade) reads the same file: its
+//! `[[host]]` entries are the hosts to upgrade, which may also name their
+//! ESXi Shell (`ssh = "root@esx7"`, with `ssh_fingerprint`, `known_hosts`,
+//! `identity`) and their `cluster`; its `[[vcenter]]` entries are asked
+//! which cluster each host is in and which hosts are in maintenance mode.
+//! `esxup collect` ignores the run-only fields.
 
 use esxup_vim::{parse_url, Thumbprint};
 use serde::Deserialize;
@@ -67,6 +74,17 @@ pub struct Entry {
     pub ca_file: Option<PathBuf>,
     pub insecure: Option<bool>,
     pub timeout_secs: Option<u64>,
+    /// `esxup run`: the host's ESXi Shell, `USER@HOST[:PORT]`.
+    pub ssh: Option<String>,
+    /// `esxup run`: accept exactly this SSH host key (`SHA256:...`).
+    pub ssh_fingerprint: Option<String>,
+    /// `esxup run`: known_hosts file for the SSH host key.
+    pub known_hosts: Option<PathBuf>,
+    /// `esxup run`: SSH private key file.
+    pub identity: Option<PathBuf>,
+    /// `esxup run`: the host's cluster, when no `[[vcenter]]` says it
+    /// (`""`: a standalone host).
+    pub cluster: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -101,6 +119,19 @@ pub struct Target {
     pub ca_file: Option<PathBuf>,
     pub insecure: bool,
     pub timeout: Option<Duration>,
+    /// The run-only fields of a `[[host]]` (see the module doc).
+    pub run: RunFields,
+}
+
+/// What `esxup run --inventory` reads beyond the API connection.
+#[derive(Clone, Debug, Default)]
+pub struct RunFields {
+    pub ssh: Option<String>,
+    pub ssh_fingerprint: Option<String>,
+    pub known_hosts: Option<PathBuf>,
+    pub identity: Option<PathBuf>,
+    /// `Some("")`: standalone, said so; `None`: not said.
+    pub cluster: Option<String>,
 }
 
 /// Reads and checks an inventory file. Relative `ca_file`/`password_file`
@@ -151,6 +182,25 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Target>, InventoryError> {
             })?),
             None => None,
         };
+        if kind == TargetKind::VCenter
+            && (e.ssh.is_some()
+                || e.ssh_fingerprint.is_some()
+                || e.known_hosts.is_some()
+                || e.identity.is_some()
+                || e.cluster.is_some())
+        {
+            return Err(err(
+                &entry,
+                "ssh, ssh_fingerprint, known_hosts, identity and cluster belong to a [[host]]".into(),
+            ));
+        }
+        if e.ssh.is_none() && (e.ssh_fingerprint.is_some() || e.known_hosts.is_some() || e.identity.is_some())
+        {
+            return Err(err(
+                &entry,
+                "ssh_fingerprint, known_hosts and identity need ssh = \"USER@HOST\"".into(),
+            ));
+        }
         let insecure = e.insecure.or(d.insecure).unwrap_or(false);
         if insecure && thumbprint.is_some() {
             return Err(err(&entry, "set either thumbprint or insecure, not both".into()));
@@ -166,6 +216,13 @@ pub fn parse(text: &str, path: &Path) -> Result<Vec<Target>, InventoryError> {
             ca_file: e.ca_file.as_ref().or(d.ca_file.as_ref()).map(rel),
             insecure,
             timeout: e.timeout_secs.or(d.timeout_secs).map(Duration::from_secs),
+            run: RunFields {
+                ssh: e.ssh.clone(),
+                ssh_fingerprint: e.ssh_fingerprint.clone(),
+                known_hosts: e.known_hosts.as_ref().map(rel),
+                identity: e.identity.as_ref().map(rel),
+                cluster: e.cluster.clone(),
+            },
         });
     }
     if out.is_empty() {
@@ -218,5 +275,23 @@ password_env = "ESX7_PASSWORD"
         let e = parse("[[hosts]]\nurl = \"esx1\"\n", p).unwrap_err().to_string();
         assert!(e.contains("inv.toml") && e.contains("hosts"), "{e}");
         assert!(matches!(parse("", p), Err(InventoryError::Empty { .. })));
+    }
+
+    #[test]
+    fn reads_the_run_fields_of_a_host_only() {
+        let p = Path::new("/etc/esxup/fleet.toml");
+        let t = parse(
+            "[[host]]\nurl = \"esx1\"\nssh = \"root@esx1\"\nidentity = \"keys/id\"\ncluster = \"\"\n",
+            p,
+        )
+        .unwrap();
+        assert_eq!(t[0].run.ssh.as_deref(), Some("root@esx1"));
+        assert_eq!(t[0].run.identity.as_deref(), Some(Path::new("/etc/esxup/keys/id")));
+        assert_eq!(t[0].run.cluster.as_deref(), Some(""));
+        let e = parse("[[vcenter]]\nurl = \"vc\"\ncluster = \"C\"\n", p).unwrap_err().to_string();
+        assert!(e.contains("[[vcenter]] #1 (vc)") && e.contains("belong to a [[host]]"), "{e}");
+        let e =
+            parse("[[host]]\nurl = \"esx1\"\nssh_fingerprint = \"SHA256:x\"\n", p).unwrap_err().to_string();
+        assert!(e.contains("need ssh"), "{e}");
     }
 }

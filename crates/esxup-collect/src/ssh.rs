@@ -75,8 +75,8 @@ pub enum HostKeyPolicy {
     Fingerprint(String),
 }
 
-/// Everything the SSH collector needs.
-#[derive(Clone, Debug)]
+/// Everything the SSH collector needs. `Debug` leaves the password out.
+#[derive(Clone)]
 pub struct SshOptions {
     pub target: Target,
     pub host_key: HostKeyPolicy,
@@ -85,6 +85,19 @@ pub struct SshOptions {
     pub use_agent: bool,
     pub password: Option<String>,
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for SshOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SshOptions")
+            .field("target", &self.target)
+            .field("host_key", &self.host_key)
+            .field("identity", &self.identity)
+            .field("use_agent", &self.use_agent)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// `SHA256:` + unpadded base64 of the SHA-256 of the key blob, as OpenSSH prints it.

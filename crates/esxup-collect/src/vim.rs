@@ -87,6 +87,63 @@ pub fn collect(opts: &ConnectOptions) -> Result<Vec<HostFacts>, Error> {
     Ok(facts)
 }
 
+/// One host as a vCenter sees it: what a rolling run needs to keep at most
+/// one host per cluster in maintenance mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterMember {
+    /// The HostSystem's name (what the host was added to the vCenter as).
+    pub name: String,
+    /// `summary.hardware.uuid`.
+    pub uuid: Option<String>,
+    /// The ClusterComputeResource holding it; `None` for a standalone host.
+    pub cluster: Option<String>,
+    /// `runtime.inMaintenanceMode`; `None` when the vCenter did not say.
+    pub in_maintenance_mode: Option<bool>,
+}
+
+/// Every host of a vCenter with its cluster and maintenance mode (one
+/// property retrieval: four properties of each host, the clusters' names).
+pub fn cluster_members(opts: &ConnectOptions) -> Result<Vec<ClusterMember>, Error> {
+    let client = Client::connect(opts)?;
+    let mut hosts: Vec<(ClusterMember, Option<MoRef>)> = Vec::new();
+    let mut clusters: HashMap<MoRef, String> = HashMap::new();
+    client.retrieve_all_each(
+        &[
+            PropSpec {
+                ty: "HostSystem",
+                paths: &["name", "parent", "runtime.inMaintenanceMode", "summary.hardware.uuid"],
+            },
+            PropSpec { ty: "ClusterComputeResource", paths: &["name"] },
+        ],
+        &mut |o| match o.obj.ty.as_str() {
+            "HostSystem" => {
+                let text = |p: &str| o.prop(p).and_then(|n| n.text()).map(str::to_string);
+                let member = ClusterMember {
+                    name: host_name(&o),
+                    uuid: text("summary.hardware.uuid"),
+                    cluster: None,
+                    in_maintenance_mode: text("runtime.inMaintenanceMode").map(|t| t == "true"),
+                };
+                hosts.push((member, o.prop("parent").and_then(moref_of)));
+            }
+            "ClusterComputeResource" => {
+                clusters.insert(o.obj.clone(), host_name(&o));
+            }
+            _ => {}
+        },
+    )?;
+    let _ = client.logout();
+    let mut out: Vec<ClusterMember> = hosts
+        .into_iter()
+        .map(|(mut m, parent)| {
+            m.cluster = parent.and_then(|p| clusters.get(&p)).cloned();
+            m
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
 /// Collects every host visible through `client` (one for a standalone host).
 ///
 /// Objects are turned into facts as their page arrives, so the raw property

@@ -49,6 +49,8 @@ impl Sim {
             .arg(files.path().join("calls.json"))
             .arg("-state-file")
             .arg(files.path().join("state.json"))
+            .arg("-events-file")
+            .arg(files.path().join("events.jsonl"))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -83,6 +85,14 @@ impl Sim {
     /// uuid, name, vms[], license_key, slpd, cimslp_enabled, ...; from -state-file).
     pub fn state(&self) -> serde_json::Value {
         read_json(&self.files.path().join("state.json"))
+    }
+
+    /// One line per request as answered (`t_ns`, `host`, `call`,
+    /// `in_maintenance_mode` after it; -events-file), in order. Harness
+    /// processes share the clock: merging their lines orders their requests.
+    pub fn events(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.files.path().join("events.jsonl")).unwrap_or_default();
+        text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
     }
 
     /// The base URL (`https://127.0.0.1:PORT`) of the harness's HTTP server.

@@ -62,12 +62,12 @@ fn main() -> std::process::ExitCode {
         };
         for i in 0..archive.len() {
             let Ok(f) = archive.by_index_raw(i) else { continue };
-            let name = f.name();
+            let Ok(name) = f.name() else { continue };
             let wanted = name.ends_with(".xml")
                 && name != "vmware.xml"
                 && f.compression() == zip::CompressionMethod::Deflated;
-            if wanted {
-                members.push((z, f.data_start() as usize, f.compressed_size() as usize, f.size() as usize));
+            if let (true, Some(start)) = (wanted, f.data_start()) {
+                members.push((z, start as usize, f.compressed_size() as usize, f.size() as usize));
             }
         }
     }

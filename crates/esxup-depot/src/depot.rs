@@ -906,9 +906,15 @@ fn parse_metadata_zip_xml(
     // (member index, kind, weight for cutting the work into chunks)
     let mut work: Vec<(usize, Kind, u64)> = Vec::new();
     for i in 0..zip.len() {
+        // A name the zip cannot decode is refused, not skipped: every
+        // member's path is checked before anything is read.
         let Some(name) = zip.name_for_index(i) else { continue };
-        check_member(label, name)?;
-        if let Some(k) = classify(name) {
+        let name = name.map_err(|e| DepotError::Zip {
+            path: label.to_string(),
+            message: format!("member #{i} has no readable name: {e}"),
+        })?;
+        check_member(label, &name)?;
+        if let Some(k) = classify(&name) {
             work.push((i, k, 0));
         }
     }
@@ -975,7 +981,7 @@ fn parse_metadata_zip_xml(
             ml.clear();
             ml.push_str(label);
             ml.push('!');
-            ml.push_str(zip.name_for_index(i).unwrap_or(""));
+            ml.push_str(zip.name_for_index(i).and_then(Result::ok).as_deref().unwrap_or(""));
             inflater.read(zip, i, ml, budget, buf)?;
             read_metadata_member(kind, ml, buf, has_vibs, has_bulletins, &mut out)?;
         }

@@ -44,7 +44,7 @@ pub use simulate::{
     backwards_vibs, dry_run, simulate, simulate_many, Decision, DryRun, Mode, Problem, ProblemKind,
     Transaction, TxOptions,
 };
-pub use store::{FetchOutcome, OpenOptions};
+pub use store::{fetch_https, FetchOutcome, OpenOptions};
 pub use vibfile::{
     ar_members, verify_against_metadata, ArMember, PayloadCheck, VibCheck, VibCheckStatus, VibFile,
     VibSignature,

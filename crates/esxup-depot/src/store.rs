@@ -143,13 +143,18 @@ impl ZipStore {
             message: format!("not a readable zip (corrupt or truncated?): {e}"),
         })?;
         for name in zip.file_names() {
-            join_rel(label, "", name)?;
+            let name = name.map_err(|e| DepotError::Zip {
+                path: label.to_string(),
+                message: format!("a member has no readable name: {e}"),
+            })?;
+            join_rel(label, "", &name)?;
         }
         Ok(ZipStore { label: label.to_string(), zip })
     }
 
     pub fn names(&self) -> Vec<String> {
-        self.zip.file_names().map(str::to_string).collect()
+        // Every name was decoded once in `open`.
+        self.zip.file_names().filter_map(|n| n.ok().map(|n| n.into_owned())).collect()
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -443,6 +448,51 @@ impl HttpCache {
         std::fs::write(meta_path, json).map_err(|e| io(meta_path, e))?;
         Ok(())
     }
+}
+
+/// GETs one `https://` URL without the depot cache (the knowledge-base
+/// bundles of `esxup kb update --from URL`): the server certificate is
+/// verified against the system and Mozilla roots plus `ca_file`, the body
+/// is bounded by `max_bytes`, and errors name their cause as depot fetches
+/// do.
+pub fn fetch_https(
+    url: &str,
+    max_bytes: u64,
+    timeout: Duration,
+    ca_file: Option<&Path>,
+) -> Result<Vec<u8>, DepotError> {
+    let http_err = |m: String| DepotError::Http { url: url.to_string(), message: m };
+    if !url.starts_with("https://") {
+        return Err(http_err("not an https:// URL".into()));
+    }
+    let opts =
+        esxup_vim::TlsOptions { mode: esxup_vim::TlsMode::Verify, ca_file: ca_file.map(Path::to_path_buf) };
+    let (tls, _) = esxup_vim::tls::client_config(&opts).map_err(|e| http_err(e.to_string()))?;
+    let agent = ureq::AgentBuilder::new().timeout(timeout).tls_config(tls).build();
+    let resp = match agent.get(url).call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(code, r)) => {
+            return Err(http_err(format!("server answered {code} {}", r.status_text())))
+        }
+        Err(ureq::Error::Transport(t)) => return Err(transport_error(url, t, timeout)),
+    };
+    if let Some(len) = resp.header("Content-Length").and_then(|l| l.parse::<u64>().ok()) {
+        if len > max_bytes {
+            return Err(DepotError::TooLarge {
+                path: url.to_string(),
+                message: format!("Content-Length {len} is more than the {max_bytes} bytes allowed"),
+            });
+        }
+    }
+    let mut body = Vec::new();
+    resp.into_reader().take(max_bytes + 1).read_to_end(&mut body).map_err(|e| body_error(url, e, timeout))?;
+    if body.len() as u64 > max_bytes {
+        return Err(DepotError::TooLarge {
+            path: url.to_string(),
+            message: format!("body is more than the {max_bytes} bytes allowed"),
+        });
+    }
+    Ok(body)
 }
 
 /// Maps a transport error of a request whose deadline was `timeout` to one

@@ -22,7 +22,7 @@ fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             let mut f = z.by_index(i).unwrap();
             let mut v = Vec::new();
             f.read_to_end(&mut v).unwrap();
-            (f.name().to_string(), v)
+            (f.name().unwrap().to_string(), v)
         })
         .collect()
 }

@@ -87,7 +87,7 @@ fn ghetto_files() -> HashMap<String, Vec<u8>> {
         let mut f = z.by_index(i).unwrap();
         let mut v = Vec::new();
         f.read_to_end(&mut v).unwrap();
-        out.insert(format!("/depot/{}", f.name()), v);
+        out.insert(format!("/depot/{}", f.name().unwrap()), v);
     }
     out
 }

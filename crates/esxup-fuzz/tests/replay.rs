@@ -151,7 +151,7 @@ fn built(target: &str) -> Vec<(String, Vec<u8>)> {
                 let Ok(mut z) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else { return };
                 for i in 0..z.len() {
                     let Ok(mut f) = z.by_index(i) else { continue };
-                    let name = f.name().to_string();
+                    let name = f.name().unwrap().to_string();
                     let mut b = Vec::new();
                     if std::io::Read::read_to_end(&mut f, &mut b).is_err() || b.len() > 2 << 20 {
                         continue;

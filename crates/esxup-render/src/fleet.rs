@@ -267,22 +267,36 @@ fn csv_field(v: &str) -> String {
 /// columns plus the error and the facts file. Lines end in LF (which Excel
 /// and LibreOffice read), so that the file prints unchanged on a terminal.
 pub fn csv(lang: Lang, rows: &[FleetRow]) -> String {
+    let (head, body) = table(lang, rows);
     let mut o = String::new();
+    o.push_str(&head.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
+    o.push('\n');
+    for line in &body {
+        o.push_str(&line.iter().map(|c| csv_field(&c.text)).collect::<Vec<_>>().join(","));
+        o.push('\n');
+    }
+    o
+}
+
+/// The table the CSV and the workbook (`crate::fleet_xlsx`) hold: the
+/// headings, then per host its [`cells`] plus the method's reason, the
+/// error and the facts file.
+pub fn table(lang: Lang, rows: &[FleetRow]) -> (Vec<String>, Vec<Vec<Cell>>) {
     let mut head: Vec<String> = COLUMNS.iter().map(|(k, _)| heading(lang, k)).collect();
     head.push(heading(lang, "method_reason"));
     head.push(heading(lang, "error"));
     head.push("file".to_string());
-    o.push_str(&head.iter().map(|h| csv_field(h)).collect::<Vec<_>>().join(","));
-    o.push('\n');
-    for r in rows {
-        let mut line: Vec<String> = cells(lang, r).iter().map(|c| csv_field(&c.text)).collect();
-        line.push(csv_field(&method_reason(lang, r)));
-        line.push(csv_field(r.error.as_deref().unwrap_or("")));
-        line.push(csv_field(&r.file));
-        o.push_str(&line.join(","));
-        o.push('\n');
-    }
-    o
+    let body = rows
+        .iter()
+        .map(|r| {
+            let mut line = cells(lang, r);
+            line.push(s(method_reason(lang, r)));
+            line.push(s(r.error.as_deref().unwrap_or("")));
+            line.push(s(&r.file));
+            line
+        })
+        .collect();
+    (head, body)
 }
 
 /// The readiness facet of a row: its verdict, or `error`.

@@ -5,6 +5,7 @@ pub mod check;
 pub mod depot;
 pub mod examples;
 pub mod fleet;
+pub mod fleet_xlsx;
 pub mod json;
 pub mod kb;
 pub mod plan;

@@ -21,8 +21,8 @@ const MAX_BODY: u64 = 512 * 1024 * 1024;
 /// Objects per RetrievePropertiesEx page.
 pub const DEFAULT_PAGE: u32 = 500;
 
-/// Where and how to connect.
-#[derive(Clone, Debug)]
+/// Where and how to connect. `Debug` leaves the password out.
+#[derive(Clone)]
 pub struct ConnectOptions {
     /// `https://host[:port][/sdk]`, `host` or `host:port`.
     pub url: String,
@@ -31,6 +31,18 @@ pub struct ConnectOptions {
     pub tls: TlsOptions,
     /// Connect, read and write timeout of each request.
     pub timeout: Duration,
+}
+
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("url", &self.url)
+            .field("user", &self.user)
+            .field("password", &"***")
+            .field("tls", &self.tls)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
 }
 
 /// A URL split the way govc's `GOVC_URL` allows it (`user:pass@host`).

@@ -18,11 +18,13 @@ pub struct Cli {
 /// Options every command understands.
 #[derive(Debug, clap::Args)]
 pub struct Global {
-    /// Use the knowledge base in DIR instead of the one built into esxup.
+    /// Use the knowledge base in DIR instead of the active one (the user
+    /// data directory of `esxup kb update`, else the one built into esxup).
     #[arg(long, global = true, value_name = "DIR", env = "ESXUP_KB")]
     pub kb: Option<PathBuf>,
     /// No progress bars on stderr (fleet collection, check, report and plan
-    /// draw one when stderr is a terminal; never otherwise).
+    /// draw one when stderr is a terminal; never otherwise), and no warning
+    /// that the knowledge base is older than 120 days.
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }
@@ -63,7 +65,10 @@ pub enum Command {
     Iso(cmd::media::IsoCommand),
     // The help of media is its Args struct's doc (exit codes).
     Media(Box<cmd::media::MediaArgs>),
-    /// Lint knowledge-base data files (strict).
+    /// The knowledge-base data: status, lint, update, export.
+    #[command(subcommand)]
+    Kb(cmd::kb::KbCommand),
+    /// Lint knowledge-base data files (strict); also `esxup kb lint`.
     #[command(name = "kb-lint")]
     KbLint(cmd::build::KbLintArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell).

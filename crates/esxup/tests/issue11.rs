@@ -237,7 +237,9 @@ fn case_07_unknown_build_points_at_the_knowledge_base() {
     let block: Vec<&str> = out.lines().skip_while(|l| !l.contains("KB_UNKNOWN_BUILD")).take(3).collect();
     assert!(block[0].contains("is not in esxup's knowledge base"), "{}", block[0]);
     assert!(!block[2].contains("Collect it on the host"), "{}", block[2]);
-    assert!(block[2].contains("--kb DIR") && block[2].contains("report it"), "{}", block[2]);
+    // 20999999 lies inside the 7.0 builds the data knows: a gap to report
+    // (kb_update.rs holds the other case, a build newer than the data).
+    assert!(block[2].contains("report it") && block[2].contains("vmware -vl"), "{}", block[2]);
 }
 
 /// Case 8: LICENSE_FREE follows the data: no free hypervisor for 8.0 U2

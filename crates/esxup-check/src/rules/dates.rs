@@ -74,13 +74,25 @@ pub fn known_build(cx: &Ctx, out: &mut Vec<Finding>) {
         (None, _) => {}
         (Some(_), Some(_)) => {}
         // A knowledge-base gap, not a collection gap: the remedy is newer
-        // data, never "collect it on the host".
-        (Some(b), None) => out.push(
-            Finding::new("KB_UNKNOWN_BUILD", Severity::Warning, "check.kb_unknown_build")
+        // data or a report, never "collect it on the host". What to say is `Kb::unknown_build`, the decision `esxup build`
+        // prints too: newer than the data (update it) or a gap (report it).
+        (Some(b), None) => {
+            let mut f = Finding::new("KB_UNKNOWN_BUILD", Severity::Warning, "check.kb_unknown_build")
                 .arg("build", b)
                 .evidence("product.build", b)
-                .evidence("kb.release(product.build)", "unknown")
-                .source("esxup knowledge base (data/releases/*.toml, data/README.md)"),
-        ),
+                .evidence("kb.release(product.build)", "unknown");
+            f = match cx.kb.unknown_build(b, None) {
+                esxup_kb::UnknownBuild::NewerThanData { data_date, .. } => {
+                    let date = data_date.map(|d| d.to_string()).unwrap_or_else(|| "-".into());
+                    f.arg("advice", "@check.kb_unknown_advice.newer")
+                        .arg("data_date", &date)
+                        .evidence("kb.data_date", &date)
+                }
+                esxup_kb::UnknownBuild::NotInData { .. } => {
+                    f.arg("advice", "@check.kb_unknown_advice.missing")
+                }
+            };
+            out.push(f.source("esxup knowledge base (data/releases/*.toml, data/README.md)"))
+        }
     }
 }

@@ -86,7 +86,9 @@ pub struct KbLintArgs {
 }
 
 /// The knowledge base of this run: `--kb DIR` (or `ESXUP_KB`) when given,
-/// else the built-in one. Other commands use this too.
+/// else the active data ([`super::kb::default_data`]: the user data
+/// directory, else the built-in one), with the data-age warning. Other
+/// commands use this too.
 pub fn kb(g: &Global) -> anyhow::Result<&'static Kb> {
     match &g.kb {
         Some(dir) => {
@@ -98,12 +100,11 @@ pub fn kb(g: &Global) -> anyhow::Result<&'static Kb> {
             })?;
             Ok(Box::leak(Box::new(kb)))
         }
-        None => Kb::embedded().map_err(|e| {
-            hinted(
-                format!("load the built-in knowledge base: {e}"),
-                "this esxup was built with invalid data; run `esxup kb-lint` or use --kb DIR",
-            )
-        }),
+        None => {
+            let a = super::kb::default_data()?;
+            super::kb::warn_age(g, a.kb, a.source);
+            Ok(a.kb)
+        }
     }
 }
 
@@ -150,9 +151,11 @@ fn read_query(args: &[String]) -> anyhow::Result<String> {
 
 fn resolve<'k>(kb: &'k Kb, query: &str) -> anyhow::Result<Resolved<'k>> {
     kb.resolve_str(query).map_err(|e| {
-        let hint = match &e {
-            ResolveError::Unknown { .. } => {
-                "the build may be newer than this knowledge base: update esxup or pass --kb DIR with newer data"
+        let advice;
+        let hint: &str = match &e {
+            ResolveError::Unknown { build, likely_branch, .. } => {
+                advice = kb.unknown_build(*build, *likely_branch).advice();
+                &advice
             }
             ResolveError::Ambiguous { .. } => "give the build number (`vmware -v` on the host prints it)",
             ResolveError::NotFound { .. } => "list known releases with `esxup releases --branch X.Y`",

@@ -5,12 +5,15 @@
 //!
 //! Sources: `--ssh USER@HOST[:PORT]` (runs the read-only command list of
 //! docs/collect-commands.md), `--from-dir DIR` (the same outputs saved by an
-//! admin), `--vm-support FILE.tgz` (a vm-support bundle), or the vSphere API
-//! (`--host`, `--inventory`). `-o FILE` writes the facts as pretty JSON;
+//! admin), `--vm-support FILE.tgz` (a vm-support bundle), `--rvtools
+//! FILE.xlsx --out-dir DIR` (an RVTools export: one file per host), or the
+//! vSphere API (`--host`, `--inventory`). `-o FILE` writes the facts as pretty JSON;
 //! without it a summary (or JSON with `--format json`) goes to stdout.
 //!
 //! Exit codes: 0 collected (missing outputs are only notes), 2 an error, or an
 //! output that could not be read (the facts are still written, that fact unknown).
+//! `--rvtools` follows the fleet codes: 0 every host written, 1 some host rows
+//! failed while others were written, 2 not an export or nothing written.
 
 use super::collect_vim::{self, VimOutcome};
 use super::{hinted, EXIT_ERROR, EXIT_OK};
@@ -42,6 +45,9 @@ pub struct CollectArgs {
     /// or from a stick or disk image a trial install wrote (docs/media.md).
     #[arg(long, value_name = "DIR", conflicts_with_all = ["vm_support", "ssh", "host", "inventory"])]
     pub from_dir: Option<PathBuf>,
+    /// Read an RVTools export (.xlsx): one facts file per ESXi host of its vHost sheet (needs --out-dir).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from_dir", "vm_support", "ssh", "host", "inventory"])]
+    pub rvtools: Option<PathBuf>,
     /// Read the command outputs of a vm-support bundle (.tgz).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["ssh", "host", "inventory"])]
     pub vm_support: Option<PathBuf>,
@@ -78,6 +84,9 @@ pub enum FactsCommand {
 
 pub fn run_collect(g: &Global, mut a: CollectArgs) -> anyhow::Result<u8> {
     a.vim.progress = !g.quiet;
+    if let Some(file) = &a.rvtools {
+        return collect_rvtools(&a, file);
+    }
     if let Some(r) = collect_vim::collect_vim(&a.vim) {
         return match r? {
             VimOutcome::Done(code) => Ok(code),
@@ -135,7 +144,7 @@ pub fn run_collect(g: &Global, mut a: CollectArgs) -> anyhow::Result<u8> {
     } else {
         return Err(hinted(
             "no source to collect from",
-            "give --ssh USER@HOST, --from-dir DIR, --vm-support FILE.tgz, --host URL or --inventory FILE",
+            "give --ssh USER@HOST, --from-dir DIR, --vm-support FILE.tgz, --rvtools FILE.xlsx, --host URL or --inventory FILE",
         ));
     };
     emit(&a, collection)
@@ -150,6 +159,8 @@ pub struct SshTarget<'a> {
     pub fingerprint: Option<&'a str>,
     pub identity: Option<&'a Path>,
     pub password_file: Option<&'a Path>,
+    /// The password itself, already read (a rolling run); wins over the others.
+    pub password: Option<&'a str>,
     pub timeout: u64,
 }
 
@@ -170,6 +181,9 @@ pub fn ssh_options(t: &SshTarget<'_>) -> anyhow::Result<SshOptions> {
     let mut password = std::env::var("ESXUP_SSH_PASSWORD").ok().filter(|p| !p.is_empty());
     if let Some(pf) = t.password_file {
         password = Some(ssh::read_password_file(pf)?);
+    }
+    if let Some(p) = t.password {
+        password = Some(p.to_string());
     }
     if password.is_none()
         && t.identity.is_none()
@@ -195,6 +209,7 @@ fn collect_ssh(a: &CollectArgs, t: &str) -> anyhow::Result<Collection> {
         fingerprint: a.ssh_fingerprint.as_deref(),
         identity: a.identity.as_deref(),
         password_file: a.vim.password_file.as_deref(),
+        password: None,
         timeout: a.vim.timeout,
     })?;
     let target = opts.target.clone();
@@ -231,6 +246,60 @@ pub fn ssh_hint(e: CollectError, t: &Target) -> anyhow::Error {
         CollectError::Timeout { .. } => hinted(e.to_string(), "raise --timeout SECONDS if the host is slow"),
         _ => anyhow::Error::new(e),
     }
+}
+
+/// `--rvtools FILE --out-dir DIR`: one facts file per vHost row, with the
+/// exit codes of a fleet collection (0 every host written, 1 some host rows
+/// failed while others were written, 2 nothing written or not an export).
+fn collect_rvtools(a: &CollectArgs, file: &Path) -> anyhow::Result<u8> {
+    let Some(dir) = &a.vim.out_dir else {
+        return Err(hinted("--rvtools writes one facts file per host", "give --out-dir DIR"));
+    };
+    let export = esxup_collect::rvtools::read(file).map_err(|e| {
+        let hint = match &e {
+            esxup_collect::rvtools::RvToolsError::MissingColumn { .. } => {
+                "export again with RVTools (File > Export all to Excel), without renaming its sheets or columns"
+            }
+            _ => "give the .xlsx that RVTools writes (File > Export all to Excel); CSV exports are not read",
+        };
+        hinted(e.to_string(), hint)
+    })?;
+    if !export.missing.is_empty() {
+        let sheets: Vec<&str> = export.missing.iter().map(|(s, _)| *s).collect();
+        let facts: Vec<&str> = export.missing.iter().map(|(_, f)| *f).collect();
+        eprintln!(
+            "note: {}: no {} sheet(s): {} stay unknown",
+            super::out::visible(&file.display().to_string()),
+            sheets.join(", "),
+            facts.join(", ")
+        );
+    }
+    for n in &export.notes {
+        eprintln!("note: {}", super::out::visible(n));
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("create output directory {}: {e}", dir.display()))?;
+    let names = std::sync::Mutex::new(std::collections::HashSet::new());
+    let mut reports = Vec::new();
+    for h in export.hosts {
+        let result = h.result.and_then(|f| {
+            esxup_collect::fleet::write_all(std::slice::from_ref(&f), dir, &names).map_err(|e| e.to_string())
+        });
+        if let Ok(w) = &result {
+            for x in w {
+                println!("{}", x.path.display());
+            }
+        }
+        reports.push(esxup_collect::fleet::JobReport { label: h.label, url: String::new(), result });
+    }
+    eprint!("{}", super::out::visible(&esxup_collect::fleet::summary_table(&reports)));
+    if reports.is_empty() {
+        return Err(hinted(
+            format!("{}: the vHost sheet lists no host", file.display()),
+            "export a vCenter or host that has ESXi hosts",
+        ));
+    }
+    Ok(esxup_collect::fleet::exit_code(&reports))
 }
 
 fn write_facts(path: &Path, facts: &HostFacts) -> anyhow::Result<()> {

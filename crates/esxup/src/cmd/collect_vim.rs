@@ -138,6 +138,9 @@ pub struct ApiTarget<'a> {
     pub insecure: bool,
     pub ca_file: Option<&'a Path>,
     pub password_file: Option<&'a Path>,
+    /// The password itself, already read (a rolling run reads every host's
+    /// before it starts); wins over the other sources.
+    pub password: Option<&'a str>,
     pub timeout: u64,
 }
 
@@ -158,9 +161,10 @@ pub fn api_options(t: &ApiTarget<'_>) -> anyhow::Result<(ConnectOptions, esxup_v
         t.user.map(str::to_string).or(u.user.clone()).or_else(|| env("GOVC_USERNAME")).ok_or_else(|| {
             hinted(format!("no user name for {}", u.url), "give --user USER or set GOVC_USERNAME")
         })?;
-    let password = match t.password_file {
-        Some(p) => read_password_file(p)?,
-        None => match u.password.clone().or_else(|| env("ESXUP_PASSWORD")).or_else(|| env("GOVC_PASSWORD")) {
+    let password = match (t.password, t.password_file) {
+        (Some(p), _) => p.to_string(),
+        (None, Some(p)) => read_password_file(p)?,
+        (None, None) => match u.password.clone().or_else(|| env("ESXUP_PASSWORD")).or_else(|| env("GOVC_PASSWORD")) {
             Some(p) => p,
             None if std::io::stdin().is_terminal() => esxup_collect::vim::prompt_password(&format!("Password for {user} at {}: ", u.host))
                 .map_err(|e| anyhow::anyhow!("read password from the terminal: {e}"))?,
@@ -214,6 +218,7 @@ fn run_single(a: &VimArgs, host: &str) -> anyhow::Result<VimOutcome> {
         insecure: a.insecure,
         ca_file: a.ca_file.as_deref(),
         password_file: a.password_file.as_deref(),
+        password: None,
         timeout: a.timeout,
     })?;
     if let Some(dir) = &a.out_dir {
@@ -285,43 +290,56 @@ fn inventory_jobs(a: &VimArgs, inv: &Path) -> anyhow::Result<Vec<fleet::Job>> {
     let jobs = targets
         .into_iter()
         .map(|t| {
-            let opts = (|| -> Result<ConnectOptions, String> {
-                let user = t
-                    .user
-                    .clone()
-                    .or_else(|| a.user.clone())
-                    .ok_or_else(|| "no user: set `user` in the inventory".to_string())?;
-                let password = match (&t.password_file, &t.password_env) {
-                    (Some(p), _) => read_password_file(p).map_err(|e| e.to_string())?,
-                    (None, Some(var)) => env(var)
-                        .ok_or_else(|| format!("no password: environment variable {var} is not set"))?,
-                    (None, None) => env("ESXUP_PASSWORD").ok_or_else(|| {
-                        "no password: set password_env in the inventory or ESXUP_PASSWORD".to_string()
-                    })?,
-                };
-                let mode = match (&t.thumbprint, t.insecure) {
-                    (Some(tp), _) => TlsMode::Pin(tp.clone()),
-                    (None, true) => TlsMode::Insecure,
-                    (None, false) => TlsMode::Verify,
-                };
-                if mode == TlsMode::Insecure {
-                    eprintln!(
-                        "warning: {}: insecure = true: the certificate of {} is NOT checked",
-                        t.label, t.url
-                    );
-                }
-                Ok(ConnectOptions {
-                    url: t.url.clone(),
-                    user,
-                    password,
-                    tls: TlsOptions { mode, ca_file: t.ca_file.clone().or_else(|| a.ca_file.clone()) },
-                    timeout: t.timeout.unwrap_or(Duration::from_secs(a.timeout.max(1))),
-                })
-            })();
+            let opts = inventory_options(&t, a.user.as_deref(), a.ca_file.as_deref(), a.timeout);
             fleet::Job { label: t.label.clone(), opts }
         })
         .collect();
     Ok(jobs)
+}
+
+/// The password of an inventory entry: its `password_file`, the variable
+/// its `password_env` names, or ESXUP_PASSWORD (never a prompt: many
+/// targets run at once). The error says which source is missing.
+pub fn inventory_password(t: &inventory::Target) -> Result<String, String> {
+    match (&t.password_file, &t.password_env) {
+        (Some(p), _) => read_password_file(p).map_err(|e| e.to_string()),
+        (None, Some(var)) => {
+            env(var).ok_or_else(|| format!("no password: environment variable {var} is not set"))
+        }
+        (None, None) => env("ESXUP_PASSWORD")
+            .ok_or_else(|| "no password: set password_env in the inventory or ESXUP_PASSWORD".to_string()),
+    }
+}
+
+/// Connection options of an inventory entry (`user`, `ca_file` and the
+/// timeout fall back to the command line's).
+pub fn inventory_options(
+    t: &inventory::Target,
+    user: Option<&str>,
+    ca_file: Option<&Path>,
+    timeout: u64,
+) -> Result<ConnectOptions, String> {
+    let user = t
+        .user
+        .clone()
+        .or_else(|| user.map(str::to_string))
+        .ok_or_else(|| "no user: set `user` in the inventory".to_string())?;
+    let password = inventory_password(t)?;
+    let mode = match (&t.thumbprint, t.insecure) {
+        (Some(tp), _) => TlsMode::Pin(tp.clone()),
+        (None, true) => TlsMode::Insecure,
+        (None, false) => TlsMode::Verify,
+    };
+    if mode == TlsMode::Insecure {
+        eprintln!("warning: {}: insecure = true: the certificate of {} is NOT checked", t.label, t.url);
+    }
+    Ok(ConnectOptions {
+        url: t.url.clone(),
+        user,
+        password,
+        tls: TlsOptions { mode, ca_file: t.ca_file.clone().or_else(|| ca_file.map(Path::to_path_buf)) },
+        timeout: t.timeout.unwrap_or(Duration::from_secs(timeout.max(1))),
+    })
 }
 
 fn finish_fleet(

@@ -204,7 +204,9 @@ pub fn today() -> anyhow::Result<Date> {
 }
 
 /// The knowledge base and CPU/device tables: the folder of `--kb DIR`
-/// (loaded once per process run), else the built-in ones.
+/// (loaded once per process run), else the active data
+/// ([`super::kb::default_data`]: the user data directory's bundle, else
+/// the built-in data), with the data-age warning.
 pub fn load_kb(g: &Global, cmd: For) -> anyhow::Result<(&'static Kb, &'static Tables)> {
     match &g.kb {
         Some(dir) => {
@@ -225,19 +227,17 @@ pub fn load_kb(g: &Global, cmd: For) -> anyhow::Result<(&'static Kb, &'static Ta
             })?;
             Ok((Box::leak(Box::new(kb)), Box::leak(Box::new(tables))))
         }
-        None => match cmd {
-            For::Check => {
-                let kb =
-                    Kb::embedded().map_err(|e| anyhow::anyhow!("load the built-in knowledge base: {e}"))?;
-                let tables = Tables::embedded()
-                    .map_err(|e| anyhow::anyhow!("load the built-in CPU/device tables: {e}"))?;
-                Ok((kb, tables))
-            }
-            For::Plan => Ok((
-                Kb::embedded().context("load the built-in knowledge base")?,
-                Tables::embedded().context("load the built-in CPU/device tables")?,
-            )),
-        },
+        None => {
+            // The user data directory's bundle, else the built-in data (the
+            // built-in errors keep their wording per command).
+            let a = match (super::kb::default_data(), cmd) {
+                (Ok(a), _) => a,
+                (Err(e), For::Check) => return Err(anyhow::anyhow!("{e}")),
+                (Err(e), For::Plan) => return Err(e),
+            };
+            super::kb::warn_age(g, a.kb, a.source);
+            Ok((a.kb, a.tables))
+        }
     }
 }
 

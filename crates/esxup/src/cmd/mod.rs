@@ -8,12 +8,14 @@ pub mod collect_vim;
 pub mod depot;
 pub mod fleet;
 pub mod input;
+pub mod kb;
 pub mod media;
 pub mod meta;
 pub mod out;
 pub mod plan;
 pub mod report;
 pub mod run;
+pub mod run_fleet;
 
 use crate::cli::{Cli, Command};
 
@@ -78,6 +80,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Releases(a) => build::run_releases(g, a),
         Command::Advisories(a) => build::run_advisories(g, a),
         Command::KbLint(a) => build::run_kb_lint(g, a),
+        Command::Kb(c) => kb::run_kb(g, c),
         Command::Collect(a) => collect::run_collect(g, a),
         Command::Facts(c) => collect::run_facts(g, c),
         Command::Depot(c) => depot::run_depot(g, c),

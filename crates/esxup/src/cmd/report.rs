@@ -1,7 +1,8 @@
 //! `esxup report`: the fleet report. Every host of a facts folder, an
 //! inventory or a vCenter is checked against the target, and the rows go
 //! into one self-contained HTML page (sort, filter, drill-down, charts) or
-//! a CSV / JSON / JSON Lines file with the same columns.
+//! a CSV / JSON / JSON Lines file or an Excel workbook (`xlsx`) with the
+//! same columns.
 //!
 //! Exit codes: 0 the report was written and every host was checked, 1 the
 //! report was written but some host could not be read, collected or
@@ -15,6 +16,7 @@ use crate::cli::Global;
 use anyhow::Context;
 use esxup_check::{FleetRow, TargetSpec};
 use esxup_render::fleet::{FindingTable, FleetDoc, FleetEntry};
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -27,11 +29,13 @@ pub enum ReportFormat {
     Json,
     /// One row per line.
     Jsonl,
+    /// An Excel workbook with the CSV's columns and cells (needs -o FILE or a redirected stdout).
+    Xlsx,
 }
 
 /// Write the fleet report: every host checked against a target, as one
 /// HTML page that sorts, filters and opens each host's findings (no
-/// network needed to view it), or as CSV/JSON with the same columns.
+/// network needed to view it), or as CSV/JSON/xlsx with the same columns.
 ///
 /// Without `--target`, each host is checked against its best target
 /// (`--target auto`).
@@ -57,6 +61,12 @@ pub struct ReportArgs {
 }
 
 pub fn run_report(g: &Global, mut a: ReportArgs) -> anyhow::Result<u8> {
+    if a.format == ReportFormat::Xlsx && a.output.is_none() && std::io::stdout().is_terminal() {
+        return Err(hinted(
+            "report --format xlsx: will not write a binary workbook to the terminal",
+            "give -o fleet.xlsx, or redirect standard output to a file (> fleet.xlsx)",
+        ));
+    }
     a.input.take_iso()?;
     let target_text = match a.input.target_text() {
         Ok(t) => t.to_string(),
@@ -119,7 +129,7 @@ pub fn run_report(g: &Global, mut a: ReportArgs) -> anyhow::Result<u8> {
         check_all(&cx, &fleet, a.fleet.jobs, &keep, &dup).into_iter().map(|(_, e)| e).collect();
     let failed = entries.iter().filter(|e| e.row.error.is_some()).count();
     let target_name = resolved.as_ref().map(|t| t.release.name.clone()).unwrap_or(target_text);
-    let text = match a.format {
+    let bytes: Vec<u8> = match a.format {
         ReportFormat::Html => {
             let findings = table.into_json();
             let doc = FleetDoc {
@@ -129,15 +139,15 @@ pub fn run_report(g: &Global, mut a: ReportArgs) -> anyhow::Result<u8> {
                 today: &today.to_string(),
                 lang,
             };
-            esxup_render::fleet::html(&doc, env!("CARGO_PKG_VERSION"))
+            esxup_render::fleet::html(&doc, env!("CARGO_PKG_VERSION")).into_bytes()
         }
         ReportFormat::Csv => {
             let rows: Vec<FleetRow> = entries.into_iter().map(|e| e.row).collect();
-            esxup_render::fleet::csv(lang, &rows)
+            esxup_render::fleet::csv(lang, &rows).into_bytes()
         }
         ReportFormat::Json => {
             let rows: Vec<FleetRow> = entries.into_iter().map(|e| e.row).collect();
-            esxup_render::json::to_json(&esxup_check::FleetSummary::new(rows))
+            esxup_render::json::to_json(&esxup_check::FleetSummary::new(rows)).into_bytes()
         }
         ReportFormat::Jsonl => {
             let mut o = String::new();
@@ -145,16 +155,27 @@ pub fn run_report(g: &Global, mut a: ReportArgs) -> anyhow::Result<u8> {
                 o.push_str(&serde_json::to_string(&e.row).context("write a JSON line")?);
                 o.push('\n');
             }
-            o
+            o.into_bytes()
+        }
+        ReportFormat::Xlsx => {
+            let rows: Vec<FleetRow> = entries.into_iter().map(|e| e.row).collect();
+            esxup_render::fleet_xlsx::xlsx(lang, &rows)?
         }
     };
     match &a.output {
         Some(path) => {
-            esxup_run::journal::write_file_atomic(path, text.as_bytes())
+            esxup_run::journal::write_file_atomic(path, &bytes)
                 .with_context(|| format!("write report {}", path.display()))?;
             eprintln!("wrote {}", super::out::visible(&path.display().to_string()));
         }
-        None => super::out::write_stdout(&text)?,
+        // A workbook is bytes, not text: written as it is.
+        None if a.format == ReportFormat::Xlsx => {
+            let mut o = std::io::stdout().lock();
+            o.write_all(&bytes)
+                .and_then(|()| o.flush())
+                .map_err(|e| anyhow::Error::new(e).context("write to standard output"))?;
+        }
+        None => super::out::write_stdout(&String::from_utf8_lossy(&bytes))?,
     }
     if failed > 0 {
         eprintln!("warning: {failed} host(s) could not be checked: their rows say why");

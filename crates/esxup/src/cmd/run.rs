@@ -4,7 +4,9 @@
 //! This module parses the arguments, connects (the same connection and
 //! credential rules as `esxup collect`), asks `esxup check`/`plan` for the
 //! decisions on a new run, shows the preview or runs the steps, and picks
-//! the renderer (crates/esxup-render/src/run.rs).
+//! the renderer (crates/esxup-render/src/run.rs). `--inventory` hands the
+//! run of many hosts to [`super::run_fleet`], which calls [`run_host`] for
+//! each.
 
 use super::collect::{ssh_options, SshTarget};
 use super::collect_vim::{api_options, ApiTarget};
@@ -22,6 +24,7 @@ use esxup_run::transport::ssh::SshTransport;
 use esxup_run::transport::{datastore_path, Secret, TransportError};
 use esxup_run::verify::{self, Stage, Verdict};
 use esxup_run::{HostState, RunStep};
+use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -36,7 +39,7 @@ pub enum Format {
 
 /// How to reach the host: the vSphere API (`--host`), SSH (`--ssh`), or
 /// both (a free-licence host refuses API writes; the run then goes on over SSH).
-#[derive(Debug, clap::Args)]
+#[derive(Clone, Debug, clap::Args)]
 pub struct ConnArgs {
     /// The ESXi host's vSphere API (`host`, `host:port`, `https://host`); bare `--host` reads GOVC_URL.
     #[arg(long = "host", value_name = "URL", num_args = 0..=1, default_missing_value = "")]
@@ -72,6 +75,36 @@ pub struct ConnArgs {
     /// SSH private key file [default: the ssh-agent, then a password].
     #[arg(long, value_name = "FILE", requires = "ssh")]
     pub identity: Option<PathBuf>,
+    /// The password, already read (a rolling run reads every host's first).
+    #[arg(skip)]
+    pub password: Option<Secret>,
+    /// The host's name in a rolling run (the inventory's `name`), which
+    /// the journal and the messages use instead of the URL's host.
+    #[arg(skip)]
+    pub label: Option<String>,
+}
+
+thread_local! {
+    /// The host a rolling run's worker thread narrates (`[esx01] ` before
+    /// each of its stderr lines); `None` for a run of one host.
+    static PREFIX: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Names the host of this thread's stderr lines (a rolling run's worker).
+pub(super) fn set_prefix(host: Option<&str>) {
+    PREFIX.with(|p| *p.borrow_mut() = host.map(|h| format!("[{}] ", super::out::visible(h))));
+}
+
+/// One or more lines of the run's narration on stderr. Host and VM names
+/// come from the host: control characters are escaped (a name holding
+/// `ESC[2J` must not clear the admin's terminal). In a rolling run every
+/// line starts with its host's name, since hosts run side by side.
+pub(super) fn say(text: &str) {
+    let prefix = PREFIX.with(|p| p.borrow().clone()).unwrap_or_default();
+    let mut err = std::io::stderr().lock();
+    for line in text.lines() {
+        let _ = writeln!(err, "{prefix}{}", super::out::visible(line));
+    }
 }
 
 /// Carry out the upgrade on one host, step by step, with a journal.
@@ -90,17 +123,26 @@ pub struct ConnArgs {
 /// or key, a host that did not come back, a backup or checksum that failed,
 /// a locked or corrupt journal, the host name not confirmed at the prompt):
 /// the journal says where it stopped.
-#[derive(Debug, clap::Args)]
+#[derive(Clone, Debug, clap::Args)]
 #[command(
     after_help = "Steps, in order: config-backup, vm-backup, workarounds, vm-shutdown, maintenance-on, \
 bundle-upload, image-update, reboot, verify, license, maintenance-off, vm-start, tools-upgrade, \
 vm-hardware-upgrade (esxup run --list-steps). Secrets: passwords and the licence key come from the \
 environment (ESXUP_PASSWORD, ESXUP_SSH_PASSWORD, ESXUP_LICENSE_KEY), a file or a prompt, never from \
-the command line. See docs/run.md."
+the command line. Many hosts: --inventory FILE (a rolling run, one host per cluster in maintenance mode at a time; docs/run.md \"Rolling runs\"). See docs/run.md."
 )]
 pub struct RunArgs {
     #[command(flatten)]
     pub conn: ConnArgs,
+    /// Upgrade every [[host]] of this TOML inventory, in waves: at most one host per cluster at a time.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["host", "ssh", "resume", "list_steps"])]
+    pub inventory: Option<PathBuf>,
+    /// Rolling run: how many hosts to upgrade at once (never two of one cluster).
+    #[arg(long, value_name = "N", default_value_t = 1, requires = "inventory")]
+    pub concurrency: usize,
+    /// Rolling run: go on starting hosts after one failed (its cluster stays held).
+    #[arg(long, requires = "inventory")]
+    pub keep_going: bool,
     /// Target: a build, `7.0U3g`, an image profile, `latest-8.0` [default on --resume: the journal's].
     #[arg(long, value_name = "T")]
     pub target: Option<String>,
@@ -113,7 +155,7 @@ pub struct RunArgs {
     /// Datastore the bundle goes to [default: the runbook's backup datastore].
     #[arg(long, value_name = "NAME", requires = "depot")]
     pub datastore: Option<String>,
-    /// Journal folder [default: ./esxup-journal/<host>].
+    /// Journal folder [default: ./esxup-journal/<host>; with --inventory, the folder of every host's journal folder].
     #[arg(long, value_name = "DIR")]
     pub journal: Option<PathBuf>,
     /// Continue the run the journal records (the journal must exist).
@@ -169,6 +211,9 @@ pub struct RunArgs {
     /// sent (seconds; tests).
     #[arg(long, value_name = "SECONDS", default_value_t = 300, hide = true)]
     pub reboot_grace: u64,
+    /// The licence key, already read (a rolling run reads it once).
+    #[arg(skip)]
+    pub license: Option<Secret>,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -209,6 +254,9 @@ pub struct VerifyArgs {
 }
 
 fn host_label(c: &ConnArgs) -> anyhow::Result<String> {
+    if let Some(l) = &c.label {
+        return Ok(l.clone());
+    }
     if let Some(s) = &c.ssh {
         let t: esxup_collect::ssh::Target =
             s.parse().map_err(|e: String| hinted(format!("--ssh {s}: {e}"), "write it as root@esx01"))?;
@@ -261,7 +309,7 @@ fn connect_observe(
                 if rebooting && std::time::Instant::now() < deadline =>
             {
                 if !said {
-                    eprintln!("the journal ends with the reboot: waiting for the host to answer ({e})");
+                    say(&format!("the journal ends with the reboot: waiting for the host to answer ({e})"));
                     said = true;
                 }
                 std::thread::sleep(poll);
@@ -281,6 +329,7 @@ fn connect_raw(c: &ConnArgs) -> anyhow::Result<Result<Host, TransportError>> {
                 insecure: c.insecure,
                 ca_file: c.ca_file.as_deref(),
                 password_file: c.password_file.as_deref(),
+                password: c.password.as_ref().map(Secret::expose),
                 timeout: c.timeout,
             })?;
             match ApiTransport::connect(opts) {
@@ -298,6 +347,7 @@ fn connect_raw(c: &ConnArgs) -> anyhow::Result<Result<Host, TransportError>> {
                 fingerprint: c.ssh_fingerprint.as_deref(),
                 identity: c.identity.as_deref(),
                 password_file: c.password_file.as_deref(),
+                password: c.password.as_ref().map(Secret::expose),
                 timeout: c.timeout,
             })?;
             match SshTransport::connect(opts) {
@@ -328,7 +378,10 @@ fn read_first_line(p: &Path, what: &str) -> anyhow::Result<String> {
 
 /// The licence key: `--license-file`, ESXUP_LICENSE_KEY, or (on a terminal,
 /// when the license step will run) a prompt that does not echo.
-fn license_key(a: &RunArgs, will_run: bool) -> anyhow::Result<Option<Secret>> {
+pub(super) fn license_key(a: &RunArgs, will_run: bool) -> anyhow::Result<Option<Secret>> {
+    if let Some(k) = &a.license {
+        return Ok(Some(k.clone()));
+    }
     if let Some(p) = &a.license_file {
         return Ok(Some(Secret::new(read_first_line(p, "licence key file")?)));
     }
@@ -382,7 +435,10 @@ fn plan_run(
     let resolved = esxup_check::Target::resolve(kb, &spec)
         .map_err(|e| hinted(format!("target {text:?}: {e}"), "list known releases with `esxup releases`"))?
         .ok_or_else(|| hinted("esxup run needs a definite target", "give --target"))?;
-    eprintln!("collecting the host's facts over {}", if host.has_ssh() { "ssh" } else { "the vSphere API" });
+    say(&format!(
+        "collecting the host's facts over {}",
+        if host.has_ssh() { "ssh" } else { "the vSphere API" }
+    ));
     let facts = host.facts().map_err(transport_hint)?;
     let loaded = match &a.depot {
         Some(d) => Some(input::load_image(d, a.profile.as_deref(), Some(resolved.release.build), For::Plan)?),
@@ -415,9 +471,13 @@ fn plan_run(
                 plan.route.target.name, plan.route.target.build, plan.route.target.build
             )
         };
-        eprintln!("error: {msg}");
-        eprintln!("hint: {hint}");
-        return Err(Blocked.into());
+        say(&format!("error: {msg}"));
+        say(&format!("hint: {hint}"));
+        return Err(Blocked {
+            first: format!("the check blocks {} (build {})", requested.name, requested.build),
+            blockers: plan.blockers.iter().map(|b| b.id.clone()).collect(),
+        }
+        .into());
     }
     let depot = match &a.depot {
         None => None,
@@ -478,7 +538,12 @@ fn plan_run(
 
 /// The check blocked the target: already explained on stderr, exit 1.
 #[derive(Debug)]
-struct Blocked;
+struct Blocked {
+    /// What was blocked, for a rolling run's summary row.
+    first: String,
+    /// The blocking findings' ids.
+    blockers: Vec<String>,
+}
 
 impl std::fmt::Display for Blocked {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -563,6 +628,51 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
         print(&esxup_render::run::list_steps(lang))?;
         return Ok(EXIT_OK);
     }
+    if a.inventory.is_some() {
+        return super::run_fleet::run_inventory(g, a);
+    }
+    let end = run_host(g, &a, false)?;
+    if let Some(p) = &end.preview {
+        print(p)?;
+    }
+    Ok(end.code)
+}
+
+/// How one host's run ended (a rolling run's summary row says it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum EndKind {
+    /// Without --yes: the preview (nothing changed).
+    Previewed,
+    /// Every selected step is done.
+    Done,
+    /// The check blocks the target: nothing was changed.
+    Blocked { what: String, blockers: Vec<String> },
+    /// The run stopped before a change it must not make; `manual`: a human
+    /// step comes next (the ISO installer), as planned.
+    Stopped { step: RunStep, manual: bool, reason: String },
+    /// The host name was not confirmed at the prompt.
+    NotConfirmed,
+}
+
+/// What [`run_host`] hands back: the exit code a run of this one host has,
+/// and what the rolling run needs for its schedule and summary.
+#[derive(Clone, Debug)]
+pub(super) struct HostEnd {
+    pub code: u8,
+    pub kind: EndKind,
+    /// The build the host ran when this invocation started.
+    pub from: Option<u32>,
+    /// The run's target (the journal's on a resume).
+    pub target: Option<esxup_run::journal::TargetRef>,
+    /// The preview, rendered in `--format` (only without --yes).
+    pub preview: Option<String>,
+}
+
+/// The run of one host: connect, decide (or read the journal), preview or
+/// run the steps. `fleet`: part of a rolling run, which confirmed the run
+/// for every host at once and prints the previews itself.
+pub(super) fn run_host(g: &Global, a: &RunArgs, fleet: bool) -> anyhow::Result<HostEnd> {
+    let lang = lang_of(a.lang);
     let label = host_label(&a.conn)?;
     let dir = journal_dir(a.journal.as_ref(), &label);
     let existing = if Journal::exists(&dir) {
@@ -600,6 +710,7 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    let from = state.build;
     let (plan, target, current_name, records, before_run) = match &existing {
         Some((meta, records)) => {
             check_journal(meta, &state, a.target.as_deref(), g)?;
@@ -609,10 +720,20 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
             (meta.plan.clone(), meta.target.clone(), current, records.clone(), None)
         }
         None => {
-            let (plan, requested, current) = match plan_run(g, &a, &mut host, lang) {
+            let (plan, requested, current) = match plan_run(g, a, &mut host, lang) {
                 Ok(x) => x,
-                Err(e) if e.downcast_ref::<Blocked>().is_some() => return Ok(EXIT_FINDINGS),
-                Err(e) => return Err(e),
+                Err(e) => match e.downcast::<Blocked>() {
+                    Ok(b) => {
+                        return Ok(HostEnd {
+                            code: EXIT_FINDINGS,
+                            kind: EndKind::Blocked { what: b.first, blockers: b.blockers },
+                            from,
+                            target: None,
+                            preview: None,
+                        })
+                    }
+                    Err(e) => return Err(e),
+                },
             };
             (plan, target_ref(&requested), current.map(|c| c.name), Vec::new(), Some(state.clone()))
         }
@@ -632,7 +753,7 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
         vms: a.vms.clone(),
         all_vms: a.all_vms,
         snapshot_before_hardware: a.snapshot_before_hardware,
-        license_key: license_key(&a, license_will_run)?,
+        license_key: license_key(a, license_will_run)?,
         today: input::today()?.to_string(),
     };
     if let Some(name) = a.vms.iter().find(|n| state.vm(n).is_none()) {
@@ -656,8 +777,8 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
             if a.yes {
                 return Err(hinted(msg, hint));
             }
-            eprintln!("warning: {msg}");
-            eprintln!("hint: {hint}");
+            say(&format!("warning: {msg}"));
+            say(&format!("hint: {hint}"));
         }
     }
     // A step that needs SSH, on a run without it: refuse before the first
@@ -695,26 +816,29 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
         &opts,
         &dir,
     );
+    let end = |code: u8, kind: EndKind, preview: Option<String>| HostEnd {
+        code,
+        kind,
+        from,
+        target: Some(target.clone()),
+        preview,
+    };
     if !a.yes {
-        match a.format {
-            Format::Text => print(&esxup_render::run::preview_text(&preview, lang))?,
-            Format::Json => print(&json(&preview)?)?,
-        }
-        return Ok(EXIT_OK);
+        let text = match a.format {
+            Format::Text => esxup_render::run::preview_text(&preview, lang),
+            Format::Json => json(&preview)?,
+        };
+        return Ok(end(EXIT_OK, EndKind::Previewed, Some(text)));
     }
     if a.format == Format::Text {
-        eprint!(
-            "{}",
-            esxup_render::run::preview_text(&preview, lang)
-                .lines()
-                .take_while(|l| !l.is_empty())
-                .map(|l| format!("{l}\n"))
-                .collect::<String>()
-        );
+        // The preview's head (host, build, target) before the prompt.
+        let text = esxup_render::run::preview_text(&preview, lang);
+        let head: Vec<&str> = text.lines().take_while(|l| !l.is_empty()).collect();
+        say(&head.join("\n"));
     }
-    if !confirm(&label, lang)? {
-        eprintln!("{}", esxup_i18n::t(lang, "run.ui.not_confirmed", &Default::default()));
-        return Ok(EXIT_ERROR);
+    if !fleet && !confirm(&label, lang)? {
+        say(&esxup_i18n::t(lang, "run.ui.not_confirmed", &Default::default()));
+        return Ok(end(EXIT_ERROR, EndKind::NotConfirmed, None));
     }
     let journal = match (existing, before_run) {
         (Some(_), _) => Journal::open(&dir).map_err(journal_err)?,
@@ -740,10 +864,10 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
         }
         (None, None) => unreachable!("a new run has the state before it"),
     };
-    eprintln!("{}: {}", esxup_i18n::t(lang, "run.ui.journal", &Default::default()), dir.display());
+    say(&format!("{}: {}", esxup_i18n::t(lang, "run.ui.journal", &Default::default()), dir.display()));
     let mut events = |e: esxup_run::Event| {
         if let Some(l) = esxup_render::run::event_line(&e, lang) {
-            eprintln!("{l}");
+            say(&l);
         }
     };
     let mut runner = esxup_run::Runner::new(host, journal, opts, &mut events);
@@ -751,11 +875,31 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
     drop(runner);
     match result {
         Ok(report) => {
-            eprint!("{}", esxup_render::run::summary_text(&report, &dir.display().to_string(), lang));
-            Ok(if report.stopped.is_some() { EXIT_FINDINGS } else { EXIT_OK })
+            let summary = esxup_render::run::summary_text(&report, &dir.display().to_string(), lang);
+            say(&summary);
+            Ok(match &report.stopped {
+                Some((step, stop)) => end(
+                    EXIT_FINDINGS,
+                    EndKind::Stopped {
+                        step: *step,
+                        manual: matches!(stop, esxup_run::engine::Stop::Manual { .. }),
+                        reason: summary.lines().next().unwrap_or_default().to_string(),
+                    },
+                    None,
+                ),
+                None => end(EXIT_OK, EndKind::Done, None),
+            })
         }
         Err(e) => Err(run_err(e, &dir)),
     }
+}
+
+/// Reads a host's maintenance mode once more after its run (a rolling run
+/// frees the host's cluster only when it is out of maintenance mode).
+/// `None`: it could not be read.
+pub(super) fn maintenance_after(c: &ConnArgs) -> Option<bool> {
+    let mut host = connect_raw(c).ok()?.ok()?;
+    host.observe().ok()?.maintenance_mode
 }
 
 fn journal_err(e: esxup_run::JournalError) -> anyhow::Error {

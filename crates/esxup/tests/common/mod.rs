@@ -11,11 +11,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The real `esxup` binary reporting as of `today` (`ESXUP_TODAY`), in the
-/// C locale, with the built-in knowledge base (no `ESXUP_KB`).
+/// C locale, with the built-in knowledge base (no `ESXUP_KB`, and a user
+/// data directory that holds no bundle).
 pub fn esxup_on(today: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_esxup"));
     c.env("ESXUP_TODAY", today).env("LC_ALL", "C.UTF-8").env_remove("ESXUP_KB");
+    c.env("ESXUP_DATA_DIR", no_user_data());
     c
+}
+
+/// A user data directory without a knowledge-base bundle.
+pub fn no_user_data() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("esxup-no-user-data")
 }
 
 /// Standard output of a run, as text.
@@ -94,6 +101,13 @@ pub fn assert_valid(schema_file: &str, v: &serde_json::Value) {
 
 /// The HTTP server process, stopped when dropped.
 pub struct Server(std::process::Child);
+
+impl Server {
+    /// Takes charge of a server process started elsewhere (kb_update.rs's TLS server).
+    pub fn new(child: std::process::Child) -> Server {
+        Server(child)
+    }
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
