@@ -46,6 +46,19 @@ S_KB395110 = "Broadcom KB 395110 'Unified VCF Versioning in ESXi Release' (https
 S_RESEARCH = "shared/research/README.md (key facts, checked against two sources)"
 F_PB = "esxi_profiles_bulletins_2020_2025_DERIVED.csv"
 S_PB = f"shared/research/catalog/{F_PB}"
+# VMSA-2026-0006 (Broadcom advisory 38017) CVE records, read with the search tool: each names
+# the fixed 8.0 build (lessThan '<bulletin>') and, for ESX 9.0.x.x, 'ESXi-9.0.2.0100-25595025'.
+S_CVE_2026_41703 = "CVEProject/cvelistV5 cves/2026/41xxx/CVE-2026-41703.json"
+S_CVE_2026_41709 = "CVEProject/cvelistV5 cves/2026/41xxx/CVE-2026-41709.json"
+S_CVE_2026_47876 = "CVEProject/cvelistV5 cves/2026/47xxx/CVE-2026-47876.json"
+VMSA_2026_0006 = "VMSA-2026-0006, Broadcom advisory 38017"
+# VMSA-2025-0010 (Broadcom advisory 25717) CVE records: 7.0 fixed in ESXi70U3sv-24723868.
+S_CVE_2025_41226 = "CVEProject/cvelistV5 cves/2025/41xxx/CVE-2025-41226.json"
+S_CVE_2025_41227 = "CVEProject/cvelistV5 cves/2025/41xxx/CVE-2025-41227.json"
+S_CVE_2025_41228 = "CVEProject/cvelistV5 cves/2025/41xxx/CVE-2025-41228.json"
+# A public dashboard's release table, read with the search tool (cross-check, see KNOWN_RELEASES).
+S_KNOWN = ("KNOWN_VMWARE_RELEASES table in a public dashboard's source (search-index id 56719623927; repository not "
+           "resolved): title, KB 316595-style version, date, build and release-notes URL per release")
 
 
 def clean(s):
@@ -167,11 +180,15 @@ MANUAL = [
                 "release notes: category Security, live-patchable, resolves CVE-2025-41237 (VMSA-2025-0013); depot VMware-ESXi-9.0.0.0100.24813472-depot.zip"]),
     dict(build=24957456, branch="9.0", version="9.0.1", update="1", name="ESX 9.0.1.0", kind="patch",
          date="2025-09-29", iso=True,
+         profiles=["ESXi-9.0.1-0.24957456-standard", "ESXi-9.0.1-0.24957456-no-tools"],
          sources=["installer ISO name VMware-VMvisor-Installer-9.0.1.0.24957456.x86_64.iso in several public VCF 9.0.1 deployment notes (search-index ids 5974179958, 60449127678, 18010225675)",
-                  S_VCF_ESX, S_KB395110],
-         notes=["date = vcfcheck Esx.json gaDate of 9.0.1.0 (2025-09-29); build from the ISO file name (not read from release notes)",
+                  S_VCF_ESX, S_KB395110,
+                  "ESX 9.0.1.0 release notes (techdocs.broadcom.com .../vmware-cloud-foundation-9-0-1-release-notes/esx-9-0-1-0000.html; copy at search-index id 15283974872): 'VMware ESX 9.0.1.0 | 29 SEP 2025 | Build 24957456', depot VMware-ESXi-9.0.1.0.24957456-depot.zip, image profiles ESXi-9.0.1-0.24957456-standard / -no-tools"],
+         notes=["date = vcfcheck Esx.json gaDate of 9.0.1.0 (2025-09-29) = release-notes date 29 SEP 2025; build from the ISO file name, confirmed by the release notes",
                 "KB 395110 maps the 9.x maintenance release (x.y.Z.0) to the old patch release; recorded as patch",
-                "update \"1\" is the maintenance number of 9.0.1 (9.x has no 'Update N' names; the KB schema wants the z of x.y.z repeated here)"]),
+                "update \"1\" is the maintenance number of 9.0.1 (9.x has no 'Update N' names; the KB schema wants the z of x.y.z repeated here)",
+                "release notes: ESX image ESXi_9.0.1-0.24957456, category Bugfix, not live-patchable; the build confirms the ISO file name",
+                "image profiles from the release notes; the 9.x form '<x.y.z>-0.<build>' is read by esxup-version's profile parser"]),
     dict(build=25148076, branch="9.0", version="9.0.2", update="2", name="ESX 9.0.2.0", kind="patch",
          date="2026-01-20", iso=True,
          sources=["installer ISO name VMware-VMvisor-Installer-9.0.2.0.25148076.x86_64.iso in public lab notes (search-index ids 56191422157, 69582852714, 66879203630)",
@@ -179,18 +196,46 @@ MANUAL = [
          notes=["date = vcfcheck Esx.json gaDate of 9.0.2.0 (2026-01-20); build from the ISO file name (not read from release notes)",
                 "KB 395110 maps the 9.x maintenance release to the old patch release; recorded as patch",
                 "update \"2\" is the maintenance number of 9.0.2 (9.x has no 'Update N' names; the KB schema wants the z of x.y.z repeated here)"]),
+    dict(build=25595025, branch="9.0", version="9.0.2", update="2", name="ESX 9.0.2.0100", kind="express-patch",
+         date="2026-07-29",
+         sources=[f"{S_CVE_2026_47876} (ESX 9.0.x.x affected lessThan 'ESXi-9.0.2.0100-25595025'; datePublic 2026-07-29; {VMSA_2026_0006})",
+                  f"{S_CVE_2026_41703} (same fixed version for 9.0.x.x)",
+                  f"{S_CVE_2026_41709} (same fixed version for 9.0.x.x)",
+                  f"{S_VCF_ESX} (9.0.2.0100, gaDate 1785283200000 = 2026-07-29)",
+                  f"{S_EOL}: 9.0 latest '9.0.2.0100', latestReleaseDate 2026-07-29",
+                  S_KB395110],
+         notes=["build from the VMSA-2026-0006 CVE records' fixed version 'ESXi-9.0.2.0100-25595025'; date = vcfcheck gaDate = endoflife.date latestReleaseDate = advisory date",
+                "kind from KB 395110: a 4-digit EEHH field of 0100 is the first express patch on 9.0.2",
+                "full version 9.0.2.0100.25595025"]),
     dict(build=25191479, branch="8.0", version="8.0.0", update=None, name="ESXi 8.0g", kind="patch",
          date="2026-02-13", sources=[S_VCF_ALIAS],
          notes=["vcfcheck alias '8.0.0g' = 8.0.0.25191479, 2026-02-13; kind not stated by the source (back-in-time patch of the 8.0 GA line), recorded as patch; only one source"]),
     dict(build=25205845, branch="8.0", version="8.0.3", update="3i", name="ESXi 8.0 Update 3i", kind="patch",
-         date="2026-02-24", sources=[S_VCF_ALIAS],
+         bulletin="ESXi80U3i-25205845", date="2026-02-24",
+         sources=[S_VCF_ALIAS, f"{S_CVE_2026_41703} (ESX 8.0 affected lessThan 'ESXi80U3i-25205845'; {VMSA_2026_0006})"],
          notes=["vcfcheck alias '8.0U3i' = 8.0.3.25205845, 2026-02-24 (Esx.json gaDate 2026-02-24); kind not stated by the source, recorded as patch"]),
     dict(build=25429389, branch="8.0", version="8.0.3", update="3j", name="ESXi 8.0 Update 3j", kind="patch",
-         date="2026-05-27", sources=[S_VCF_ALIAS],
+         bulletin="ESXi80U3j-25429389", date="2026-05-27",
+         sources=[S_VCF_ALIAS, f"{S_CVE_2026_41709} (ESX 8.0 affected lessThan 'ESXi80U3j-25429389'; {VMSA_2026_0006})"],
          notes=["vcfcheck alias '8.0U3j' = 8.0.3.25429389, 2026-05-27; kind not stated by the source, recorded as patch"]),
     dict(build=25595708, branch="8.0", version="8.0.3", update="3k", name="ESXi 8.0 Update 3k", kind="patch",
-         date="2026-07-29", sources=[S_VCF_ALIAS, S_EOL],
-         notes=["vcfcheck alias '8.0U3k' = 8.0.3.25595708, 2026-07-29; endoflife.date: latest 8.0 = 8.0 Update 3k, 2026-07-29; kind not stated, recorded as patch"]),
+         bulletin="ESXi80U3k-25595708", date="2026-07-29",
+         profiles=["ESXi-8.0U3k-25595708-standard", "ESXi-8.0U3k-25595708-no-tools"],
+         sources=[S_VCF_ALIAS, S_EOL,
+                  f"{S_CVE_2026_47876} (ESX 8.0 affected lessThan 'ESXi80U3k-25595708'; {VMSA_2026_0006})",
+                  "blog post with `esxcli software sources profile list -d VMware-ESXi-8.0U3k-25595708-depot.zip` output: ESXi-8.0U3k-25595708-no-tools and ESXi-8.0U3k-25595708-standard, VMware, Inc., created 2026-07-22 (search-index id 68562571875; repository not resolved)"],
+         notes=["vcfcheck alias '8.0U3k' = 8.0.3.25595708, 2026-07-29; endoflife.date: latest 8.0 = 8.0 Update 3k, 2026-07-29; kind not stated, recorded as patch",
+                "depot profile creation time 2026-07-22 (a week before the 2026-07-29 release date)"]),
+    # 7.0 security-only build named only by the VMSA-2025-0010 CVE records (not in the KB 316595 copy).
+    dict(build=24723868, branch="7.0", version="7.0.3", update="3sv", name="ESXi 7.0 Update 3v (Security Only)",
+         bulletin="ESXi70U3sv-24723868", date="2025-05-20",
+         sources=[f"{S_CVE_2025_41226} (7.0 affected lessThan 'ESXi70U3sv-24723868'; datePublic 2025-05-20; Broadcom advisory 25717 = VMSA-2025-0010)",
+                  S_CVE_2025_41227, S_CVE_2025_41228,
+                  "news report of VMSA-2025-0010 naming the patches 'ESXi80U3se-24659227' and 'ESXi70U3sv-24723868' (search-index id 3458798800)",
+                  f"{S_KB}: paired 7.0 U3v 24723872, 2025/05/20"],
+         notes=["build and bulletin from the VMSA-2025-0010 CVE records (fixed version ESXi70U3sv-24723868); the KB 316595 copy does not list this security-only build",
+                "date = the advisory's date 2025-05-20 (CVE datePublic), which is also the KB date of the paired standard release 7.0 U3v 24723872; no dated source for the build itself",
+                "name written in this file's convention for security-only images ('Update 3v (Security Only)', VMware's 's' letter in the bulletin); no source read gives a release name, VMware names it only by its bulletin"]),
     dict(build=25626445, branch="8.0", version="8.0.2", update="2f", name="ESXi 8.0 Update 2f", kind="patch",
          date="2026-08-03", sources=[S_VCF_ALIAS],
          notes=["vcfcheck alias '8.0U2f' = 8.0.2.25626445, 2026-08-03 (Esx.json gaDate 2026-08-03); back-in-time patch of the 8.0 U2 line; kind not stated, recorded as patch"]),
@@ -209,6 +254,8 @@ EXTRA = {
                    sources=["CVEProject/cvelistV5 cves/2021/21xxx/CVE-2021-21974.json (fixed version ESXi70U1c-17325551)"]),
     19193900: dict(bulletin="ESXi70U3c-19193900",
                    sources=["Tenable Nessus plugin vmware_esxi_vmsa-2022-0004.nasl (shared/research/catalog/tenable_nessus_esxi_vmsa_fixed_builds_DERIVED.csv)"]),
+    20036586: dict(bulletin="ESXi70U3sf-20036586",
+                   sources=["CVEProject/cvelistV5 cves/2022/31xxx/CVE-2022-31681.json (affected: '7.0 prior to ESXi70U3sf-20036586'; VMSA-2022-0025)"]),
     20841705: dict(bulletin="ESXi70U3si-20841705",
                    sources=["CVEProject/cvelistV5 cves/2022/31xxx/CVE-2022-31705.json (fixed version ESXi70U3si-20841705)"]),
     23307199: dict(bulletin="ESXi70U3p-23307199",
@@ -581,6 +628,45 @@ KIND = {
     15517548: ("express-patch", "wireshark and endoflife.date call it 'ESXi 6.0 Express Patch 25' / '6.0 EP 25'"),
     24859861: ("patch", "a third-party catalog (see supplement note) names it 'ESXi 8.0.3 P06'"),
     25067014: ("patch", "a third-party catalog (see supplement note) names it 'ESXi 8.0.3 P07'"),
+    24723868: ("security-only", "security-only from the 's' bulletin (the -s images of 7.0 carry security fixes only); no source states the class"),
+}
+
+
+# S_KNOWN release table: build -> (title, KB 316595-style version, date), cross-check only. Applied
+# after KIND so the note can compare the table's version (P = patch, EP = express patch) with the kind kept.
+KNOWN_RELEASES = {
+    25067014: ("VMware ESXi 8.0 Update 3h", "ESXi 8.0.3 P07", "2025-12-15"),
+    25205845: ("VMware ESXi 8.0 Update 3i", "ESXi 8.0.3 P08", "2026-02-24"),
+    25429389: ("VMware ESXi 8.0 Update 3j", "ESXi 8.0.3 P09", "2026-05-27"),
+}
+
+
+# Supplement notes that later rows made stale: build -> {note as the supplement writes it: note written}.
+# The old text must still be there (a supplement edit stops the run, to be looked at again).
+REWORDED_NOTES = {
+    # esxi_2020_2025_supplement.csv, 9.0 GA row: 9.0.0.0100 and 9.0.1.0 were "not added as rows" (9.0.1.0
+    # "build not found") when the supplement was written; both are MANUAL rows now, 9.0.1.0's build from its
+    # ISO name and release notes.
+    24755229: {
+        ("product renamed ESX from 9.0; version format per Broadcom KB 395110. Later in 2025: 9.0.0.0100 (build "
+         "24813472 per itiligent issue #37; 2025-07-15 per vcfcheck/endoflife) and 9.0.1.0 (2025-09-29 per "
+         "vcfcheck/endoflife, build not found) - not added as rows"):
+        ("product renamed ESX from 9.0; version format per Broadcom KB 395110. Later in 2025: 9.0.0.0100 (build "
+         "24813472, 2025-07-15) and 9.0.1.0 (build 24957456, 2025-09-29), both records of this file (the supplement "
+         "listed them without rows and without 9.0.1.0's build)"),
+    },
+}
+
+
+# `unsourced` reasons that say more than unsourced_reasons' generic text, per build and field.
+# A reason for a field the record has is refused (the loader and kb-lint reject it too).
+UNSOURCED = {
+    24957456: dict(
+        bulletin=("the ESX 9.0.1.0 release notes list no rollup bulletin: their 'ESX Images' table names the image "
+                  "'ESXi_9.0.1-0.24957456' (an image name and version, not a bulletin), so none is recorded")),
+    25595025: dict(
+        bulletin=("no release notes or depot listing read for this build; the CVE records name the fix as "
+                  "'ESXi-9.0.2.0100-25595025' (a version string, recorded in notes, not a bulletin)")),
 }
 
 
@@ -619,12 +705,24 @@ def unsourced_reasons(r):
 def finish(rows):
     out = {}
     for b, r in rows.items():
+        for old, reworded in REWORDED_NOTES.get(b, {}).items():
+            if old not in r["notes"]:
+                raise SystemExit(f"REWORDED_NOTES: build {b} has no note {old!r}")
+            r["notes"][r["notes"].index(old)] = reworded
         if b in KIND:
             r["kind"], why = KIND[b]
             add_note(r, "kind: " + why)
         elif r["kind"] is None and r["name"]:
             r["kind"] = "patch"
             add_note(r, "kind not stated by the sources; recorded as patch")
+        if b in KNOWN_RELEASES:
+            title, ver, d = KNOWN_RELEASES[b]
+            add_source(r, S_KNOWN)
+            k = kind_from_kb_version(ver, title)[0]
+            kinds = f"{k}, as recorded" if k == r["kind"] else f"{k} by that version; recorded as {r['kind']}"
+            add_note(r, f"cross-check: that table lists '{title}', version '{ver}', {d}, build {b} ({kinds})")
+            if d != r["date"]:
+                add_note(r, f"that table dates it {d} (kept: {r['date']})")
         if b in PAIRED and not r["date"]:
             p = rows[PAIRED[b]]
             r["date"] = p["date"]
@@ -634,6 +732,12 @@ def finish(rows):
             r["withdrawn"] = WITHDRAWN[b]
         if r["branch"] in COMPLETE_BRANCHES:
             r["unsourced"] = unsourced_reasons(r)
+            for k, why in UNSOURCED.get(b, {}).items():
+                if k not in r["unsourced"]:
+                    raise SystemExit(f"UNSOURCED: build {b} has {k}; no reason may be given for it")
+                r["unsourced"][k] = why
+        elif b in UNSOURCED:
+            raise SystemExit(f"UNSOURCED: build {b} is on {r['branch']}, outside COMPLETE_BRANCHES")
         missing = [k for k in ("version", "name", "kind", "date") if not r[k]]
         if missing:
             print(f"skipped {b} ({r['branch']} {r['name']}): missing {missing}", file=sys.stderr)

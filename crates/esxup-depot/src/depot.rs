@@ -200,16 +200,21 @@ struct Acc {
 impl Depot {
     /// Opens a depot: an offline bundle `.zip`, an extracted depot folder, or
     /// an `http(s)://` URL (of `index.xml`, of the depot folder, or of a zip).
+    /// `broadcom:` and Broadcom's token URLs are opened with the download
+    /// token kept out of every label ([`crate::broadcom`]): the depot's
+    /// [`Depot::location`] is then the masked URL.
     pub fn open(location: &str) -> Result<Depot, DepotError> {
         Depot::open_with(location, &OpenOptions::default())
     }
 
     /// [`Depot::open`] with explicit limits and cache directory.
     pub fn open_with(location: &str, opts: &OpenOptions) -> Result<Depot, DepotError> {
+        let loc = crate::broadcom::split_token(location)?;
+        let location = loc.masked.as_str();
         let budget = Budget::new(opts.clone());
         let mut acc = Acc::default();
         let root = if location.starts_with("http://") || location.starts_with("https://") {
-            let cache = HttpCache::new(opts);
+            let cache = HttpCache::new(opts, &loc, loc.token_in_url.as_ref())?;
             if location.ends_with(".zip") {
                 let bytes = cache.get(location, &budget)?;
                 let store = ZipStore::open(location, Box::new(Cursor::new(bytes)))?;

@@ -28,6 +28,17 @@ pub enum DepotError {
     /// `message` names the cause, `source` keeps the HTTP library's error.
     #[error("fetch {url}: {message}")]
     Transport { url: String, message: String, source: Option<Box<dyn std::error::Error + Send + Sync>> },
+    /// A Broadcom depot URL names `<token>` and no download token was given.
+    #[error("fetch {url}: no download token given (neither ESXUP_BROADCOM_TOKEN nor ESXUP_BROADCOM_TOKEN_FILE is set)")]
+    NoToken { url: String },
+    /// The download token could not be read or is not a token (`origin`
+    /// names the variable, file or URL; the message never quotes the token).
+    #[error("read download token from {origin}: {message}")]
+    Token { origin: String, message: String },
+    /// Broadcom refused a request naming the download token: `status` is
+    /// 401 or 403, `message` says what Broadcom KB 395322 means by it.
+    #[error("fetch {url}: server answered {status} {message}")]
+    TokenRefused { url: String, status: u16, message: String },
     #[error("verify {path}: {kind} checksum mismatch: expected {expected}, got {actual}")]
     Checksum { path: String, kind: String, expected: String, actual: String },
     #[error("read signature {path}: {message}")]

@@ -11,7 +11,10 @@
 //!   [`backwards_vibs`]: VIBs an image would take back in time.
 //! - [`driver_readiness`]: devices without a native driver in the target.
 //! - [`diff_profiles`]: Compare-EsxImageProfile and more.
+//! - [`broadcom`]: `broadcom:` and Broadcom's download-token URLs, the
+//!   token kept out of every message, label and cache path.
 
+pub mod broadcom;
 mod depot;
 mod diff;
 mod error;

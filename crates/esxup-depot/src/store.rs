@@ -37,6 +37,10 @@ pub struct OpenOptions {
     /// Keep snapshots of parsed metadata zips in `<cache_dir>/parsed/`
     /// (keyed by the zip's sha256) and reuse them.
     pub snapshots: bool,
+    /// The Broadcom download token for a location naming `<token>`
+    /// [default: the one given in the URL, else `ESXUP_BROADCOM_TOKEN`,
+    /// else the file `ESXUP_BROADCOM_TOKEN_FILE` names; see [`crate::broadcom`]].
+    pub download_token: Option<crate::broadcom::DownloadToken>,
 }
 
 impl Default for OpenOptions {
@@ -48,6 +52,7 @@ impl Default for OpenOptions {
             max_ratio: 200,
             timeout: Duration::from_secs(30),
             snapshots: false,
+            download_token: None,
         }
     }
 }
@@ -337,21 +342,78 @@ pub enum FetchOutcome {
 }
 
 /// An HTTP client with an on-disk cache.
+///
+/// Every URL it is given is the masked one (a Broadcom URL names `<token>`,
+/// [`crate::broadcom`]): the cache is keyed by it, the log and the errors
+/// name it, and the token is put in only for the request itself. So the
+/// cache of one Broadcom depot is shared by every token: the files are the
+/// same whoever downloads them, and sharing leaks nothing, since each use
+/// revalidates with the token of that run (an expired or wrong token gets
+/// its 401/403, never the cached copy).
 pub(crate) struct HttpCache {
     dir: PathBuf,
     agent: ureq::Agent,
     /// The deadline of every request (named in timeout errors).
     timeout: Duration,
+    /// `<base>/<token>/` and the token put in there.
+    token: Option<(String, crate::broadcom::DownloadToken)>,
     pub log: std::sync::Mutex<Vec<(String, FetchOutcome)>>,
 }
 
 impl HttpCache {
-    pub fn new(opts: &OpenOptions) -> HttpCache {
-        HttpCache {
+    /// The client for the masked `location` (see [`crate::broadcom::split_token`]):
+    /// certificates are verified against the Mozilla roots and the
+    /// system's (`SSL_CERT_FILE` / `SSL_CERT_DIR` are honoured, for a
+    /// mirror with a private CA); a location naming `<token>` needs a token.
+    pub fn new(
+        opts: &OpenOptions,
+        location: &crate::broadcom::Location,
+        given: Option<&crate::broadcom::DownloadToken>,
+    ) -> Result<HttpCache, DepotError> {
+        let tls_opts = esxup_vim::TlsOptions { mode: esxup_vim::TlsMode::Verify, ca_file: None };
+        let (tls, _) = esxup_vim::tls::client_config(&tls_opts).map_err(|e| DepotError::Http {
+            url: location.masked.clone(),
+            message: format!("cannot set up TLS: {e}"),
+        })?;
+        let token = match &location.token_prefix {
+            Some(prefix) => {
+                let t = crate::broadcom::token_for(opts.download_token.as_ref().or(given))?
+                    .ok_or_else(|| DepotError::NoToken { url: location.masked.clone() })?;
+                Some((prefix.clone(), t))
+            }
+            None => None,
+        };
+        Ok(HttpCache {
             dir: opts.cache_dir(),
-            agent: ureq::AgentBuilder::new().timeout(opts.timeout).build(),
+            agent: ureq::AgentBuilder::new().timeout(opts.timeout).tls_config(tls).build(),
             timeout: opts.timeout,
+            token,
             log: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The URL to request for the masked `url`.
+    fn real_url(&self, url: &str) -> String {
+        match &self.token {
+            Some((prefix, t)) => crate::broadcom::unmask(url, prefix, t),
+            None => url.to_string(),
+        }
+    }
+
+    /// `e` with the token masked in its text and its source chain.
+    fn masked(&self, e: DepotError) -> DepotError {
+        let Some((_, t)) = &self.token else { return e };
+        match e {
+            DepotError::Transport { url, message, source } => DepotError::Transport {
+                url,
+                message: crate::broadcom::mask_text(&message, t),
+                source: source.map(|s| {
+                    let text = crate::broadcom::mask_text(&s.to_string(), t);
+                    Box::new(crate::broadcom::Masked { text, inner: s })
+                        as Box<dyn std::error::Error + Send + Sync>
+                }),
+            },
+            e => e,
         }
     }
 
@@ -363,13 +425,17 @@ impl HttpCache {
     /// GETs `url`, sending If-None-Match / If-Modified-Since when a cached
     /// copy exists, and returns the body (bounded).
     pub fn get(&self, url: &str, budget: &Budget) -> Result<Vec<u8>, DepotError> {
+        self.get_inner(url, budget).map_err(|e| self.masked(e))
+    }
+
+    fn get_inner(&self, url: &str, budget: &Budget) -> Result<Vec<u8>, DepotError> {
         let http_err = |m: String| DepotError::Http { url: url.to_string(), message: m };
         let (body_path, meta_path) = self.paths(url);
         let cached_meta: Option<CacheMeta> = std::fs::read(&meta_path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .filter(|m: &CacheMeta| m.url == url && body_path.exists());
-        let mut req = self.agent.get(url);
+        let mut req = self.agent.get(&self.real_url(url));
         if let Some(m) = &cached_meta {
             if let Some(e) = &m.etag {
                 req = req.set("If-None-Match", e);
@@ -381,7 +447,16 @@ impl HttpCache {
         let resp = match req.call() {
             Ok(r) => r,
             Err(ureq::Error::Status(code, r)) => {
-                return Err(http_err(format!("server answered {code} {}", r.status_text())))
+                let names_token =
+                    self.token.as_ref().is_some_and(|(prefix, _)| url.starts_with(prefix.as_str()));
+                if let Some(m) = crate::broadcom::refusal(code).filter(|_| names_token) {
+                    return Err(DepotError::TokenRefused {
+                        url: url.to_string(),
+                        status: code,
+                        message: format!("{}: {m}", r.status_text()),
+                    });
+                }
+                return Err(http_err(format!("server answered {code} {}", r.status_text())));
             }
             Err(ureq::Error::Transport(t)) => return Err(transport_error(url, t, self.timeout)),
         };

@@ -468,7 +468,8 @@ fn patch_at(toks: &[String], i: usize) -> Option<(PatchRef, usize)> {
     None
 }
 
-/// Image profile: `ESXi-7.0U3g-20328353-standard`, `ESXi-6.7.0-20210304001-no-tools`.
+/// Image profile: `ESXi-7.0U3g-20328353-standard`, `ESXi-6.7.0-20210304001-no-tools`,
+/// `ESXi-9.0.1-0.24957456-standard`.
 fn scan_profile(q: &mut ParsedQuery, tok: &str) -> bool {
     let parts: Vec<&str> = tok.split('-').collect();
     if parts.len() < 4 || !parts[0].eq_ignore_ascii_case("esxi") {
@@ -478,7 +479,13 @@ fn scan_profile(q: &mut ParsedQuery, tok: &str) -> bool {
         return false;
     };
     // 6.x security-only profiles end the dated id with `s`: 20150701001s.
-    if !all_digits(parts[2].strip_suffix('s').unwrap_or(parts[2])) {
+    // 9.x profiles write `<patch level>.<build>`: ESXi-9.0.1-0.24957456-standard
+    // (ESX 9.0.1.0 release notes).
+    let id = match parts[2].split_once('.') {
+        Some((level, b)) if all_digits(level) && all_digits(b) => b,
+        _ => parts[2].strip_suffix('s').unwrap_or(parts[2]),
+    };
+    if !all_digits(id) {
         return false;
     }
     if letter.is_some() {
@@ -493,7 +500,7 @@ fn scan_profile(q: &mut ParsedQuery, tok: &str) -> bool {
         q.set_update(u, tok);
     }
     // 7.0+ profiles carry the build; 6.x profiles a dated patch id (YYYYMMDDNNN).
-    if let Some(b) = as_build(parts[2]) {
+    if let Some(b) = as_build(id) {
         q.set_build(b, tok);
     }
     true

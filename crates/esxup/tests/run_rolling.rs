@@ -315,6 +315,8 @@ fn inventory_errors_are_rows_and_secrets_stay_out_of_the_output() {
             ("DC0_C0_H0", &good, ""),
             ("esx-unknown", &stranger, ""),
             ("esx-nopw", &nopw, "cluster = \"\"\npassword_env = \"ESXUP_TEST_UNSET_VARIABLE\"\n"),
+            // A name with a terminal escape (TOML's \u001b): shown escaped.
+            ("evil\\u001b[2J", &nopw, "cluster = \"\"\npassword_env = \"ESXUP_TEST_UNSET_VARIABLE\"\n"),
         ],
     );
     let journal = dir.path().join("journals");
@@ -329,6 +331,7 @@ fn inventory_errors_are_rows_and_secrets_stay_out_of_the_output() {
     assert!(row(&so, "esx-nopw").contains("ESXUP_TEST_UNSET_VARIABLE is not set"), "{log}");
     assert!(row(&so, "DC0_C0_H0").contains("waiting at image-update"), "{log}");
     assert!(stranger.calls().get("Login").is_none() && nopw.calls().get("Login").is_none(), "{log}");
+    assert!(!log.contains('\u{1b}') && so.contains("evil\\x1b[2J"), "escaped, not raw: {log}");
     assert!(!log.contains(sim::PASSWORD) && !log.contains(LICENSE_7), "no secret in the output: {log}");
     for f in walk(&journal) {
         let text = std::fs::read_to_string(&f).unwrap_or_default();

@@ -465,14 +465,38 @@ impl Transport for SshTransport {
                 }
                 Ok(Outcome::None)
             }
-            Change::ProfileUpdate { .. } => {
-                let cmd = self.describe(c);
-                let (status, out, err) = self.exec(&cmd, None)?;
-                let text = String::from_utf8_lossy(&out).into_owned();
+            Change::ProfileUpdate { depot, profile, dry_run } => {
+                let label = self.describe(c);
+                // A Broadcom depot names <token> (esxup_depot::broadcom): the
+                // host's esxcli needs the real URL, so the token goes on
+                // standard input, never in this command line or the journal.
+                let host_depot = esxup_depot::broadcom::split_for_host(depot)
+                    .map_err(|e| TransportError::Answer { op: label.clone(), message: e.to_string() })?;
+                let (cmd, token) = match host_depot {
+                    Some((head, tail, token)) if !format!("{head}{tail}").contains(['"', '$', '`', '\\']) => {
+                        (
+                            format!(
+                                "read -r t && esxcli software profile update -d \"{head}$t/{tail}\" -p {}{}",
+                                quote(profile),
+                                if *dry_run { " --dry-run" } else { "" }
+                            ),
+                            Some(token),
+                        )
+                    }
+                    _ => (label.clone(), None),
+                };
+                let secret = token.as_ref().map(|t| format!("{}\n", t.expose_secret()));
+                let (status, out, err) = self.exec_as(&cmd, &label, secret.as_deref().map(str::as_bytes))?;
+                // esxcli names the depot URL in its errors: masked again.
+                let mask = |s: String| match &token {
+                    Some(t) => s.replace(t.expose_secret(), esxup_depot::broadcom::TOKEN_PLACEHOLDER),
+                    None => s,
+                };
+                let (text, err) = (mask(String::from_utf8_lossy(&out).into_owned()), mask(err));
                 if status != 0 {
                     let all = if text.trim().is_empty() { err } else { text };
                     return Err(TransportError::Refused {
-                        op: format!("`{cmd}`"),
+                        op: format!("`{label}`"),
                         message: all.trim().to_string(),
                     });
                 }

@@ -191,6 +191,14 @@ fn image_profiles() {
         p("ESXi-6.7.0-20210304001-no-tools").profile.as_deref(),
         Some("ESXi-6.7.0-20210304001-no-tools")
     );
+    // 9.x: `<patch level>.<build>` (ESX 9.0.1.0 release notes name
+    // ESXi-9.0.1-0.24957456-standard and -no-tools).
+    let q = p("ESXi-9.0.1-0.24957456-standard");
+    assert_eq!(q.profile.as_deref(), Some("ESXi-9.0.1-0.24957456-standard"));
+    assert_eq!((q.version, q.build), (v("9.0.1"), Some(24957456)));
+    assert_eq!(p("ESXi-9.0.1-0.24957456-no-tools").build, Some(24957456));
+    // Not a profile: a dot that is not `<digits>.<digits>`.
+    assert!(parse_query("ESXi-9.0.1-0.x-standard").is_err());
     // Security-only profile of 8.0 U3e (blog quoting the 8.0U3e release notes, supplement row 62).
     let q = p("ESXi-8.0U3se-24659227-standard");
     assert_eq!((q.version, q.build, q.update.as_deref()), (v("8.0.3"), Some(24659227), Some("3se")));

@@ -21,13 +21,18 @@ use std::path::PathBuf;
 pub enum DepotCommand {
     /// List bulletins, components and profiles of a depot.
     Ls {
-        /// Offline bundle zip, extracted depot folder, or http(s) URL.
+        /// Offline bundle zip, extracted depot folder, http(s) URL, or
+        /// `broadcom:` (Broadcom's ESXi depot, the download token from
+        /// ESXUP_BROADCOM_TOKEN or the file ESXUP_BROADCOM_TOKEN_FILE names).
+        #[arg(value_parser = super::broadcom::DepotArg)]
         depot: String,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
     /// List the image profiles of a depot.
     Profiles {
+        /// Depot, as for `esxup depot ls`.
+        #[arg(value_parser = super::broadcom::DepotArg)]
         depot: String,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -36,6 +41,8 @@ pub enum DepotCommand {
     DryRun(DryRunArgs),
     /// Compare two image profiles (like Compare-EsxImageProfile).
     Diff {
+        /// Depot, as for `esxup depot ls`.
+        #[arg(value_parser = super::broadcom::DepotArg)]
         depot: String,
         profile_a: String,
         profile_b: String,
@@ -45,6 +52,8 @@ pub enum DepotCommand {
     /// Verify the VIB files a depot holds against its metadata checksums, and
     /// each VIB's signature against its descriptor (trust not checked).
     Verify {
+        /// Depot, as for `esxup depot ls`.
+        #[arg(value_parser = super::broadcom::DepotArg)]
         depot: String,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
@@ -55,8 +64,10 @@ pub enum DepotCommand {
 #[command(group(clap::ArgGroup::new("host").required(true).args(["facts", "vib_list", "host_profile"])))]
 #[command(group(clap::ArgGroup::new("image").required(true).args(["depot", "iso"])))]
 pub struct DryRunArgs {
-    /// Offline bundle zip, extracted depot folder, or http(s) URL.
-    #[arg(long)]
+    /// Offline bundle zip, extracted depot folder, http(s) URL, or
+    /// `broadcom:` (Broadcom's ESXi depot, the download token from
+    /// ESXUP_BROADCOM_TOKEN or the file ESXUP_BROADCOM_TOKEN_FILE names).
+    #[arg(long, value_parser = super::broadcom::DepotArg)]
     pub depot: Option<String>,
     /// An ESXi installer ISO: its image profile is the target (read like a depot).
     #[arg(long, value_name = "FILE.iso")]
@@ -106,6 +117,9 @@ fn open_depot(location: &str) -> anyhow::Result<Depot> {
     // Online depots are cached on disk anyway; keep their parsed metadata too.
     let opts = OpenOptions { snapshots: location.starts_with("http"), ..OpenOptions::default() };
     let d = Depot::open_with(location, &opts).map_err(|e| {
+        if let Some(hint) = super::broadcom::open_hint(location, &e) {
+            return hinted(format!("open depot {location}: {e}"), hint);
+        }
         let hint = if location.starts_with("http") {
             "check the URL and the network; a depot URL names index.xml or its folder"
         } else {

@@ -36,8 +36,10 @@ pub struct InputArgs {
     pub target: Option<String>,
     /// Depot or offline bundle of the target image, path or URL (or a text
     /// file of VIB ids, one per line); `esxup plan` also uses it in the
-    /// esxcli commands of the runbook.
-    #[arg(long, value_name = "DEPOT")]
+    /// esxcli commands of the runbook. `broadcom:` is Broadcom's ESXi
+    /// online depot, with the download token from ESXUP_BROADCOM_TOKEN (or
+    /// the file ESXUP_BROADCOM_TOKEN_FILE names); it is never printed.
+    #[arg(long, value_name = "DEPOT", value_parser = super::broadcom::DepotArg)]
     pub depot: Option<String>,
     /// ESXi installer ISO of the target: its image profile stands for the
     /// target image, as with --depot, and its build is the default target.
@@ -363,7 +365,13 @@ pub fn load_image(
             return Ok(LoadedImage { image, depot: None });
         }
     }
-    let d = esxup_depot::Depot::open(depot).with_context(|| format!("open depot {depot}"))?;
+    let d = esxup_depot::Depot::open(depot).map_err(|e| match super::broadcom::open_hint(depot, &e) {
+        Some(hint) => anyhow::Error::new(super::HintedWithCause {
+            hinted: super::Hinted { message: format!("open depot {depot}"), hint },
+            cause: Box::new(e),
+        }),
+        None => anyhow::Error::new(e).context(format!("open depot {depot}")),
+    })?;
     let names = || d.profiles().iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
     let prof = match profile {
         Some(n) => d.profile(n).ok_or_else(|| {

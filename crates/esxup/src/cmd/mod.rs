@@ -1,6 +1,7 @@
 //! Command implementations: one module per command group, each owning its
 //! clap `Args` and a `run` returning the process exit code.
 
+pub mod broadcom;
 pub mod build;
 pub mod check;
 pub mod collect;

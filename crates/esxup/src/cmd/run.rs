@@ -146,8 +146,8 @@ pub struct RunArgs {
     /// Target: a build, `7.0U3g`, an image profile, `latest-8.0` [default on --resume: the journal's].
     #[arg(long, value_name = "T")]
     pub target: Option<String>,
-    /// Offline bundle (path) or online depot (URL) of the target image, for the esxcli route.
-    #[arg(long, value_name = "DEPOT")]
+    /// Offline bundle (path) or online depot (URL, `broadcom:`) of the target, for the esxcli route
+    #[arg(long, value_name = "DEPOT", value_parser = super::broadcom::DepotArg)]
     pub depot: Option<String>,
     /// Image profile in the depot [default: the `-standard` one of the target build].
     #[arg(long, value_name = "NAME", requires = "depot")]
@@ -633,7 +633,8 @@ pub fn run_run(g: &Global, a: RunArgs) -> anyhow::Result<u8> {
     }
     let end = run_host(g, &a, false)?;
     if let Some(p) = &end.preview {
-        print(p)?;
+        // Host and VM names come from the host (JSON escapes them itself).
+        print(&super::out::visible(p))?;
     }
     Ok(end.code)
 }
@@ -926,7 +927,11 @@ pub fn run_journal(_g: &Global, c: JournalCommand) -> anyhow::Result<u8> {
         JournalCommand::Show { dir, format, lang } => {
             let (meta, records) = Journal::read(&dir).map_err(journal_err)?;
             match format {
-                Format::Text => print(&esxup_render::run::journal_table(&meta, &records, lang_of(lang)))?,
+                Format::Text => print(&super::out::visible(&esxup_render::run::journal_table(
+                    &meta,
+                    &records,
+                    lang_of(lang),
+                )))?,
                 Format::Json => {
                     let v =
                         esxup_run::JournalShow { schema_version: JOURNAL_SCHEMA_VERSION, run: meta, records };
@@ -955,7 +960,7 @@ pub fn run_verify(g: &Global, a: VerifyArgs) -> anyhow::Result<u8> {
     let expect = esxup_run::Runner::expectations(&records, &meta.plan);
     let report = verify::verify(&meta, &state, Stage::Final, &expect);
     match a.format {
-        Format::Text => print(&esxup_render::run::verify_text(&report, lang))?,
+        Format::Text => print(&super::out::visible(&esxup_render::run::verify_text(&report, lang)))?,
         Format::Json => print(&json(&report)?)?,
     }
     Ok(match report.verdict() {
