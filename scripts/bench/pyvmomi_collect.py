@@ -6,7 +6,8 @@ VirtualMachine and Datastore through one ContainerView and paged
 RetrievePropertiesEx) and the licence assignments, builds one small record
 per host and writes them as JSON, so both sides do comparable work: fetch,
 decode, summarise, write. Written the plain way a pyVmomi script would be
-(sequential calls).
+(sequential calls). `collect()` is the per-vCenter collection;
+pyvmomi_fleet.py runs it over a fleet inventory.
 
 usage: pyvmomi_collect.py URL USER THUMBPRINT OUT.json   (password in ESXUP_PASSWORD)
 """
@@ -31,11 +32,11 @@ VM_PATHS = ["name", "runtime.host", "runtime.powerState", "config.version", "con
 DS_PATHS = ["summary.name", "summary.type", "summary.capacity", "summary.freeSpace", "info"]
 
 
-def main():
-    url, user, thumbprint, out = sys.argv[1:5]
+def collect(url, user, thumbprint, password):
+    """Collects one vCenter (or host): one record per host, its VMs and licence."""
     u = urlparse(url)
     ctx = ssl._create_unverified_context()  # pinned by thumbprint below
-    si = SmartConnect(host=u.hostname, port=u.port or 443, user=user, pwd=os.environ["ESXUP_PASSWORD"],
+    si = SmartConnect(host=u.hostname, port=u.port or 443, user=user, pwd=password,
                       sslContext=ctx, thumbprint=thumbprint.replace(":", ""))
     try:
         content = si.RetrieveContent()
@@ -96,11 +97,22 @@ def main():
         for moid, h in hosts.items():
             h["vms"] = vms_by_host.get(moid, [])
             h["license"] = lic.get(moid)
-        with open(out, "w") as f:
-            json.dump(list(hosts.values()), f, indent=2)
-        print(f"pyvmomi: {len(hosts)} hosts, {sum(len(h['vms']) for h in hosts.values())} VMs", file=sys.stderr)
+        return list(hosts.values())
     finally:
         Disconnect(si)
+
+
+def write(records, out):
+    """Writes the records of one collection as one JSON file."""
+    with open(out, "w") as f:
+        json.dump(records, f, indent=2)
+
+
+def main():
+    url, user, thumbprint, out = sys.argv[1:5]
+    records = collect(url, user, thumbprint, os.environ["ESXUP_PASSWORD"])
+    write(records, out)
+    print(f"pyvmomi: {len(records)} hosts, {sum(len(h['vms']) for h in records)} VMs", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ pub use simulate::{
     backwards_vibs, dry_run, simulate, simulate_many, Decision, DryRun, Mode, Problem, ProblemKind,
     Transaction, TxOptions,
 };
-pub use store::{fetch_https, FetchOutcome, OpenOptions};
+pub use store::{fetch_https, DownloadProgress, FetchOutcome, OpenOptions, Progress, ProgressReader};
 pub use vibfile::{
     ar_members, verify_against_metadata, ArMember, PayloadCheck, VibCheck, VibCheckStatus, VibFile,
     VibSignature,

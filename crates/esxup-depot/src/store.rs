@@ -41,6 +41,64 @@ pub struct OpenOptions {
     /// [default: the one given in the URL, else `ESXUP_BROADCOM_TOKEN`,
     /// else the file `ESXUP_BROADCOM_TOKEN_FILE` names; see [`crate::broadcom`]].
     pub download_token: Option<crate::broadcom::DownloadToken>,
+    /// Told about every HTTP download's bytes as they arrive (the CLI draws
+    /// a bar from it); `None`: nothing is told.
+    pub progress: Option<Progress>,
+}
+
+/// What a download tells its observer; the library draws nothing itself.
+pub trait DownloadProgress: Send + Sync {
+    /// A download of the (masked) `url` starts; `total` from Content-Length.
+    fn start(&self, url: &str, total: Option<u64>);
+    /// `n` more bytes arrived.
+    fn advance(&self, n: u64);
+    /// The download ended (complete or not).
+    fn finish(&self);
+}
+
+/// A shared [`DownloadProgress`] (cloned with the options).
+#[derive(Clone)]
+pub struct Progress(pub std::sync::Arc<dyn DownloadProgress>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress(..)")
+    }
+}
+
+/// A reader that tells a [`DownloadProgress`] what it read (downloads here,
+/// the bundle upload of `esxup run`).
+pub struct ProgressReader<R> {
+    inner: R,
+    progress: Option<Progress>,
+}
+
+impl<R> ProgressReader<R> {
+    /// Tells `progress` (if any) that a transfer of `label` of `total` bytes starts.
+    pub fn new(inner: R, progress: Option<Progress>, label: &str, total: Option<u64>) -> ProgressReader<R> {
+        if let Some(p) = &progress {
+            p.0.start(label, total);
+        }
+        ProgressReader { inner, progress }
+    }
+}
+
+impl<R> Drop for ProgressReader<R> {
+    fn drop(&mut self) {
+        if let Some(p) = &self.progress {
+            p.0.finish();
+        }
+    }
+}
+
+impl<R: Read> Read for ProgressReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(p) = &self.progress {
+            p.0.advance(n as u64);
+        }
+        Ok(n)
+    }
 }
 
 impl Default for OpenOptions {
@@ -53,6 +111,7 @@ impl Default for OpenOptions {
             timeout: Duration::from_secs(30),
             snapshots: false,
             download_token: None,
+            progress: None,
         }
     }
 }
@@ -358,6 +417,7 @@ pub(crate) struct HttpCache {
     /// `<base>/<token>/` and the token put in there.
     token: Option<(String, crate::broadcom::DownloadToken)>,
     pub log: std::sync::Mutex<Vec<(String, FetchOutcome)>>,
+    progress: Option<Progress>,
 }
 
 impl HttpCache {
@@ -389,6 +449,7 @@ impl HttpCache {
             timeout: opts.timeout,
             token,
             log: std::sync::Mutex::new(Vec::new()),
+            progress: opts.progress.clone(),
         })
     }
 
@@ -485,8 +546,8 @@ impl HttpCache {
             last_modified: resp.header("Last-Modified").map(str::to_string),
         };
         let mut body = Vec::new();
-        resp.into_reader()
-            .take(max + 1)
+        let total = resp.header("Content-Length").and_then(|l| l.parse::<u64>().ok());
+        ProgressReader::new(resp.into_reader().take(max + 1), self.progress.clone(), url, total)
             .read_to_end(&mut body)
             .map_err(|e| body_error(url, e, self.timeout))?;
         if body.len() as u64 > max {

@@ -254,6 +254,16 @@ impl Host {
         self.ssh.is_some()
     }
 
+    /// Tells `p` the bytes of the bundle upload, whichever transport makes it.
+    pub fn set_transfer_progress(&mut self, p: Option<esxup_depot::Progress>) {
+        if let Some(a) = &mut self.api {
+            a.progress = p.clone();
+        }
+        if let Some(s) = &mut self.ssh {
+            s.progress = p;
+        }
+    }
+
     /// The hardware UUIDs the API and SSH report (`None` for a transport
     /// the run does not have): both must name the same machine.
     pub fn uuids(&mut self) -> Result<(Option<String>, Option<String>), TransportError> {

@@ -58,6 +58,8 @@ pub struct ApiTransport {
     pub task_timeout: Duration,
     /// How long a file transfer (the offline bundle) may take.
     pub transfer_timeout: Duration,
+    /// Told the bytes of the bundle upload as they go (the CLI's bar).
+    pub progress: Option<esxup_depot::Progress>,
 }
 
 impl std::fmt::Debug for ApiTransport {
@@ -153,6 +155,7 @@ impl ApiTransport {
             client: Some(client),
             task_timeout: Duration::from_secs(30 * 60),
             transfer_timeout: Duration::from_secs(2 * 60 * 60),
+            progress: None,
         })
     }
 
@@ -395,6 +398,7 @@ impl Transport for ApiTransport {
                 })?;
                 let timeout = self.transfer_timeout;
                 let size = *size;
+                let f = esxup_depot::ProgressReader::new(f, self.progress.clone(), name, Some(size));
                 self.with("upload the bundle", |c| c.http_put("upload the bundle", &url, f, size, timeout))?;
                 Ok(Outcome::None)
             }

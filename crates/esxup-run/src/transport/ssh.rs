@@ -48,6 +48,8 @@ pub struct SshTransport {
     /// by the next [`SshTransport::read`] of the same command. Emptied at the
     /// end of every observation: a later read always asks the host again.
     prefetched: std::collections::HashMap<String, Option<String>>,
+    /// Told the bytes of the bundle upload as they go (the CLI's bar).
+    pub progress: Option<esxup_depot::Progress>,
 }
 
 /// Ends each command of a batch: `printf '\n<MARK> %s\n' "$?"` prints the
@@ -136,7 +138,7 @@ impl SshTransport {
     /// Connects (checks the host key, authenticates).
     pub fn connect(opts: SshOptions) -> Result<SshTransport, TransportError> {
         let src = SshSource::connect(&opts).map_err(|e| map_collect("connect", e))?;
-        Ok(SshTransport { opts, src: Some(src), prefetched: Default::default() })
+        Ok(SshTransport { opts, src: Some(src), prefetched: Default::default(), progress: None })
     }
 
     /// `user@host:port`.
@@ -440,15 +442,17 @@ impl Transport for SshTransport {
                 }
                 Ok(Outcome::Bytes(out))
             }
-            Change::Upload { datastore, name, local, .. } => {
+            Change::Upload { datastore, name, local, size } => {
                 let dir = format!("/vmfs/volumes/{datastore}/esxup");
                 self.change(&format!("mkdir -p {}", quote(&dir)), None)?;
                 let cmd = format!("cat > {}", quote(&datastore_path(datastore, name)));
+                let progress = self.progress.clone();
                 let src = self.src()?;
-                let mut f = std::fs::File::open(local).map_err(|e| TransportError::Answer {
+                let f = std::fs::File::open(local).map_err(|e| TransportError::Answer {
                     op: format!("read {}", local.display()),
                     message: e.to_string(),
                 })?;
+                let mut f = esxup_depot::ProgressReader::new(f, progress, name, Some(*size));
                 let r = src.run_with_input(&cmd, &mut f);
                 let (status, _, err) = match r {
                     Ok(x) => x,

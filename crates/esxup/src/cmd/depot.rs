@@ -115,7 +115,11 @@ pub enum VibCommand {
 
 fn open_depot(location: &str) -> anyhow::Result<Depot> {
     // Online depots are cached on disk anyway; keep their parsed metadata too.
-    let opts = OpenOptions { snapshots: location.starts_with("http"), ..OpenOptions::default() };
+    let opts = OpenOptions {
+        snapshots: location.starts_with("http"),
+        progress: super::out::download_progress(),
+        ..OpenOptions::default()
+    };
     let d = Depot::open_with(location, &opts).map_err(|e| {
         if let Some(hint) = super::broadcom::open_hint(location, &e) {
             return hinted(format!("open depot {location}: {e}"), hint);

@@ -365,12 +365,18 @@ pub fn load_image(
             return Ok(LoadedImage { image, depot: None });
         }
     }
-    let d = esxup_depot::Depot::open(depot).map_err(|e| match super::broadcom::open_hint(depot, &e) {
-        Some(hint) => anyhow::Error::new(super::HintedWithCause {
-            hinted: super::Hinted { message: format!("open depot {depot}"), hint },
-            cause: Box::new(e),
-        }),
-        None => anyhow::Error::new(e).context(format!("open depot {depot}")),
+    let opts = esxup_depot::OpenOptions {
+        progress: super::out::download_progress(),
+        ..esxup_depot::OpenOptions::default()
+    };
+    let d = esxup_depot::Depot::open_with(depot, &opts).map_err(|e| {
+        match super::broadcom::open_hint(depot, &e) {
+            Some(hint) => anyhow::Error::new(super::HintedWithCause {
+                hinted: super::Hinted { message: format!("open depot {depot}"), hint },
+                cause: Box::new(e),
+            }),
+            None => anyhow::Error::new(e).context(format!("open depot {depot}")),
+        }
     })?;
     let names = || d.profiles().iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ");
     let prof = match profile {

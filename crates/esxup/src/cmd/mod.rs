@@ -76,6 +76,7 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
 
 pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     let g = &cli.global;
+    out::set_quiet(g.quiet);
     match cli.command {
         Command::Build(a) => build::run_build(g, a),
         Command::Releases(a) => build::run_releases(g, a),

@@ -85,3 +85,79 @@ pub fn install_broken_pipe_hook() {
         default(info);
     }));
 }
+
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--quiet` for the whole process (set once by `dispatch`), for progress
+/// drawn deep inside a command (depot downloads).
+pub fn set_quiet(q: bool) {
+    QUIET.store(q, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// A download bar on stderr (bytes, rate, ETA), one per download, cleared
+/// when it ends: only when stderr is a terminal and `--quiet` is not given
+/// (piped stderr stays free of redraws).
+struct DownloadBar {
+    /// `downloading`, `uploading`.
+    verb: &'static str,
+    bar: std::sync::Mutex<Option<indicatif::ProgressBar>>,
+}
+
+impl esxup_depot::DownloadProgress for DownloadBar {
+    fn start(&self, url: &str, total: Option<u64>) {
+        let pb = match total {
+            Some(n) => indicatif::ProgressBar::new(n),
+            None => indicatif::ProgressBar::new_spinner(),
+        };
+        let template = if total.is_some() {
+            "{msg} {bar:25} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+        } else {
+            "{msg} {spinner} {bytes} {bytes_per_sec}"
+        };
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            pb.set_style(style);
+        }
+        // The URL is the masked one (a Broadcom token never shows); only its
+        // last segment, escaped, fits the line.
+        let name = url.rsplit('/').find(|s| !s.is_empty()).unwrap_or(url);
+        pb.set_message(format!("{} {}", self.verb, visible(name)));
+        pb.tick();
+        if let Ok(mut b) = self.bar.lock() {
+            *b = Some(pb);
+        }
+    }
+
+    fn advance(&self, n: u64) {
+        if let Ok(b) = self.bar.lock() {
+            if let Some(pb) = b.as_ref() {
+                pb.inc(n);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Ok(mut b) = self.bar.lock() {
+            if let Some(pb) = b.take() {
+                pb.finish_and_clear();
+            }
+        }
+    }
+}
+
+/// The download progress for depot options, or `None` (not a terminal, or `--quiet`).
+pub fn download_progress() -> Option<esxup_depot::Progress> {
+    transfer_bar("downloading")
+}
+
+/// The progress of `esxup run`'s bundle upload, or `None` (as above).
+pub fn upload_progress() -> Option<esxup_depot::Progress> {
+    transfer_bar("uploading")
+}
+
+fn transfer_bar(verb: &'static str) -> Option<esxup_depot::Progress> {
+    use std::io::IsTerminal;
+    if QUIET.load(std::sync::atomic::Ordering::Relaxed) || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    Some(esxup_depot::Progress(std::sync::Arc::new(DownloadBar { verb, bar: std::sync::Mutex::new(None) })))
+}

@@ -871,6 +871,11 @@ pub(super) fn run_host(g: &Global, a: &RunArgs, fleet: bool) -> anyhow::Result<H
             say(&l);
         }
     };
+    // A bar for the bundle upload; not in a rolling run, whose hosts'
+    // lines interleave on one stderr.
+    if !fleet {
+        host.set_transfer_progress(super::out::upload_progress());
+    }
     let mut runner = esxup_run::Runner::new(host, journal, opts, &mut events);
     let result = runner.run();
     drop(runner);
