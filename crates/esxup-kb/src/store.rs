@@ -468,6 +468,26 @@ pub fn install(
         message: e.to_string(),
     };
     std::fs::create_dir_all(&root).map_err(|e| werr(&root, e))?;
+    // One update at a time: a second one would remove the first's staging
+    // folder below as a leftover. The lock goes with the process (a killed
+    // update leaves no stale lock).
+    let lock_path = root.join(".update.lock");
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| werr(&lock_path, e))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(BundleError::Write {
+                path: root.display().to_string(),
+                message: "another `esxup kb update` is running on this data directory".into(),
+            })
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(werr(&lock_path, e)),
+    }
     let (current, previous) = (root.join("current"), root.join("previous"));
     // An update interrupted between its two renames: take previous/ back first.
     if !current.exists() && previous.join(MANIFEST).is_file() {

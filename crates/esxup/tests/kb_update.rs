@@ -313,9 +313,9 @@ fn update_killed_before_or_between_renames_keeps_the_old_data() {
     let left: Vec<String> = std::fs::read_dir(data.join("kb"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with('.'))
+        .filter(|n| n.starts_with('.') && n != ".update.lock")
         .collect();
-    assert!(left.is_empty(), "{left:?}");
+    assert!(left.is_empty(), "no staging leftovers (the lock file stays, unlocked): {left:?}");
 }
 
 #[test]
@@ -502,4 +502,28 @@ fn serve_https(dir: &Path, cert: &Path, key: &Path) -> (common::Server, u16) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     (server, port)
+}
+
+#[test]
+fn a_second_update_at_the_same_time_is_refused() {
+    let t = tempfile::tempdir().unwrap();
+    let (data, old) = with_old_data(t.path());
+    let (bundle, _) = builtin_bundle(t.path());
+    // Another update holds the data directory's lock (as a running
+    // `esxup kb update` does, until it ends).
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(data.join("kb/.update.lock"))
+        .unwrap();
+    lock.lock().unwrap();
+    let o = esxup(&data, &["kb", "update", "--from", bundle.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("another `esxup kb update` is running"), "{}", stderr(&o));
+    assert_unchanged(&data, &old);
+    // Once it ends, the update goes through.
+    drop(lock);
+    let o = esxup(&data, &["kb", "update", "--from", bundle.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
