@@ -335,5 +335,6 @@ pub fn json_schemas() -> Vec<(&'static str, String)> {
         ("releases.schema.json", s::<ReleasesReport>()),
         ("advisories.schema.json", s::<AdvisoriesReport>()),
         ("kb-lint.schema.json", s::<LintReport>()),
+        ("kb-status.schema.json", s::<crate::status::KbStatus>()),
     ]
 }

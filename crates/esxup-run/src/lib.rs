@@ -12,7 +12,8 @@
 //!   `esxup check` and `esxup plan` (the same [`automation`] function
 //!   marks the runbook's steps);
 //! - [`verify`], [`bundle`] (configuration backups), [`esxcli`] (esxcli's
-//!   installation results against esxup's own simulation).
+//!   installation results against esxup's own simulation), [`rolling`]
+//!   (the JSON of a rolling run over an inventory).
 
 pub mod bundle;
 pub mod engine;
@@ -20,6 +21,7 @@ pub mod esxcli;
 pub mod journal;
 pub mod plan;
 pub mod preview;
+pub mod rolling;
 pub mod state;
 pub mod time;
 pub mod transport;
@@ -52,5 +54,7 @@ pub fn json_schemas() -> Vec<(&'static str, String)> {
         ("journal.schema.json", s::<JournalShow>()),
         ("verify.schema.json", s::<verify::VerifyReport>()),
         ("run-preview.schema.json", s::<preview::Preview>()),
+        ("run-rolling-preview.schema.json", s::<rolling::RollingPreview>()),
+        ("run-rolling.schema.json", s::<rolling::RollingReport>()),
     ]
 }

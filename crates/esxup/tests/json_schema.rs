@@ -105,6 +105,7 @@ fn every_json_output_validates_against_its_schema() {
         ("advisories.schema.json", vec!["advisories".into(), "17167734".into()]),
         ("advisories.schema.json", vec!["advisories".into(), "25595708".into()]),
         ("kb-lint.schema.json", vec!["kb-lint".into()]),
+        ("kb-status.schema.json", vec!["kb".into(), "status".into(), "--coverage".into()]),
         ("host-facts.schema.json", vec!["facts".into(), "show".into(), seed.clone()]),
         (
             "check-fleet.schema.json",

@@ -227,6 +227,7 @@ fn rolling_iso_upgrade_takes_one_host_per_cluster_at_a_time() {
     log += &out(&o);
     assert_eq!(common::code(&o), 0, "{log}");
     let v: Value = serde_json::from_str(&common::stdout(&o)).expect("summary JSON");
+    common::assert_valid("run-rolling.schema.json", &v);
     assert_eq!(v["totals"], serde_json::json!({"done": 5}), "{log}");
     for s in sims.iter().chain([&solo]) {
         let st = s.state();
@@ -270,6 +271,23 @@ fn the_first_failure_stops_the_schedule_unless_keep_going() {
     let journal = dir.path().join("journals");
     let mut log = String::new();
 
+    // The preview as JSON: every host with its wave, nothing changed.
+    let o = run(&inv, &journal, &["--format", "json"]);
+    log += &out(&o);
+    assert_eq!(common::code(&o), 0, "{log}");
+    let v: Value = serde_json::from_str(&common::stdout(&o)).expect("preview JSON");
+    common::assert_valid("run-rolling-preview.schema.json", &v);
+    let waves: Vec<(String, u64)> = v["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["host"].as_str().unwrap().to_string(), h["wave"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(waves, [("esx-bad".into(), 1), ("esx-x2".into(), 2), ("esx-y1".into(), 1)], "{log}");
+    assert!(v["hosts"][0]["preview"]["steps"].is_array(), "the host's own preview: {v}");
+    let logins = |s: &Sim| s.calls().get("Login").and_then(Value::as_u64).unwrap_or(0);
+    let before = [logins(&x2), logins(&y1)];
+
     let o = run(&inv, &journal, &["--yes"]);
     log += &out(&o);
     assert_eq!(common::code(&o), 2, "{log}");
@@ -278,9 +296,9 @@ fn the_first_failure_stops_the_schedule_unless_keep_going() {
     for h in ["esx-x2", "esx-y1"] {
         assert!(row(&so, h).contains("not started: the run stopped after esx-bad failed"), "{log}");
     }
-    for s in [&x2, &y1] {
-        let calls = s.calls();
-        assert!(calls.get("EnterMaintenanceMode_Task").is_none() && calls.get("Login").is_none(), "{log}");
+    for (s, n) in [(&x2, before[0]), (&y1, before[1])] {
+        assert!(s.calls().get("EnterMaintenanceMode_Task").is_none(), "{log}");
+        assert_eq!(logins(s), n, "not even logged in to by the run: {log}");
     }
     assert!(common::stderr(&o).contains("--keep-going"), "{log}");
 

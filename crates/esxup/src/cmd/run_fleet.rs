@@ -39,6 +39,9 @@ use esxup_collect::fleet::inventory::{self, Target, TargetKind};
 use esxup_collect::fleet::safe_stem;
 use esxup_collect::vim::ClusterMember;
 use esxup_run::journal::Journal;
+use esxup_run::rolling::{
+    Blocked, PreviewHost, RollingPreview, RollingReport, RollingRow, ROLLING_SCHEMA_VERSION,
+};
 use esxup_run::transport::Secret;
 use esxup_run::RunStep;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -309,10 +312,19 @@ fn preview_all(
                         .preview
                         .as_deref()
                         .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok());
-                    json_hosts.push(serde_json::json!({
-                        "host": m.label, "cluster": m.cluster, "wave": m.wave, "preview": preview,
-                        "blocked": match &end.kind { EndKind::Blocked { what, blockers } => serde_json::json!({"what": what, "blockers": blockers}), _ => serde_json::Value::Null },
-                    }));
+                    json_hosts.push(PreviewHost {
+                        host: Some(m.label.clone()),
+                        cluster: m.cluster.clone(),
+                        wave: Some(m.wave),
+                        preview,
+                        blocked: match &end.kind {
+                            EndKind::Blocked { what, blockers } => {
+                                Some(Blocked { what: what.clone(), blockers: blockers.clone() })
+                            }
+                            _ => None,
+                        },
+                        error: None,
+                    });
                 }
                 rows[i] = Some(Row::Ended { end, mm_after: None });
             }
@@ -320,7 +332,14 @@ fn preview_all(
                 let error = err_text(&e);
                 eprintln!("[{}] error: {}", super::out::visible(&m.label), super::out::visible(&error));
                 if a.format == Format::Json {
-                    json_hosts.push(serde_json::json!({"host": m.label, "cluster": m.cluster, "wave": m.wave, "error": error}));
+                    json_hosts.push(PreviewHost {
+                        host: Some(m.label.clone()),
+                        cluster: m.cluster.clone(),
+                        wave: Some(m.wave),
+                        preview: None,
+                        blocked: None,
+                        error: Some(error.clone()),
+                    });
                 }
                 rows[i] = Some(Row::Failed { error, mm_after: None });
             }
@@ -329,14 +348,25 @@ fn preview_all(
     for (i, r) in rows.iter().enumerate() {
         if let (Some(Row::Failed { error, .. }), None) = (r, &members[i]) {
             if a.format == Format::Json {
-                json_hosts.push(serde_json::json!({"error": error, "index": i}));
+                json_hosts.push(PreviewHost {
+                    host: None,
+                    cluster: None,
+                    wave: None,
+                    preview: None,
+                    blocked: None,
+                    error: Some(format!("[[host]] #{}: {error}", i + 1)),
+                });
             } else {
                 eprintln!("error: [[host]] #{}: {}", i + 1, super::out::visible(error));
             }
         }
     }
     if a.format == Format::Json {
-        let v = serde_json::json!({"concurrency": a.concurrency, "hosts": json_hosts});
+        let v = RollingPreview {
+            schema_version: ROLLING_SCHEMA_VERSION,
+            concurrency: a.concurrency,
+            hosts: json_hosts,
+        };
         writeln!(out, "{}", serde_json::to_string_pretty(&v).context("serialise JSON")?)?;
     } else {
         writeln!(out, "Waves (at most one host per cluster at a time, up to {} at once):", a.concurrency)?;
@@ -649,10 +679,15 @@ fn print_summary(
             (Some(j), _) if Journal::exists(j) => j.display().to_string(),
             _ => "-".into(),
         };
-        json_rows.push(serde_json::json!({
-            "host": label, "cluster": cluster, "build": from, "target": target,
-            "result": word, "detail": result, "journal": (journal_text != "-").then_some(&journal_text),
-        }));
+        json_rows.push(RollingRow {
+            host: label.clone(),
+            cluster: cluster.clone(),
+            build: from,
+            target: target.clone(),
+            result: word.to_string(),
+            detail: result.clone(),
+            journal: (journal_text != "-").then(|| journal_text.clone()),
+        });
         table.push([
             label,
             cluster_text(&cluster),
@@ -666,7 +701,8 @@ fn print_summary(
     match a.format {
         Format::Text => out.write_all(super::out::visible(&columns(&table)).as_bytes())?,
         Format::Json => {
-            let v = serde_json::json!({"hosts": json_rows, "totals": counts});
+            let totals = counts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+            let v = RollingReport { schema_version: ROLLING_SCHEMA_VERSION, hosts: json_rows, totals };
             writeln!(out, "{}", serde_json::to_string_pretty(&v).context("serialise JSON")?)?;
         }
     }
