@@ -876,7 +876,10 @@ fn parse_metadata_zip(label: &str, bytes: &[u8], budget: &Budget, acc: &mut Acc)
     if !budget.opts.snapshots {
         return parse_metadata_zip_xml(label, bytes, budget, acc);
     }
+    let timing = std::env::var_os("ESXUP_DEPOT_TIMING").is_some();
+    let t0 = std::time::Instant::now();
     let path = crate::snapshot::path_for(&budget.opts.cache_dir(), bytes);
+    let t_hash = t0.elapsed();
     let snap = match crate::snapshot::load(&path, label) {
         Some(s) => s,
         None => {
@@ -891,6 +894,9 @@ fn parse_metadata_zip(label: &str, bytes: &[u8], budget: &Budget, acc: &mut Acc)
             snap
         }
     };
+    if timing {
+        eprintln!("timing: {label}: snapshot key (sha256) {t_hash:?}, snapshot {:?}", t0.elapsed() - t_hash);
+    }
     merge_parts(acc, snap.parsed, snap.base_images, snap.addons);
     Ok(())
 }

@@ -10,7 +10,11 @@ use esxup_facts::AcceptanceLevel;
 use esxup_version::vib::{Constraint, Relation, VibVersion};
 use std::path::{Path, PathBuf};
 
-const MAGIC: &[u8] = b"ESXUP-DEPOT-SNAPSHOT-1\n";
+// Version 2: every string's bytes in one block after the header, validated
+// as UTF-8 once on load (version 1 interleaved them with the records and
+// validated each one: 105 M of the warm run's 961 M instructions besides
+// the sha256 of the zips).
+const MAGIC: &[u8] = b"ESXUP-DEPOT-SNAPSHOT-2\n";
 
 /// What one metadata zip yields.
 pub(crate) struct Snap {
@@ -30,12 +34,14 @@ const LABEL: &str = "\u{1}zip\u{1}";
 
 pub(crate) fn load(path: &Path, label: &str) -> Option<Snap> {
     let bytes = std::fs::read(path).ok()?;
-    let mut d = Dec { b: &bytes, i: 0 };
+    let mut d = Dec { b: &bytes, i: 0, s: "", j: 0 };
     if d.take(MAGIC.len())? != MAGIC {
         return None;
     }
+    let n = d.len()?;
+    d.s = std::str::from_utf8(d.take(n)?).ok()?;
     let mut snap = d.snap()?;
-    if d.i != bytes.len() {
+    if d.i != bytes.len() || d.j != d.s.len() {
         return None;
     }
     for w in &mut snap.parsed.warnings {
@@ -52,8 +58,7 @@ pub(crate) fn load(path: &Path, label: &str) -> Option<Snap> {
 
 /// Best effort: a snapshot that cannot be written is simply not there next time.
 pub(crate) fn store(path: &Path, snap: &Snap, label: &str) {
-    let mut e = Enc(Vec::with_capacity(1 << 20));
-    e.0.extend_from_slice(MAGIC);
+    let mut e = Enc(Vec::with_capacity(1 << 20), Vec::with_capacity(1 << 22));
     let relabel = |s: &str| s.replace(label, LABEL);
     let generic = Snap {
         parsed: Parsed {
@@ -76,18 +81,39 @@ pub(crate) fn store(path: &Path, snap: &Snap, label: &str) {
         .map(|p| ImageProfile { source: relabel(&p.source), ..p.clone() })
         .collect();
     e.snap_parts(&snap.parsed.vibs, &snap.parsed.bulletins, &profiles, &generic);
+    // Header, strings, records: written one after the other (not joined
+    // in memory, which would hold the snapshot twice).
+    let mut head = Enc(Vec::with_capacity(MAGIC.len() + 10), Vec::new());
+    head.0.extend_from_slice(MAGIC);
+    head.u64(e.1.len() as u64);
     if let Some(dir) = path.parent() {
         if std::fs::create_dir_all(dir).is_err() {
             return;
         }
     }
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&tmp, &e.0).is_ok() && std::fs::rename(&tmp, path).is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let write = || -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::File::create(&tmp)?;
+        for part in [&head.0, &e.1, &e.0] {
+            f.write_all(part)?;
+        }
+        Ok(())
+    };
+    match write() {
+        Ok(()) => {
+            if std::fs::rename(&tmp, path).is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+        }
+        Err(_) => {
+            let _ = std::fs::remove_file(&tmp);
+        }
     }
 }
 
-struct Enc(Vec<u8>);
+/// Records, and the bytes of their strings (in the order written).
+struct Enc(Vec<u8>, Vec<u8>);
 
 impl Enc {
     fn u64(&mut self, v: u64) {
@@ -105,7 +131,7 @@ impl Enc {
     }
     fn str(&mut self, s: &str) {
         self.u64(s.len() as u64);
-        self.0.extend_from_slice(s.as_bytes());
+        self.1.extend_from_slice(s.as_bytes());
     }
     fn ostr(&mut self, s: &Option<String>) {
         match s {
@@ -307,6 +333,9 @@ impl Enc {
 struct Dec<'a> {
     b: &'a [u8],
     i: usize,
+    /// The strings block (validated UTF-8) and how much of it was read.
+    s: &'a str,
+    j: usize,
 }
 
 impl<'a> Dec<'a> {
@@ -334,9 +363,23 @@ impl<'a> Dec<'a> {
         // A length can never exceed what is left: refuse absurd allocations.
         (n <= self.b.len() - self.i).then_some(n)
     }
+    /// The next string, borrowed from the strings block (`get` refuses a
+    /// cut that is not on a character boundary).
+    fn raw_str(&mut self) -> Option<&'a str> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        let s = self.s.get(self.j..self.j.checked_add(n)?)?;
+        self.j += n;
+        Some(s)
+    }
     fn str(&mut self) -> Option<String> {
-        let n = self.len()?;
-        std::str::from_utf8(self.take(n)?).ok().map(str::to_string)
+        self.raw_str().map(str::to_string)
+    }
+    fn oraw_str(&mut self) -> Option<Option<&'a str>> {
+        match self.byte()? {
+            0 => Some(None),
+            1 => Some(Some(self.raw_str()?)),
+            _ => None,
+        }
     }
     fn ostr(&mut self) -> Option<Option<String>> {
         match self.byte()? {
@@ -396,7 +439,7 @@ impl<'a> Dec<'a> {
                 5 => Some(Relation::Gt),
                 _ => return None,
             };
-            let version = d.ostr()?.map(|v| VibVersion::parse(&v));
+            let version = d.oraw_str()?.map(VibVersion::parse);
             Some(Constraint { name, relation, version })
         })
     }
@@ -411,7 +454,7 @@ impl<'a> Dec<'a> {
             id: self.str()?,
             vendor: self.str()?,
             name: self.str()?,
-            version: VibVersion::parse(&self.str()?),
+            version: VibVersion::parse(self.raw_str()?),
             kind: self.str()?,
             summary: self.ostr()?,
             description: self.ostr()?,
@@ -420,7 +463,7 @@ impl<'a> Dec<'a> {
             conflicts: self.cons()?,
             replaces: self.cons()?,
             provides: self.vec(|d| {
-                Some(Provide { name: d.str()?, version: d.ostr()?.map(|v| VibVersion::parse(&v)) })
+                Some(Provide { name: d.str()?, version: d.oraw_str()?.map(VibVersion::parse) })
             })?,
             compatible_with: self.cons()?,
             software_tags: self.strs()?,
@@ -470,7 +513,7 @@ impl<'a> Dec<'a> {
                 1 => Some(ComponentSpec {
                     name: self.str()?,
                     ui_name: self.ostr()?,
-                    version: VibVersion::parse(&self.str()?),
+                    version: VibVersion::parse(self.raw_str()?),
                     ui_version: self.ostr()?,
                 }),
                 _ => return None,
@@ -545,6 +588,17 @@ mod tests {
         assert_eq!(back.addons, snap.addons);
         assert_eq!(back.parsed.warnings, ["/new/place.zip!vibs/x.xml: w"]);
         let bytes = std::fs::read(&p).unwrap();
+        // A string length that cuts a character in two (the strings block
+        // holds "é" as two bytes) is refused, not a panic.
+        let mut e = Enc(Vec::new(), Vec::new());
+        e.0.extend_from_slice(MAGIC);
+        e.u64(2);
+        e.0.extend_from_slice("é".as_bytes());
+        let mut d = Dec { b: &[1], i: 0, s: "é", j: 0 };
+        assert!(d.raw_str().is_none());
+        assert_eq!(Dec { b: &[2], i: 0, s: "é", j: 0 }.raw_str(), Some("é"));
+        std::fs::write(&p, &e.0).unwrap();
+        assert!(load(&p, "x").is_none());
         for cut in [1, MAGIC.len() + 3, bytes.len() - 1] {
             std::fs::write(&p, &bytes[..cut]).unwrap();
             assert!(load(&p, "x").is_none(), "cut at {cut}");
