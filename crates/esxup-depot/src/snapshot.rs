@@ -462,9 +462,8 @@ impl<'a> Dec<'a> {
             depends: self.cons()?,
             conflicts: self.cons()?,
             replaces: self.cons()?,
-            provides: self.vec(|d| {
-                Some(Provide { name: d.str()?, version: d.oraw_str()?.map(VibVersion::parse) })
-            })?,
+            provides: self
+                .vec(|d| Some(Provide { name: d.str()?, version: d.oraw_str()?.map(VibVersion::parse) }))?,
             compatible_with: self.cons()?,
             software_tags: self.strs()?,
             maintenance_mode: self.obool()?,
