@@ -40,7 +40,7 @@ impl Site {
         common::write_synthetic_depot(&main);
         // Broadcom's depot index is vmw-depot-index.xml, beside the vendor folders.
         std::fs::copy(main.join("index.xml"), main.join("vmw-depot-index.xml")).unwrap();
-        let (ca, cert, key) = make_certs(tmp.path());
+        let (ca, cert, key) = common::make_test_certs(tmp.path());
         let (server, port) = serve_https(&www, &cert, &key);
         Site {
             _server: server,
@@ -284,70 +284,6 @@ fn an_old_hostupdate_url_points_to_broadcom() {
             stderr(&o)
         );
     }
-}
-
-fn openssl(args: &[&str]) {
-    let o = Command::new("openssl")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("openssl is needed ({e}): run scripts/test.sh"));
-    assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
-}
-
-/// A CA and a server certificate for 127.0.0.1 signed by it (as kb_update.rs makes them).
-fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
-    let subj_ca = "/CN=esxup test CA";
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        subj_ca,
-        "-keyout",
-        &p("ca.key"),
-        "-out",
-        &p("ca.pem"),
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        &p("srv.key"),
-        "-out",
-        &p("srv.csr"),
-    ]);
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &p("srv.csr"),
-        "-CA",
-        &p("ca.pem"),
-        "-CAkey",
-        &p("ca.key"),
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        &p("ext.cnf"),
-        "-out",
-        &p("srv.pem"),
-    ]);
-    (dir.join("ca.pem"), dir.join("srv.pem"), dir.join("srv.key"))
 }
 
 /// Serves `dir` over TLS: paths under `/<GOOD>/PROD/COMP/ESX_HOST/` as

@@ -405,7 +405,7 @@ fn https_url_with_and_without_the_ca() {
     let www = t.path().join("www");
     std::fs::create_dir_all(&www).unwrap();
     std::fs::copy(&bundle, www.join("kb.tar.zst")).unwrap();
-    let (ca, cert, key) = make_certs(t.path());
+    let (ca, cert, key) = common::make_test_certs(t.path());
     let (_server, port) = serve_https(&www, &cert, &key);
     let url = format!("https://127.0.0.1:{port}/kb.tar.zst");
     let o = esxup(&data, &["kb", "update", "--from", &url]);
@@ -416,68 +416,6 @@ fn https_url_with_and_without_the_ca() {
         esxup(&data, &["kb", "update", "--from", &url, "--ca-file", ca.to_str().unwrap(), "--timeout", "20"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert_eq!(status(&data)["digest"], builtin["digest"]);
-}
-
-fn openssl(args: &[&str]) {
-    let o = Command::new("openssl")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("openssl is needed ({e}): run scripts/test.sh"));
-    assert!(o.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&o.stderr));
-}
-
-fn make_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    let p = |n: &str| dir.join(n).to_str().unwrap().to_string();
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=esxup test CA",
-        "-keyout",
-        &p("ca.key"),
-        "-out",
-        &p("ca.pem"),
-    ]);
-    openssl(&[
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        &p("srv.key"),
-        "-out",
-        &p("srv.csr"),
-    ]);
-    std::fs::write(
-        dir.join("ext.cnf"),
-        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
-    )
-    .unwrap();
-    openssl(&[
-        "x509",
-        "-req",
-        "-in",
-        &p("srv.csr"),
-        "-CA",
-        &p("ca.pem"),
-        "-CAkey",
-        &p("ca.key"),
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        &p("ext.cnf"),
-        "-out",
-        &p("srv.pem"),
-    ]);
-    (dir.join("ca.pem"), dir.join("srv.pem"), dir.join("srv.key"))
 }
 
 fn serve_https(dir: &Path, cert: &Path, key: &Path) -> (common::Server, u16) {
